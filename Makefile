@@ -1,0 +1,58 @@
+# The README's two commands: `make demo` and `make test`. Both create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The lowest versions we support, tested on every `make test` beside the newest releases.
+LOWEST_VENV := .venv-lowest
+LOWEST_PINS := "agno==3.0.0" "openai==1.106.1"
+PYTEST_FLAGS ?= -q
+
+.PHONY: install demo test lint typecheck unit test-lowest live bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	AGNO_TELEMETRY=false $(BIN)/python cookbook/tour.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	AGNO_TELEMETRY=false $(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+$(LOWEST_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LOWEST_VENV)/bin/python -m pip install -q -e ".[dev]" $(LOWEST_PINS)
+	@touch $@
+
+test-lowest: $(LOWEST_VENV)/.installed
+	@$(LOWEST_VENV)/bin/python -c "import agno, openai, importlib.metadata as m; print('lowest supported: agno', m.version('agno'), 'openai', openai.__version__)"
+	AGNO_TELEMETRY=false $(LOWEST_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+
+test: lint typecheck unit test-lowest
+	@$(BIN)/python -c "import importlib.metadata as m; print('newest tested: agno', m.version('agno'), 'openai', m.version('openai'))"
+
+# Live checks against the real API (needs DEEPINFRA_API_KEY); never part of `make test`.
+live: $(STAMP)
+	LIVE_DEEPINFRA_API_KEY="$$DEEPINFRA_API_KEY" $(BIN)/python -m pytest -o addopts="" -m live tests/live -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	AGNO_TELEMETRY=false $(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(LOWEST_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""Where the API key and base URL come from: one lazy resolution shared by every class."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from os import getenv
+from urllib.parse import urlsplit
+
+import httpx
+
+API_KEY_ENV = "DEEPINFRA_API_KEY"
+BASE_URL_ENV = "DEEPINFRA_BASE_URL"
+ROOT_URL = "https://api.deepinfra.com"
+OPENAI_PATH = "/v1/openai"
+DEFAULT_BASE_URL = ROOT_URL + OPENAI_PATH
+
+# The openai SDK's own default is 600 s; a stuck connection should surface sooner than that.
+# Reads allow for slow non-streamed generations from large models.
+DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
+
+logger = logging.getLogger("agno_deepinfra")
+
+
+def openai_url(url: str) -> str:
+    """Return the OpenAI-compatible URL (`.../v1/openai`) for a root or `/v1/openai` URL.
+
+    Raises:
+        ValueError: the URL is not an http(s) URL.
+    """
+    cleaned = str(url).strip().rstrip("/")
+    parts = urlsplit(cleaned)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"DeepInfra base URL must be an http(s) URL such as {DEFAULT_BASE_URL!r} or {ROOT_URL!r}; got {url!r}."
+        )
+    return cleaned if cleaned.endswith(OPENAI_PATH) else cleaned + OPENAI_PATH
+
+
+def root_url(url: str) -> str:
+    """Return DeepInfra's root URL (for `/v1/inference/...`) from a root or `/v1/openai` URL."""
+    return openai_url(url)[: -len(OPENAI_PATH)]
+
+
+def default_base_url() -> str:
+    """`DEEPINFRA_BASE_URL` when set (root or `/v1/openai` form), else DeepInfra's public endpoint."""
+    from_env = getenv(BASE_URL_ENV)
+    return openai_url(from_env) if from_env else DEFAULT_BASE_URL
+
+
+def resolve_api_key(explicit: str | None) -> str | None:
+    """The explicit key, else `DEEPINFRA_API_KEY` read now (so a key exported after construction counts)."""
+    return explicit or getenv(API_KEY_ENV) or None
+
+
+def missing_key_message(owner: str) -> str:
+    """What to tell a user who has no key configured."""
+    return (
+        f"{API_KEY_ENV} is not set: {owner} needs a DeepInfra API key. Export {API_KEY_ENV}=<your key> "
+        f"(create one at https://deepinfra.com/dash/api_keys) or pass api_key=... to {owner}."
+    )
+
+
+def warn_if_insecure(url: str) -> None:
+    """Log a warning when the API key would travel in clear text to a host other than this machine."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
+        return
+    logger.warning(
+        "DeepInfra base URL %s uses plain http: the API key would be sent unencrypted. Use https.",
+        f"{parts.scheme}://{parts.netloc}",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

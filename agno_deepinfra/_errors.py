@@ -1,0 +1,202 @@
+"""The one place where DeepInfra failures become agno exceptions.
+
+Every path (sync, async, streamed, and the embedder and reranker) maps errors here, so a user
+sees the same types and the same message, DeepInfra's own text included, whichever path failed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+import openai
+from agno.exceptions import (
+    AgnoError,
+    ContextWindowExceededError,
+    ModelAuthenticationError,
+    ModelProviderError,
+    ModelRateLimitError,
+)
+
+from agno_deepinfra._retry import RETRYABLE_STATUS_CODES, retry_after_seconds
+
+MAX_TEXT = 300  # characters of a non-JSON body (an HTML proxy page) kept in a message
+
+_HINTS = {
+    401: "Check DEEPINFRA_API_KEY (or api_key=...): DeepInfra did not accept the key.",
+    402: "Your DeepInfra account needs funds or a payment method: see https://deepinfra.com/dash/billing.",
+    403: "The key is not allowed to use this model or endpoint.",
+    404: "Check the model id: agno_deepinfra.list_models() lists the ids DeepInfra serves.",
+    422: "DeepInfra rejected a request parameter; fix the value named above.",
+    429: "DeepInfra is rate limiting this account or model (200 concurrent requests per model by default).",
+}
+
+# Context overflows come back as 400 with one of these phrases (agno's own list plus DeepInfra's wording).
+_CONTEXT_PATTERNS = (*ModelProviderError.CONTEXT_WINDOW_PATTERNS, "context length", "context_length_exceeded")
+
+
+def _with_httpx2(name: str, *found: type[Exception]) -> tuple[type[Exception], ...]:
+    """Add httpx2's exception `name`: openai >= 3 speaks httpx2, earlier releases httpx."""
+    try:
+        import httpx2  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return found
+    return (*found, getattr(httpx2, name))
+
+
+# What the transport can raise while a request or a stream is in flight: the openai SDK's errors,
+# httpx errors the SDK does not wrap (a connection cut mid-stream), and undecodable SSE payloads.
+MAPPED_EXCEPTIONS = _with_httpx2("HTTPError", openai.OpenAIError, httpx.HTTPError, json.JSONDecodeError)
+TIMEOUT_EXCEPTIONS = _with_httpx2("TimeoutException", openai.APITimeoutError, httpx.TimeoutException)
+
+
+class HTTPResponse(Protocol):
+    """What the error mapping reads of a response (httpx's and httpx2's both fit)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def reason_phrase(self) -> str: ...
+    def json(self) -> Any: ...
+
+
+class DeepInfraError(ModelProviderError):
+    """A DeepInfra failure: agno's `ModelProviderError`, plus what the retry policy needs.
+
+    Attributes:
+        retryable: whether another attempt can succeed (None: decide from the status code).
+        retry_after: seconds the server asked the client to wait (`Retry-After`), if any.
+    """
+
+    retryable: bool | None = None
+    retry_after: float | None = None
+
+
+class DeepInfraRateLimitError(DeepInfraError, ModelRateLimitError):
+    """HTTP 429 from DeepInfra; an agno `ModelRateLimitError`."""
+
+
+class DeepInfraContextWindowError(DeepInfraError, ContextWindowExceededError):
+    """The prompt does not fit the model's context window; an agno `ContextWindowExceededError`."""
+
+
+def error_text(response: HTTPResponse) -> str:
+    """DeepInfra's own message from any of its error body shapes, shortened when it is not JSON."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return _plain_text(response.text) or response.reason_phrase or f"HTTP {response.status_code}"
+    return _text_from_body(body) or response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def _text_from_body(body: Any) -> str:
+    if isinstance(body, str):
+        return body
+    if isinstance(body, list):  # FastAPI validation errors: [{"loc": [...], "msg": ...}, ...]
+        return "; ".join(_validation_item(item) for item in body)
+    if not isinstance(body, dict):
+        return json.dumps(body)[:MAX_TEXT]
+    for key in ("detail", "error"):
+        if key in body and body[key] is not None:
+            return _text_from_body(body[key])
+    for key in ("message", "msg"):
+        if isinstance(body.get(key), str):
+            return str(body[key])
+    return json.dumps(body)[:MAX_TEXT]
+
+
+def _validation_item(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    location = ".".join(str(part) for part in item.get("loc", []) if part != "body")
+    message = str(item.get("msg", ""))
+    return f"{location}: {message}" if location else message
+
+
+def _plain_text(text: str) -> str:
+    """Strip markup from a proxy page so the message stays readable."""
+    stripped = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", text)
+    stripped = html.unescape(re.sub(r"(?s)<[^>]+>", " ", stripped))
+    collapsed = " ".join(stripped.split())
+    return collapsed if len(collapsed) <= MAX_TEXT else collapsed[: MAX_TEXT - 3] + "..."
+
+
+def is_context_overflow(status: int, text: str) -> bool:
+    """DeepInfra reports an overlong prompt as a 400 (or 413) whose text names the context length."""
+    lowered = text.lower()
+    return status in (400, 413) and any(pattern in lowered for pattern in _CONTEXT_PATTERNS)
+
+
+def status_error(
+    status: int, response: HTTPResponse, *, model_id: str, model_name: str, what: str = "model"
+) -> AgnoError:
+    """The agno exception for an HTTP error response from DeepInfra."""
+    text = error_text(response)
+    hint = _HINTS.get(status, "")
+    message = f"DeepInfra HTTP {status} for {what} '{model_id}': {text}" + (f" {hint}" if hint else "")
+    if status == 401:
+        return ModelAuthenticationError(message=message, status_code=401, model_name=model_name)
+    error_class: type[DeepInfraError] = DeepInfraError
+    if status == 429:
+        error_class = DeepInfraRateLimitError
+    elif is_context_overflow(status, text):
+        error_class = DeepInfraContextWindowError
+    error = error_class(message=message, status_code=status, model_name=model_name, model_id=model_id)
+    error.retryable = status in RETRYABLE_STATUS_CODES and error_class is not DeepInfraContextWindowError
+    if status in (429, 503):
+        error.retry_after = retry_after_seconds(response.headers)
+    return error
+
+
+def transport_error(
+    exc: BaseException, *, model_id: str, model_name: str, retryable: bool = True, what: str = "model"
+) -> DeepInfraError:
+    """The agno exception for a failure with no HTTP status: refused, dropped, timed out, unparsable."""
+    timed_out = isinstance(exc, TIMEOUT_EXCEPTIONS)
+    status = 504 if timed_out else 502
+    kind = "timed out" if timed_out else "failed"
+    detail = _describe(exc)
+    error = DeepInfraError(
+        message=f"DeepInfra request {kind} for {what} '{model_id}': {detail}",
+        status_code=status,
+        model_name=model_name,
+        model_id=model_id,
+    )
+    error.retryable = retryable
+    return error
+
+
+def _describe(exc: BaseException) -> str:
+    """The innermost useful description of a transport failure (the SDK's own text is generic)."""
+    parts = [f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__]
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) and str(cause) not in parts[0]:
+        parts.append(f"{type(cause).__name__}: {cause}")
+    return " <- ".join(parts)
+
+
+def map_error(exc: Exception, *, model_id: str, model_name: str, delivered: bool = False) -> AgnoError:
+    """Map one of `MAPPED_EXCEPTIONS` to agno's exceptions.
+
+    Args:
+        exc: what the openai SDK or httpx raised.
+        model_id: the DeepInfra model the request was for.
+        model_name: the agno model's name.
+        delivered: part of a stream already reached the consumer, so a retry would splice answers.
+    """
+    if isinstance(exc, openai.APIStatusError):
+        error = status_error(exc.status_code, exc.response, model_id=model_id, model_name=model_name)
+    else:
+        error = transport_error(exc, model_id=model_id, model_name=model_name)
+    if delivered and isinstance(error, DeepInfraError):
+        error.retryable = False
+        error.message = f"{error.message} (the stream broke after output was delivered; not retried)"
+    return error

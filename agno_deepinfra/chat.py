@@ -1,0 +1,453 @@
+"""`DeepInfra`: agno's OpenAI-like chat model, made exact for DeepInfra."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import lru_cache
+from os import getenv
+from types import TracebackType
+from typing import Any, Literal
+from weakref import WeakKeyDictionary
+
+import httpx
+from agno.exceptions import AgnoError, ModelAuthenticationError, ModelProviderError
+from agno.metrics import MessageMetrics
+from agno.models.message import Message
+from agno.models.openai.like import OpenAILike
+from agno.models.response import ModelResponse
+from agno.run.agent import RunOutput
+from agno.run.team import TeamRunOutput
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from openai.types import CompletionUsage
+from pydantic import BaseModel
+
+from agno_deepinfra._config import (
+    API_KEY_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    default_base_url,
+    missing_key_message,
+    openai_url,
+    resolve_api_key,
+    warn_if_insecure,
+)
+from agno_deepinfra._errors import MAPPED_EXCEPTIONS, map_error
+from agno_deepinfra._retry import is_retryable, retry_delay
+from agno_deepinfra.catalog import closest_model_ids
+
+ResponseFormat = dict[str, Any] | type[BaseModel] | None
+
+# Request fields the openai SDK accepts as keyword arguments, sent when set.
+_SDK_FIELDS = (
+    "store",
+    "reasoning_effort",
+    "verbosity",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "modalities",
+    "audio",
+    "presence_penalty",
+    "seed",
+    "stop",
+    "temperature",
+    "user",
+    "top_p",
+    "extra_headers",
+    "extra_query",
+    "metadata",
+    "service_tier",
+)
+# DeepInfra-only fields: the SDK rejects unknown keywords, so these travel in `extra_body`.
+_DEEPINFRA_FIELDS = ("top_k", "min_p", "repetition_penalty", "chat_template_kwargs", "prompt_cache_key", "reasoning")
+# Plugin settings that `to_dict()` keeps besides the request fields.
+_SETTINGS = (
+    "retries",
+    "delay_between_retries",
+    "exponential_backoff",
+    "max_retry_delay",
+    "retry_jitter",
+    "timeout",
+    "max_retries",
+    "supports_json_schema_outputs",
+)
+# agno marks tools with these keys for its own bookkeeping; they are not part of the wire format.
+_AGNO_TOOL_KEYS = ("requires_confirmation", "external_execution", "approval_type")
+
+# agno calls `_is_retryable_error(error)` and then `_get_retry_delay(attempt)` without the error.
+# The server's Retry-After travels between the two through this variable: same thread, same task.
+_server_retry_hint: ContextVar[float | None] = ContextVar("agno_deepinfra_retry_hint", default=None)
+
+
+@dataclass
+class DeepInfra(OpenAILike):
+    """A DeepInfra chat model for agno agents: a drop-in for `agno.models.deepinfra.DeepInfra`.
+
+    Setup: `pip install agno-deepinfra` and `export DEEPINFRA_API_KEY=...`.
+
+    Example:
+        ```python
+        from agno.agent import Agent
+        from agno_deepinfra import DeepInfra
+
+        agent = Agent(model=DeepInfra(id="meta-llama/Llama-3.3-70B-Instruct-Turbo", retries=2))
+        agent.print_response("Share a two-sentence horror story.")
+        ```
+
+    Attributes:
+        id: DeepInfra model id (`"meta-llama/Llama-2-70b-chat-hf"` by default, as in agno's class).
+        name: the model's display name in agno (`"DeepInfra"`).
+        provider: the provider name in agno (`"DeepInfra"`).
+        api_key: DeepInfra API key; defaults to `DEEPINFRA_API_KEY`, read again at request time if
+            unset. Never shown in `repr()`, `to_dict()`, logs or errors.
+        base_url: DeepInfra's OpenAI-compatible URL. Defaults to `DEEPINFRA_BASE_URL` when set, else
+            `https://api.deepinfra.com/v1/openai`. Both the root form (`https://api.deepinfra.com`)
+            and the `/v1/openai` form are accepted; an explicit argument always wins.
+        retries: how many times agno's invocation loop retries a transient failure (408, 425, 429,
+            500, 502, 503, 504, connection errors, timeouts). Each model call makes at most
+            `retries + 1` HTTP attempts: the openai client's own retries are off.
+        delay_between_retries: seconds before each retry (floats accepted).
+        exponential_backoff: double the delay on each retry: `delay_between_retries * 2**k` before retry k.
+        max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`
+            or `retry-after-ms` on a 429 or 503 (the wait is never shorter than the schedule).
+        retry_jitter: add up to this fraction of each wait at random (0.1 = up to +10%); 0 keeps
+            the documented schedule exact.
+        timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
+        max_retries: the openai client's own retries, 0 unless set. When set, every one of agno's
+            attempts may make up to `max_retries + 1` HTTP requests, with the SDK's delays.
+        top_k: sample from the k most likely tokens.
+        min_p: drop tokens whose probability is below `min_p` times the top token's.
+        repetition_penalty: penalise repeated tokens (1.0 = off).
+        service_tier: `"default"` or `"priority"` (DeepInfra's faster, pricier tier).
+        chat_template_kwargs: passed to the model's chat template, e.g. `{"enable_thinking": False}` for Qwen3.
+        prompt_cache_key: groups requests that share a prompt prefix for DeepInfra's prompt cache.
+        reasoning: DeepInfra's reasoning settings, e.g. `{"effort": "low"}` or `{"enabled": False}`.
+        max_completion_tokens: sent as DeepInfra's `max_tokens` (it wins over `max_tokens`).
+        extra_body: extra top-level JSON fields; they win over the DeepInfra fields above when both set a key.
+        supports_json_schema_outputs: send `json_schema` response formats for `output_schema`
+            instead of JSON mode; only for models that support them. JSON mode (the default)
+            works on every DeepInfra model.
+    """
+
+    id: str = "meta-llama/Llama-2-70b-chat-hf"
+    name: str = "DeepInfra"
+    provider: str = "DeepInfra"
+    api_key: str | None = field(default_factory=lambda: getenv(API_KEY_ENV), repr=False)
+    base_url: str | httpx.URL | None = field(default_factory=default_base_url)
+
+    retries: int = 0
+    delay_between_retries: float = 1  # type: ignore[assignment]  # agno says int; floats work
+    exponential_backoff: bool = False
+    max_retry_delay: float = 60.0
+    retry_jitter: float = 0.0
+
+    top_k: int | None = None
+    min_p: float | None = None
+    repetition_penalty: float | None = None
+    service_tier: Literal["default", "priority"] | None = None
+    chat_template_kwargs: dict[str, Any] | None = None
+    prompt_cache_key: str | None = None
+    reasoning: dict[str, Any] | None = None
+
+    supports_native_structured_outputs: bool = False
+
+    # One async client per event loop: an AsyncOpenAI client cannot outlive the loop it was used on.
+    _async_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = field(
+        default_factory=WeakKeyDictionary, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.base_url = openai_url(str(self.base_url or default_base_url()))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
+        copied: DeepInfra = super().__deepcopy__(memo)
+        copied._async_clients = WeakKeyDictionary()
+        return copied
+
+    # ----------------------------------------------------------------------------------- clients
+
+    def _get_client_params(self) -> dict[str, Any]:
+        """Client settings; raises `ModelAuthenticationError` before any request when no key is set."""
+        api_key = resolve_api_key(self.api_key)
+        if not api_key:
+            raise ModelAuthenticationError(message=missing_key_message("DeepInfra"), model_name=self.name)
+        base_url = str(self.base_url)
+        warn_if_insecure(base_url)
+        params: dict[str, Any] = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+            "max_retries": 0 if self.max_retries is None else self.max_retries,
+        }
+        optional = {"organization": self.organization, "default_headers": self.default_headers}
+        params.update({key: value for key, value in optional.items() if value is not None})
+        if self.default_query is not None:
+            params["default_query"] = self.default_query
+        params.update(self.client_params or {})
+        return params
+
+    def get_async_client(self) -> AsyncOpenAI:
+        """The async client for the running event loop (a client supplied by the caller wins)."""
+        if self.async_client is not None:
+            return self.async_client
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: nothing to cache against
+            return self._new_async_client()
+        client = self._async_clients.get(loop)
+        if client is None or client.is_closed():
+            client = self._async_clients[loop] = self._new_async_client()
+        return client
+
+    def _new_async_client(self) -> AsyncOpenAI:
+        params = self._get_client_params()
+        # The SDK's default client closes itself in `__del__` on whatever loop is running then,
+        # which fails for a client whose own loop is gone (after `asyncio.run`). This one does not.
+        params["http_client"] = (
+            self.http_client if isinstance(self.http_client, httpx.AsyncClient) else DefaultAsyncHttpxClient()
+        )
+        return AsyncOpenAI(**params)
+
+    # ------------------------------------------------------------------------------ request body
+
+    def get_request_params(
+        self,
+        response_format: ResponseFormat = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        run_response: RunOutput | TeamRunOutput | None = None,
+    ) -> dict[str, Any]:
+        """Keyword arguments for `chat.completions.create`, DeepInfra fields in `extra_body`."""
+        params = {name: value for name in _SDK_FIELDS if (value := getattr(self, name)) is not None}
+        max_tokens = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        extra_body = {name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None}
+        extra_body.update(self.extra_body or {})  # copied, never mutated: the caller's dict stays as it was
+        if extra_body:
+            params["extra_body"] = extra_body
+        if response_format is not None:
+            params["response_format"] = _wire_response_format(response_format, self.strict_output)
+        if tools:
+            params["tools"] = [_wire_tool(tool) for tool in tools]
+            if tool_choice is not None:
+                params["tool_choice"] = tool_choice
+        params.update(self.request_params or {})
+        return params
+
+    def _chat_request(
+        self,
+        messages: list[Message],
+        response_format: ResponseFormat,
+        tools: list[dict[str, Any]] | None,
+        tool_choice: str | dict[str, Any] | None,
+        run_response: RunOutput | TeamRunOutput | None,
+        compress_tool_results: bool,
+        stream: bool = False,
+    ) -> dict[str, Any]:
+        """The whole request, shared by the four invocation paths."""
+        request = {
+            "model": self.id,
+            "messages": self._format_all_messages(messages, compress_tool_results),
+            **self.get_request_params(response_format, tools, tool_choice, run_response),
+        }
+        if stream:
+            request["stream"] = True
+            request.setdefault("stream_options", {"include_usage": True})
+        return request
+
+    # ------------------------------------------------------------------- the four entry points
+
+    def invoke(
+        self,
+        messages: list[Message],
+        assistant_message: Message,
+        response_format: ResponseFormat = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        run_response: RunOutput | TeamRunOutput | None = None,
+        compress_tool_results: bool = False,
+    ) -> ModelResponse:
+        """One chat completion; failures raise agno's exceptions (see `_errors`)."""
+        request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
+        with _FailureScope(self):
+            assistant_message.metrics.start_timer()
+            completion = self.get_client().chat.completions.create(**request)
+            assistant_message.metrics.stop_timer()
+        return self._parse_provider_response(completion, response_format=response_format)
+
+    async def ainvoke(
+        self,
+        messages: list[Message],
+        assistant_message: Message,
+        response_format: ResponseFormat = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        run_response: RunOutput | TeamRunOutput | None = None,
+        compress_tool_results: bool = False,
+    ) -> ModelResponse:
+        """Async twin of `invoke`."""
+        request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
+        with _FailureScope(self):
+            assistant_message.metrics.start_timer()
+            completion = await self.get_async_client().chat.completions.create(**request)
+            assistant_message.metrics.stop_timer()
+        return self._parse_provider_response(completion, response_format=response_format)
+
+    def invoke_stream(
+        self,
+        messages: list[Message],
+        assistant_message: Message,
+        response_format: ResponseFormat = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        run_response: RunOutput | TeamRunOutput | None = None,
+        compress_tool_results: bool = False,
+    ) -> Iterator[ModelResponse]:
+        """A streamed chat completion; retried by agno only until output reaches the consumer."""
+        request = self._chat_request(
+            messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
+        )
+        with _FailureScope(self) as scope:
+            assistant_message.metrics.start_timer()
+            with self.get_client().chat.completions.create(**request) as stream:
+                for chunk in stream:
+                    yield scope.passing(self._parse_provider_response_delta(chunk))
+            assistant_message.metrics.stop_timer()
+
+    async def ainvoke_stream(
+        self,
+        messages: list[Message],
+        assistant_message: Message,
+        response_format: ResponseFormat = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        run_response: RunOutput | TeamRunOutput | None = None,
+        compress_tool_results: bool = False,
+    ) -> AsyncIterator[ModelResponse]:
+        """Async twin of `invoke_stream`."""
+        request = self._chat_request(
+            messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
+        )
+        with _FailureScope(self) as scope:
+            assistant_message.metrics.start_timer()
+            async with await self.get_async_client().chat.completions.create(**request) as stream:
+                async for chunk in stream:
+                    yield scope.passing(self._parse_provider_response_delta(chunk))
+            assistant_message.metrics.stop_timer()
+
+    # --------------------------------------------------------------------- agno's retry hooks
+
+    def _is_retryable_error(self, error: ModelProviderError) -> bool:
+        """Called by agno's loop on every failed attempt; see `_retry.is_retryable`."""
+        retryable = is_retryable(error)
+        _server_retry_hint.set(getattr(error, "retry_after", None) if retryable else None)
+        return retryable
+
+    def _get_retry_delay(self, attempt: int) -> float:
+        """Seconds agno's loop sleeps before retry `attempt` (0-based), honouring `Retry-After`."""
+        hint = _server_retry_hint.get()
+        _server_retry_hint.set(None)
+        return retry_delay(
+            attempt,
+            base=self.delay_between_retries,
+            exponential=self.exponential_backoff,
+            server_hint=hint,
+            cap=self.max_retry_delay,
+            jitter=self.retry_jitter,
+        )
+
+    # --------------------------------------------------------------------------------- metrics
+
+    def _get_metrics(self, response_usage: CompletionUsage) -> MessageMetrics:
+        """agno's token metrics plus DeepInfra's `usage.estimated_cost` (USD) as `cost`."""
+        metrics = super()._get_metrics(response_usage)
+        estimated_cost = (response_usage.model_extra or {}).get("estimated_cost")
+        if estimated_cost is not None:
+            metrics.cost = float(estimated_cost)
+        return metrics
+
+    # --------------------------------------------------------------------------- serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        """agno's dict plus the plugin's settings; never the API key."""
+        data = super().to_dict()
+        for name in (*_DEEPINFRA_FIELDS, *_SETTINGS):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        if self.max_completion_tokens is not None:
+            data["max_completion_tokens"] = self.max_completion_tokens
+        if self.base_url != DEFAULT_BASE_URL:
+            data["base_url"] = str(self.base_url)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeepInfra:
+        """Rebuild a model from `to_dict()` output (the key comes from the environment or `api_key=`)."""
+        return cls(**data)
+
+
+class _FailureScope:
+    """Turns transport failures into agno errors and tracks whether a stream delivered output."""
+
+    def __init__(self, model: DeepInfra) -> None:
+        self.model = model
+        self.delivered = False
+
+    def __enter__(self) -> _FailureScope:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, MAPPED_EXCEPTIONS):
+            error = map_error(exc, model_id=self.model.id, model_name=self.model.name, delivered=self.delivered)
+            if error.status_code == 404:
+                _suggest_model_ids(error, self.model)
+            raise error from exc
+
+    def passing(self, response: ModelResponse) -> ModelResponse:
+        """Note output on its way to the consumer: from then on a failure must not be retried."""
+        if not self.delivered and (response.content or response.tool_calls or response.reasoning_content):
+            self.delivered = True
+        return response
+
+
+def _suggest_model_ids(error: AgnoError, model: DeepInfra) -> None:
+    """Name the catalog's closest ids in an unknown-model error."""
+    suggestions = closest_model_ids(model.id, str(model.base_url), resolve_api_key(model.api_key))
+    if suggestions:
+        error.message = f"{error.message} Closest available ids: {', '.join(suggestions)}."
+
+
+def _wire_response_format(response_format: dict[str, Any] | type[BaseModel], strict: bool) -> dict[str, Any]:
+    if isinstance(response_format, dict):
+        return response_format
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": response_format.__name__, "schema": _json_schema(response_format), "strict": strict},
+    }
+
+
+@lru_cache(maxsize=256)
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """Pydantic schema conversion is slow and the schema of a class never changes: do it once."""
+    from agno.utils.models.schema_utils import get_response_schema_for_provider
+
+    return get_response_schema_for_provider(schema, "openai")
+
+
+def _wire_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    function = tool.get("function")
+    if tool.get("type") != "function" or not isinstance(function, dict):
+        return tool
+    if not any(key in function for key in _AGNO_TOOL_KEYS):
+        return tool
+    cleaned = {key: value for key, value in function.items() if key not in _AGNO_TOOL_KEYS}
+    return {**tool, "function": cleaned}
