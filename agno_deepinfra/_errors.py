@@ -141,6 +141,8 @@ def status_error(
     """The agno exception for an HTTP error response from DeepInfra."""
     text = error_text(response)
     hint = _HINTS.get(status, "")
+    if hint and not text.endswith((".", "!", "?")):
+        text += "."
     message = f"DeepInfra HTTP {status} for {what} '{model_id}': {text}" + (f" {hint}" if hint else "")
     if status == 401:
         return ModelAuthenticationError(message=message, status_code=401, model_name=model_name)

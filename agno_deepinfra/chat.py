@@ -20,7 +20,7 @@ from agno.models.openai.like import OpenAILike
 from agno.models.response import ModelResponse
 from agno.run.agent import RunOutput
 from agno.run.team import TeamRunOutput
-from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient, OpenAI
 from openai.types import CompletionUsage
 from pydantic import BaseModel
 
@@ -35,6 +35,7 @@ from agno_deepinfra._config import (
     warn_if_insecure,
 )
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, map_error
+from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._retry import is_retryable, retry_delay
 from agno_deepinfra.catalog import closest_model_ids
 
@@ -136,7 +137,8 @@ class DeepInfra(OpenAILike):
     id: str = "meta-llama/Llama-2-70b-chat-hf"
     name: str = "DeepInfra"
     provider: str = "DeepInfra"
-    api_key: str | None = field(default_factory=lambda: getenv(API_KEY_ENV), repr=False)
+    # Equality means "same configuration": keys and live clients do not take part.
+    api_key: str | None = field(default_factory=lambda: getenv(API_KEY_ENV), repr=False, compare=False)
     base_url: str | httpx.URL | None = field(default_factory=default_base_url)
 
     retries: int = 0
@@ -154,6 +156,10 @@ class DeepInfra(OpenAILike):
     reasoning: dict[str, Any] | None = None
 
     supports_native_structured_outputs: bool = False
+
+    client: OpenAI | None = field(default=None, repr=False, compare=False)
+    async_client: AsyncOpenAI | None = field(default=None, repr=False, compare=False)
+    http_client: httpx.Client | httpx.AsyncClient | None = field(default=None, repr=False, compare=False)
 
     # One async client per event loop: an AsyncOpenAI client cannot outlive the loop it was used on.
     _async_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = field(
@@ -313,11 +319,12 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
+        thinking = ThinkSplitter()
         with _FailureScope(self) as scope:
             assistant_message.metrics.start_timer()
             with self.get_client().chat.completions.create(**request) as stream:
                 for chunk in stream:
-                    yield scope.passing(self._parse_provider_response_delta(chunk))
+                    yield scope.passing(thinking.split(self._parse_provider_response_delta(chunk)))
             assistant_message.metrics.stop_timer()
 
     async def ainvoke_stream(
@@ -334,11 +341,12 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
+        thinking = ThinkSplitter()
         with _FailureScope(self) as scope:
             assistant_message.metrics.start_timer()
             async with await self.get_async_client().chat.completions.create(**request) as stream:
                 async for chunk in stream:
-                    yield scope.passing(self._parse_provider_response_delta(chunk))
+                    yield scope.passing(thinking.split(self._parse_provider_response_delta(chunk)))
             assistant_message.metrics.stop_timer()
 
     # --------------------------------------------------------------------- agno's retry hooks

@@ -22,6 +22,11 @@ RECIPES = [
     "tool_use",
     "structured_output",
     "retries",
+    "cost_tracking",
+    "sampling_params",
+    "reasoning",
+    "vision",
+    "list_models",
 ]
 
 
