@@ -1,0 +1,60 @@
+"""Command line: `python -m agno_deepinfra.testing serve [--host H] [--port P] [--api-key KEY]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from agno_deepinfra.testing.app import App
+from agno_deepinfra.testing.catalog import Catalog
+from agno_deepinfra.testing.emulator import DEFAULT_API_KEY
+from agno_deepinfra.testing.script import Script
+from agno_deepinfra.testing.server import EmulatorServer
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m agno_deepinfra.testing", description="Local DeepInfra emulator.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the emulator in the foreground until Ctrl-C / SIGTERM")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    serve.add_argument("--api-key", default=DEFAULT_API_KEY)
+    serve.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
+    serve.add_argument("--no-record", action="store_true", help="do not keep a request log (long benchmarks)")
+    return parser.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run the server on this event loop until SIGINT or SIGTERM."""
+    script = Script(record=not args.no_record)
+    server = EmulatorServer(App(args.api_key, Catalog(), script), args.host, args.port, args.chunk_delay)
+    port = await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    # One line, flushed, so scripts and tests can wait for it and read the address.
+    print(f"DeepInfra emulator: base_url=http://{args.host}:{port}/v1/openai api_key={args.api_key}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

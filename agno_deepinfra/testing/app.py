@@ -1,0 +1,108 @@
+"""Request handling independent of the transport: routing, recording, auth, validation and the script."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from agno_deepinfra.testing.catalog import Catalog
+from agno_deepinfra.testing.chat import prepare_chat
+from agno_deepinfra.testing.endpoints import prepare_embeddings, prepare_inference, prepare_models
+from agno_deepinfra.testing.errors import detail_error, field_error, not_found, status_message, validation_error
+from agno_deepinfra.testing.outcome import Action, ApiError, Outcome, fault_action, json_response
+from agno_deepinfra.testing.script import Fault, RecordedRequest, Reply, Script
+
+Renderer = Callable[[Reply | None, Fault | None], Action]
+
+# path -> (route, method)
+_EXACT: dict[str, tuple[str, str]] = {
+    "/v1/openai/chat/completions": ("chat", "POST"),
+    "/v1/openai/embeddings": ("embeddings", "POST"),
+    "/v1/openai/models": ("models", "GET"),
+}
+# prefix -> (route, method); the rest of the path is a model id, which may contain slashes.
+_PREFIXES: tuple[tuple[str, str, str], ...] = (
+    ("/v1/inference/", "inference", "POST"),
+    ("/v1/openai/models/", "models", "GET"),
+    ("/models/", "models", "GET"),
+)
+
+NOT_FOUND = Outcome(json_response(404, not_found()))
+METHOD_NOT_ALLOWED = Outcome(json_response(405, {"detail": "Method Not Allowed"}))
+UNAUTHORIZED = Outcome(json_response(401, detail_error(status_message(401))))
+
+
+def match_route(path: str) -> tuple[str, str, str | None] | None:
+    """(route, allowed method, model id in the path) for a known path, else None."""
+    exact = _EXACT.get(path)
+    if exact is not None:
+        return exact[0], exact[1], None
+    for prefix, route, method in _PREFIXES:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return route, method, unquote(path[len(prefix) :])
+    return None
+
+
+def parse_json(body: bytes) -> tuple[Any, str | None]:
+    """(parsed body, None) or (None, decoder message); an empty body parses to None."""
+    if not body:
+        return None, None
+    try:
+        return json.loads(body), None
+    except ValueError as error:
+        return None, str(error).split(":")[0]
+
+
+class App:
+    """Turns one HTTP request into an `Outcome`; pure computation, so it runs inline on the event loop."""
+
+    def __init__(self, api_key: str, catalog: Catalog, script: Script) -> None:
+        self.catalog = catalog
+        self.script = script
+        self.api_key = api_key
+        self._bearer = f"Bearer {api_key}"
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Outcome:
+        """Record the request, then answer it: errors first, then the script, then the endpoint."""
+        path = target.partition("?")[0]
+        matched = match_route(path)
+        parsed, json_problem = parse_json(body)
+        route = matched[0] if matched else "unknown"
+        self.script.record(RecordedRequest(method, target, route, headers, parsed, time.monotonic()))
+        if matched is None:
+            return NOT_FOUND
+        route, allowed, path_model = matched
+        if method != allowed:
+            return METHOD_NOT_ALLOWED
+        if route != "models" and not self._authorized(headers):
+            return UNAUTHORIZED
+        if json_problem is not None:
+            item = field_error((0,), "JSON decode error", "json_invalid", {}) | {"ctx": {"error": json_problem}}
+            return Outcome(json_response(422, validation_error([item])))
+        try:
+            render = self._prepare(route, path_model, parsed)
+        except ApiError as error:
+            return Outcome(error.response)
+        plan = self.script.plan(route)
+        if plan.terminal is not None:
+            return Outcome(fault_action(plan.terminal), plan.delay)
+        return Outcome(render(plan.reply, plan.modifier), plan.delay)
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        value = headers.get("authorization", "")
+        if value == self._bearer:
+            return True
+        scheme, _, token = value.partition(" ")
+        return scheme.lower() == "bearer" and token.strip() == self.api_key
+
+    def _prepare(self, route: str, path_model: str | None, body: Any) -> Renderer:
+        if route == "chat":
+            return prepare_chat(body, self.catalog)
+        if route == "embeddings":
+            return prepare_embeddings(body, self.catalog)
+        if route == "inference":
+            return prepare_inference(path_model or "", body, self.catalog)
+        return prepare_models(path_model, self.catalog)

@@ -1,0 +1,50 @@
+"""`POST /v1/openai/chat/completions`: validation, then a scripted or unscripted reply, JSON or SSE."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from agno_deepinfra.testing.catalog import Catalog
+from agno_deepinfra.testing.chat_wire import ChatCall, completion_json, stream_response
+from agno_deepinfra.testing.errors import context_overflow, validation_error
+from agno_deepinfra.testing.outcome import Action, ApiError, json_response, modify_plain
+from agno_deepinfra.testing.responder import unscripted_reply
+from agno_deepinfra.testing.script import Fault, Reply
+from agno_deepinfra.testing.text import prompt_tokens
+from agno_deepinfra.testing.validation import require_dict, require_model, validate_chat
+
+
+def prepare_chat(raw: Any, catalog: Catalog) -> partial[Action]:
+    """Validate a chat request (422, 404, 400 context overflow) and return its renderer."""
+    body = require_dict(raw)
+    errors = validate_chat(body)
+    if errors:
+        raise ApiError(422, validation_error(errors))
+    entry = require_model(catalog, body["model"], "chat", "chat completions")
+    prompt = prompt_tokens(body["messages"])
+    completion = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+    if not isinstance(completion, int):
+        completion = 0
+    if prompt + completion > entry.context_length:
+        raise ApiError(400, context_overflow(entry.context_length, prompt, completion))
+    options = body.get("stream_options")
+    call = ChatCall(
+        model=body["model"],
+        entry=entry,
+        prompt_tokens=prompt,
+        stream=body.get("stream") is True,
+        include_usage=isinstance(options, dict) and options.get("include_usage") is True,
+        service_tier=body.get("service_tier"),
+    )
+    return partial(render_chat, call, body)
+
+
+def render_chat(call: ChatCall, body: dict[str, Any], reply: Reply | None, modifier: Fault | None) -> Action:
+    """The response to a validated chat request."""
+    answer = reply or unscripted_reply(body, call.entry)
+    if call.stream:
+        return stream_response(call, answer, modifier)
+    if answer.body is not None:
+        return modify_plain(json_response(200, answer.body), modifier)
+    return modify_plain(json_response(200, completion_json(call, answer)), modifier)

@@ -1,0 +1,142 @@
+"""Chat replies on the wire: the `chat.completion` JSON and the SSE chunk sequence."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from agno_deepinfra.testing.catalog import ModelEntry
+from agno_deepinfra.testing.outcome import DONE_EVENT, MALFORMED_EVENT, Stream, dumps
+from agno_deepinfra.testing.script import Fault, Reply, ToolCall
+from agno_deepinfra.testing.text import count_tokens, split_even, word_pieces
+
+
+@dataclass(frozen=True)
+class ChatCall:
+    """A validated chat request: what the renderers need from it."""
+
+    model: str
+    entry: ModelEntry
+    prompt_tokens: int
+    stream: bool
+    include_usage: bool
+    service_tier: str | None
+
+
+def tool_call_json(call: ToolCall) -> dict[str, Any]:
+    """A tool call as it appears in an assistant message."""
+    arguments = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, ensure_ascii=False)
+    call_id = call.id or f"call_{uuid.uuid4().hex[:24]}"
+    return {"id": call_id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
+
+
+def usage_json(call: ChatCall, reply: Reply, tool_calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """`usage` with DeepInfra's `estimated_cost`; `Reply.usage` overrides the token counts."""
+    completion = 0
+    for text in (reply.content, reply.reasoning_content):
+        completion += count_tokens(text) if text else 0
+    for tool_call in tool_calls:
+        completion += count_tokens(tool_call["function"]["name"] + tool_call["function"]["arguments"])
+    override = reply.usage or {}
+    prompt = int(override.get("prompt_tokens", call.prompt_tokens))
+    completion = int(override.get("completion_tokens", completion))
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": int(override.get("total_tokens", prompt + completion)),
+        "estimated_cost": call.entry.cost(prompt, completion),
+    }
+
+
+def finish_reason(reply: Reply) -> str:
+    """The reply's finish reason: explicit, else "tool_calls" or "stop"."""
+    return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+
+
+def completion_json(call: ChatCall, reply: Reply) -> dict[str, Any]:
+    """The non-streaming `chat.completion` body."""
+    tool_calls = [tool_call_json(tool_call) for tool_call in reply.tool_calls or ()]
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content, "name": None, "tool_calls": None}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    if reply.reasoning_content is not None:
+        message["reasoning_content"] = reply.reasoning_content
+    body: dict[str, Any] = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": call.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason(reply), "logprobs": None}],
+        "usage": usage_json(call, reply, tool_calls),
+    }
+    if call.service_tier is not None:
+        body["service_tier"] = call.service_tier
+    return body
+
+
+class ChunkEnvelope:
+    """Serialises chunks around a pre-built prefix, so each event costs one small `json.dumps`."""
+
+    def __init__(self, call: ChatCall) -> None:
+        tier = f',"service_tier":{json.dumps(call.service_tier)}' if call.service_tier else ""
+        head = (
+            f'data: {{"id":"chatcmpl-{uuid.uuid4().hex}","object":"chat.completion.chunk",'
+            f'"created":{int(time.time())},"model":{json.dumps(call.model)}{tier}'
+        )
+        self._head = head.encode()
+        self._delta_prefix = self._head + b',"choices":[{"index":0,"delta":'
+        self._open_suffix = b',"logprobs":null,"finish_reason":null}]}\n\n'
+
+    def event(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        """One `data: {...}` event carrying `delta` (and a finish reason on the last one)."""
+        suffix = self._open_suffix if finish is None else b',"logprobs":null,"finish_reason":%s}]}\n\n' % dumps(finish)
+        return self._delta_prefix + dumps(delta) + suffix
+
+    def usage_event(self, usage: dict[str, Any]) -> bytes:
+        """The final `choices: []` event with `usage` (when `stream_options.include_usage` is set)."""
+        return self._head + b',"choices":[],"usage":' + dumps(usage) + b"}\n\n"
+
+
+def body_deltas(reply: Reply, tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The content-carrying deltas, in order: reasoning, content, then tool calls (name first, arguments split)."""
+    deltas: list[dict[str, Any]] = []
+    if reply.reasoning_content:
+        deltas.extend({"reasoning_content": piece} for piece in word_pieces(reply.reasoning_content))
+    if reply.content:
+        pieces = split_even(reply.content, reply.chunks) if reply.chunks else word_pieces(reply.content)
+        deltas.extend({"content": piece} for piece in pieces)
+    for index, tool_call in enumerate(tool_calls):
+        function = tool_call["function"]
+        head = {"index": index, "id": tool_call["id"], "type": "function"}
+        deltas.append({"tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}]})
+        arguments = function["arguments"]
+        pieces = split_even(arguments, max(2, len(arguments) // 24)) if len(arguments) >= 2 else [arguments, ""]
+        deltas.extend({"tool_calls": [{"index": index, "function": {"arguments": piece}}]} for piece in pieces)
+    return deltas
+
+
+def stream_response(call: ChatCall, reply: Reply, modifier: Fault | None) -> Stream:
+    """The SSE events of a reply, shaped by a stream fault (`drop_after`, `malformed_json`, `no_done`)."""
+    envelope = ChunkEnvelope(call)
+    role = {"role": "assistant", "content": ""}
+    kind = modifier.kind if modifier else None
+    if kind == "malformed_json":
+        return Stream([envelope.event(role), MALFORMED_EVENT, DONE_EVENT])
+    tool_calls = [tool_call_json(tool_call) for tool_call in reply.tool_calls or ()]
+    deltas = body_deltas(reply, tool_calls)
+    if kind == "drop_after" and modifier is not None:
+        kept = deltas[: modifier.count]
+        if kept:
+            kept[0] = {"role": "assistant", **kept[0]}
+        return Stream([envelope.event(delta) for delta in kept], abort=True)
+    events = [envelope.event(role)]
+    events.extend(envelope.event(delta) for delta in deltas)
+    events.append(envelope.event({}, finish_reason(reply)))
+    if call.include_usage:
+        events.append(envelope.usage_event(usage_json(call, reply, tool_calls)))
+    if kind != "no_done":
+        events.append(DONE_EVENT)
+    return Stream(events)

@@ -1,0 +1,192 @@
+"""`DeepInfraEmulator`: the public handle that runs the server in a background thread with its own loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from agno_deepinfra.testing.app import App
+from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, guess_reasoning
+from agno_deepinfra.testing.script import Fault, Item, RecordedRequest, Reply, Script
+from agno_deepinfra.testing.server import EmulatorServer
+
+DEFAULT_API_KEY = "emulator-key"
+
+
+class DeepInfraEmulator:
+    """A local DeepInfra API on 127.0.0.1 for offline tests, demos and benchmarks.
+
+    Use it as a context manager (or call `start()` / `stop()`): it listens on a free port (or
+    `port`) in a daemon thread. Script answers per route with `queue`, `always` and `fail_every`;
+    anything unscripted gets a deterministic, useful answer. Every request is logged in `requests`.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = DEFAULT_API_KEY,
+        chunk_delay: float = 0.0,
+        record: bool = True,
+    ) -> None:
+        self.host = host
+        self.api_key = api_key
+        self.catalog = Catalog()
+        self._script = Script(record=record)
+        self._server = EmulatorServer(App(api_key, self.catalog, self._script), host, port, chunk_delay)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> DeepInfraEmulator:
+        """Start serving (idempotent); returns self once the port is bound."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="deepinfra-emulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError(
+                f"DeepInfra emulator could not start on {self.host}:{self._server.port}"
+            ) from self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections and join the thread (idempotent)."""
+        thread, loop, stopped = self._thread, self._loop, self._stopped
+        if thread is None or loop is None or stopped is None:
+            return
+        loop.call_soon_threadsafe(_resolve, stopped)
+        thread.join()
+        self._thread = None
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._stopped = loop.create_future()
+            try:
+                loop.run_until_complete(self._server.start())
+            except BaseException as error:  # reported to the starting thread
+                self._error = error
+                return
+            finally:
+                ready.set()
+            loop.run_until_complete(self._stopped)
+            loop.run_until_complete(self._server.close())
+        finally:
+            loop.close()
+
+    def __enter__(self) -> DeepInfraEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (0 before `start()` when no port was given)."""
+        return self._server.port
+
+    @property
+    def root_url(self) -> str:
+        """`http://127.0.0.1:<port>`, DeepInfra's `https://api.deepinfra.com` equivalent."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL, `<root_url>/v1/openai`."""
+        return f"{self.root_url}/v1/openai"
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now."""
+        return self._server.open_connections
+
+    @property
+    def peak_connections(self) -> int:
+        """The most connections open at once since start (or the last `reset()`)."""
+        return self._server.peak_connections
+
+    # -- scripting -------------------------------------------------------------------------------
+
+    def queue(self, item: Reply | Fault, route: str = "chat") -> None:
+        """Answer the next request on `route` ("chat", "embeddings", "inference", "models") with `item`."""
+        self._script.queue(item, route)
+
+    def always(self, item: Reply | Fault, route: str = "chat") -> None:
+        """Answer every request on `route` with `item` until `clear_always()` or `reset()`."""
+        self._script.always(item, route)
+
+    def fail_every(self, every: int, item: Item, route: str = "chat") -> None:
+        """Answer every `every`-th request on `route`, counted from this call, with `item`."""
+        self._script.fail_every(every, item, route)
+
+    def clear_always(self, route: str | None = None) -> None:
+        """Remove the persistent rules (`always` and `fail_every`) of `route`, or of every route."""
+        self._script.clear_rules(route)
+
+    def reset(self) -> None:
+        """Clear queues, rules, counters and the request log (models added with `add_model` stay)."""
+        self._script.reset()
+        self._server.peak_connections = self._server.open_connections
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received, in arrival order."""
+        return self._script.requests()
+
+    def requests_for(self, route: str) -> list[RecordedRequest]:
+        """The logged requests of one route ("chat", "embeddings", "inference", "models" or "unknown")."""
+        return self._script.requests(route)
+
+    # -- catalog ---------------------------------------------------------------------------------
+
+    def add_model(
+        self,
+        model_id: str,
+        *,
+        kind: ModelKind = "chat",
+        context_length: int = 32768,
+        max_tokens: int | None = None,
+        tags: Iterable[str] = (),
+        pricing: Mapping[str, float] | None = None,
+        dimensions: int = 1024,
+        description: str = "",
+        reasoning: ReasoningStyle | None = None,
+    ) -> ModelEntry:
+        """Serve another model; `pricing` is `{"input_tokens": usd_per_1m, "output_tokens": usd_per_1m}`."""
+        prices: Mapping[str, Any] = pricing or {}
+        entry = ModelEntry(
+            id=model_id,
+            kind=kind,
+            description=description,
+            context_length=context_length,
+            max_tokens=max_tokens if max_tokens is not None else min(context_length, 16384),
+            input_price=float(prices.get("input_tokens", 0.1)),
+            output_price=float(prices.get("output_tokens", 0.0 if kind != "chat" else 0.3)),
+            tags=tuple(tags),
+            dimensions=dimensions if kind == "embedding" else 0,
+            reasoning=reasoning if reasoning is not None else guess_reasoning(model_id, kind),
+        )
+        self.catalog.add(entry)
+        return entry
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,63 @@
+"""DeepInfra-shaped error bodies (FastAPI `detail` shapes and the OpenAI `error` shape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Texts modelled on what DeepInfra's gateway answers for each status.
+STATUS_MESSAGES: dict[int, str] = {
+    400: "Bad request",
+    401: "Authentication required: invalid or missing API key",
+    402: "Payment required: your account balance is too low",
+    403: "Forbidden",
+    404: "Model is not available",
+    409: "Conflict",
+    413: "Request entity too large",
+    422: "Unprocessable entity",
+    429: "Rate limited: too many concurrent requests for this model, if you retry in just a bit, "
+    "it should get resolved",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "No capacity available for the model, please retry",
+    504: "Gateway timeout",
+}
+
+
+def status_message(status: int) -> str:
+    """The default DeepInfra-like text for an HTTP status."""
+    return STATUS_MESSAGES.get(status, f"Request failed with status {status}")
+
+
+def detail_error(message: str) -> dict[str, Any]:
+    """`{"detail": {"error": message}}`, DeepInfra's most common error body."""
+    return {"detail": {"error": message}}
+
+
+def not_found() -> dict[str, Any]:
+    """FastAPI's body for an unknown path or model page."""
+    return {"detail": "Not Found"}
+
+
+def field_error(loc: tuple[str | int, ...], msg: str, kind: str, value: Any) -> dict[str, Any]:
+    """One item of a FastAPI 422 `detail` list."""
+    return {"loc": ["body", *loc], "msg": msg, "type": kind, "input": value}
+
+
+def validation_error(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """FastAPI's 422 body: `{"detail": [{"loc", "msg", "type", "input"}, ...]}`."""
+    return {"detail": items}
+
+
+def openai_error(message: str, kind: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
+    """The OpenAI-style body DeepInfra's OpenAI-compatible routes use for model-level errors."""
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def context_overflow(limit: int, prompt: int, completion: int) -> dict[str, Any]:
+    """The 400 body for a request that does not fit the model's context window."""
+    message = (
+        f"This model's maximum context length is {limit} tokens. However, you requested {prompt + completion} "
+        f"tokens ({prompt} in the messages, {completion} in the completion). "
+        "Please reduce the length of the messages or completion."
+    )
+    return openai_error(message, "invalid_request_error", "context_length_exceeded", "messages")

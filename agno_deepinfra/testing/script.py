@@ -1,0 +1,246 @@
+"""What tests tell the emulator to do: replies, faults, per-route queues and rules, and the request log."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Route = Literal["chat", "embeddings", "inference", "models"]
+ROUTES: tuple[Route, ...] = ("chat", "embeddings", "inference", "models")
+
+FaultKind = Literal["status", "drop", "drop_after", "delay", "hang", "malformed_json", "no_done"]
+# Faults that change how a normal answer is delivered, rather than replacing it.
+MODIFIER_KINDS = frozenset({"drop_after", "malformed_json", "no_done"})
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call in a scripted reply; a `str` `arguments` is sent verbatim (it may be invalid JSON)."""
+
+    name: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A scripted answer.
+
+    Chat uses `content`, `tool_calls`, `reasoning_content`, `finish_reason` (default "tool_calls" when
+    there are tool calls, else "stop"), `usage` (overrides `prompt_tokens` / `completion_tokens`) and
+    `chunks` (stream the content in exactly this many pieces; default one per word). Embeddings use
+    `embeddings`; inference uses `scores` (rerankers) or `embeddings`. `body` replaces the whole JSON
+    response of a non-streaming request on any route.
+    """
+
+    content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    reasoning_content: str | None = None
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    chunks: int | None = None
+    embeddings: list[list[float]] | None = None
+    scores: list[float] | None = None
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A scripted failure; build one with the class methods (`Fault.status(503)`, `Fault.drop()`, ...)."""
+
+    kind: FaultKind
+    status_code: int = 0
+    body: Any = None
+    text: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    count: int = 0
+    seconds: float = 0.0
+    then: Reply | Fault | None = None
+
+    @classmethod
+    def status(
+        cls, code: int, *, body: Any = None, text: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> Fault:
+        """Answer with HTTP `code`: a DeepInfra-like JSON body by default, `body` as JSON, or `text` as HTML."""
+        return cls("status", status_code=code, body=body, text=text, headers=dict(headers or {}))
+
+    @classmethod
+    def drop(cls) -> Fault:
+        """Read the request, then close the socket without sending a byte."""
+        return cls("drop")
+
+    @classmethod
+    def drop_after(cls, chunks: int, *, then: Reply | None = None) -> Fault:
+        """Stream exactly `chunks` content-carrying events of the answer, then abort the socket.
+
+        No separate role event is sent: the first event carries both the role and the first content
+        piece. The answer is `then` or whatever the route would have answered. Non-streaming requests
+        are dropped like `drop()`.
+        """
+        return cls("drop_after", count=chunks, then=then)
+
+    @classmethod
+    def delay(cls, seconds: float, *, then: Reply | Fault | None = None) -> Fault:
+        """Wait, then answer with `then` or the route's next rule / unscripted answer (no second queue item)."""
+        return cls("delay", seconds=seconds, then=then)
+
+    @classmethod
+    def hang(cls) -> Fault:
+        """Never answer: hold the connection until the client leaves or the emulator stops."""
+        return cls("hang")
+
+    @classmethod
+    def malformed_json(cls, *, then: Reply | None = None) -> Fault:
+        """Answer 200 with a body that is not JSON (in a stream: a `data: {not json` event after the role event)."""
+        return cls("malformed_json", then=then)
+
+    @classmethod
+    def no_done(cls, *, then: Reply | None = None) -> Fault:
+        """Stream the whole answer but end the response cleanly without `data: [DONE]`."""
+        return cls("no_done", then=then)
+
+
+Item = Reply | Fault
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the emulator received it."""
+
+    method: str
+    path: str
+    route: str
+    headers: dict[str, str]
+    body: Any
+    time: float
+
+    @property
+    def model(self) -> str | None:
+        """The model asked for: `body["model"]`, or the model in an inference path."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("model"), str):
+            return str(self.body["model"])
+        if self.route == "inference":
+            return self.path.partition("?")[0].split("/v1/inference/", 1)[-1] or None
+        return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to answer one request: wait `delay`, then a terminal fault, or the reply (None = unscripted)."""
+
+    delay: float = 0.0
+    terminal: Fault | None = None
+    modifier: Fault | None = None
+    reply: Reply | None = None
+
+
+UNSCRIPTED = Plan()
+
+
+@dataclass
+class _RouteScript:
+    queue: deque[Item] = field(default_factory=deque)
+    always: Item | None = None
+    every: tuple[int, Item] | None = None
+    count: int = 0
+
+    def idle(self) -> bool:
+        return not self.queue and self.always is None and self.every is None
+
+
+def resolve(items: list[Item]) -> Plan:
+    """Fold a queued item and/or a rule into a plan; delays add up and `then` chains are followed."""
+    delay = 0.0
+    modifier: Fault | None = None
+    for first in items:
+        item: Item | None = first
+        while item is not None:
+            if isinstance(item, Reply):
+                return Plan(delay, None, modifier, item)
+            if item.kind == "delay":
+                delay += item.seconds
+            elif item.kind in MODIFIER_KINDS:
+                modifier = modifier or item
+            elif modifier is None:
+                return Plan(delay, item, None, None)
+            item = item.then
+    return Plan(delay, None, modifier, None)
+
+
+class Script:
+    """Per-route queues and persistent rules plus the request log; safe to drive from any thread."""
+
+    def __init__(self, record: bool = True) -> None:
+        self._lock = threading.Lock()
+        self._routes: dict[str, _RouteScript] = {route: _RouteScript() for route in ROUTES}
+        self._log: list[RecordedRequest] = []
+        self.record_requests = record
+
+    def _route(self, route: str) -> _RouteScript:
+        try:
+            return self._routes[route]
+        except KeyError:
+            raise ValueError(f"unknown route {route!r}; expected one of {', '.join(ROUTES)}") from None
+
+    def queue(self, item: Item, route: str = "chat") -> None:
+        """Answer the next request on `route` with `item` (FIFO)."""
+        with self._lock:
+            self._route(route).queue.append(item)
+
+    def always(self, item: Item, route: str = "chat") -> None:
+        """Answer every request on `route` with `item` until cleared (queued items still go first)."""
+        with self._lock:
+            self._route(route).always = item
+
+    def fail_every(self, every: int, item: Item, route: str = "chat") -> None:
+        """Answer every `every`-th request on `route` (counted from now) with `item`."""
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        with self._lock:
+            state = self._route(route)
+            state.every = (every, item)
+            state.count = 0
+
+    def clear_rules(self, route: str | None = None) -> None:
+        """Remove the persistent rules (`always` and `fail_every`) of one route or of all routes."""
+        with self._lock:
+            for name in ROUTES if route is None else (route,):
+                state = self._route(name)
+                state.always, state.every = None, None
+
+    def reset(self) -> None:
+        """Clear every queue, rule, counter and the request log."""
+        with self._lock:
+            self._routes = {route: _RouteScript() for route in ROUTES}
+            self._log = []
+
+    def record(self, request: RecordedRequest) -> None:
+        """Append a request to the log."""
+        if self.record_requests:
+            with self._lock:
+                self._log.append(request)
+
+    def requests(self, route: str | None = None) -> list[RecordedRequest]:
+        """A snapshot of the log, optionally for one route."""
+        with self._lock:
+            log = list(self._log)
+        return log if route is None else [request for request in log if request.route == route]
+
+    def plan(self, route: str) -> Plan:
+        """Decide how to answer the next request on `route`: queue > fail_every hit > always > unscripted."""
+        with self._lock:
+            state = self._routes[route]
+            state.count += 1
+            if state.idle():
+                return UNSCRIPTED
+            items: list[Item] = []
+            if state.queue:
+                items.append(state.queue.popleft())
+            if state.every is not None and state.count % state.every[0] == 0:
+                items.append(state.every[1])
+            elif state.always is not None:
+                items.append(state.always)
+        return resolve(items)
