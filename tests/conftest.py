@@ -1,0 +1,74 @@
+"""Shared fixtures: an isolated environment and models pointed at the local DeepInfra emulator.
+
+The `deepinfra_emulator` fixture comes from the package's own pytest plugin
+(`agno_deepinfra.testing.pytest_plugin`), the same one users get.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from agno_deepinfra import DeepInfra
+from agno_deepinfra.testing import DeepInfraEmulator
+
+os.environ["AGNO_TELEMETRY"] = "false"
+
+ENV_NAMES = ("DEEPINFRA_API_KEY", "DEEPINFRA_BASE_URL", "DEEPINFRA_API_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's real key or base URL."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def emu(deepinfra_emulator: DeepInfraEmulator) -> DeepInfraEmulator:
+    """The session's emulator, reset for this test."""
+    return deepinfra_emulator
+
+
+@pytest.fixture
+def make_model(emu: DeepInfraEmulator) -> Callable[..., DeepInfra]:
+    """Build a `DeepInfra` model aimed at the emulator."""
+
+    def make(**kwargs: Any) -> DeepInfra:
+        kwargs.setdefault("id", "meta-llama/Meta-Llama-3.1-8B-Instruct")
+        return DeepInfra(base_url=emu.base_url, api_key=emu.api_key, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Inject a recording sleep into agno's retry loop (sync `time.sleep` and `asyncio.sleep`).
+
+    agno's loop calls `sleep(delay)` (imported into `agno.models.base`) and `asyncio.sleep(delay)`.
+    Only calls made from `agno.models.base` are recorded and skipped; every other caller (the
+    emulator's event loop among them) keeps the real `asyncio.sleep`.
+    """
+    import asyncio
+    import sys
+
+    import agno.models.base as agno_base
+
+    recorded: list[float] = []
+    real_async_sleep = asyncio.sleep
+
+    def fake_sleep(delay: float) -> None:
+        recorded.append(delay)
+
+    def fake_async_sleep(delay: float, *args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_globals.get("__name__") == agno_base.__name__:
+            recorded.append(delay)
+            return real_async_sleep(0)
+        return real_async_sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(agno_base, "sleep", fake_sleep)
+    monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
+    return recorded

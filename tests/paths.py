@@ -1,0 +1,28 @@
+"""Run an agent on each of agno's four paths and report what the consumer saw."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from agno.agent import Agent
+from agno.run.agent import RunContentEvent, RunErrorEvent
+from agno.run.base import RunStatus
+
+PATHS = ["run", "arun", "stream", "astream"]
+
+
+def run_path(agent: Agent, path: str, prompt: str = "hello") -> tuple[str, str | None]:
+    """(content the consumer received, error text or None) for `run`, `arun`, `stream` or `astream`."""
+    if path in ("run", "arun"):
+        output = agent.run(prompt) if path == "run" else asyncio.run(agent.arun(prompt))
+        failed = output.status == RunStatus.error
+        return ("", str(output.content)) if failed else (str(output.content), None)
+    events = list(agent.run(prompt, stream=True)) if path == "stream" else asyncio.run(_collect(agent, prompt))
+    text = "".join(e.content for e in events if isinstance(e, RunContentEvent) and isinstance(e.content, str))
+    errors = [str(e.content) for e in events if isinstance(e, RunErrorEvent)]
+    return text, (errors[0] if errors else None)
+
+
+async def _collect(agent: Agent, prompt: str) -> list[Any]:
+    return [event async for event in agent.arun(prompt, stream=True)]
