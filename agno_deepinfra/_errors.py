@@ -166,6 +166,8 @@ def transport_error(
     status = 504 if timed_out else 502
     kind = "timed out" if timed_out else "failed"
     detail = _describe(exc)
+    if isinstance(exc, json.JSONDecodeError):
+        detail = f"the response is not valid JSON ({exc.msg} at character {exc.pos})"
     error = DeepInfraError(
         message=f"DeepInfra request {kind} for {what} '{model_id}': {detail}",
         status_code=status,
@@ -173,6 +175,20 @@ def transport_error(
         model_id=model_id,
     )
     error.retryable = retryable
+    return error
+
+
+def incomplete_response_error(
+    detail: str, *, model_id: str, model_name: str, delivered: bool = False
+) -> DeepInfraError:
+    """A 200 response that cannot be used: no choices, or a stream that stopped before the end."""
+    error = DeepInfraError(
+        message=f"DeepInfra returned an incomplete response for model '{model_id}': {detail}",
+        status_code=502,
+        model_name=model_name,
+        model_id=model_id,
+    )
+    error.retryable = not delivered
     return error
 
 

@@ -22,6 +22,7 @@ from agno.run.agent import RunOutput
 from agno.run.team import TeamRunOutput
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient, OpenAI
 from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
 from agno_deepinfra._config import (
@@ -34,7 +35,7 @@ from agno_deepinfra._config import (
     resolve_api_key,
     warn_if_insecure,
 )
-from agno_deepinfra._errors import MAPPED_EXCEPTIONS, map_error
+from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._retry import is_retryable, retry_delay
 from agno_deepinfra.catalog import closest_model_ids
@@ -324,7 +325,8 @@ class DeepInfra(OpenAILike):
             assistant_message.metrics.start_timer()
             with self.get_client().chat.completions.create(**request) as stream:
                 for chunk in stream:
-                    yield scope.passing(thinking.split(self._parse_provider_response_delta(chunk)))
+                    yield scope.passing(chunk, thinking.split(self._parse_provider_response_delta(chunk)))
+            scope.ended()
             assistant_message.metrics.stop_timer()
 
     async def ainvoke_stream(
@@ -346,7 +348,8 @@ class DeepInfra(OpenAILike):
             assistant_message.metrics.start_timer()
             async with await self.get_async_client().chat.completions.create(**request) as stream:
                 async for chunk in stream:
-                    yield scope.passing(thinking.split(self._parse_provider_response_delta(chunk)))
+                    yield scope.passing(chunk, thinking.split(self._parse_provider_response_delta(chunk)))
+            scope.ended()
             assistant_message.metrics.stop_timer()
 
     # --------------------------------------------------------------------- agno's retry hooks
@@ -369,6 +372,16 @@ class DeepInfra(OpenAILike):
             cap=self.max_retry_delay,
             jitter=self.retry_jitter,
         )
+
+    # ------------------------------------------------------------------------------- responses
+
+    def _parse_provider_response(  # type: ignore[override]  # OpenAIChat's signature, itself narrower than Model's
+        self, response: ChatCompletion, response_format: dict[Any, Any] | type[BaseModel] | None = None
+    ) -> ModelResponse:
+        """agno's parsing, after checking the response has a choice to parse."""
+        if not response.choices:
+            raise incomplete_response_error("no choices", model_id=self.id, model_name=self.name)
+        return super()._parse_provider_response(response, response_format=response_format)
 
     # --------------------------------------------------------------------------------- metrics
 
@@ -407,6 +420,7 @@ class _FailureScope:
     def __init__(self, model: DeepInfra) -> None:
         self.model = model
         self.delivered = False
+        self.finished = False
 
     def __enter__(self) -> _FailureScope:
         return self
@@ -420,11 +434,23 @@ class _FailureScope:
                 _suggest_model_ids(error, self.model)
             raise error from exc
 
-    def passing(self, response: ModelResponse) -> ModelResponse:
+    def passing(self, chunk: ChatCompletionChunk, response: ModelResponse) -> ModelResponse:
         """Note output on its way to the consumer: from then on a failure must not be retried."""
         if not self.delivered and (response.content or response.tool_calls or response.reasoning_content):
             self.delivered = True
+        if chunk.choices and chunk.choices[0].finish_reason:
+            self.finished = True
         return response
+
+    def ended(self) -> None:
+        """The stream closed cleanly; without a finish reason the answer may be cut short."""
+        if not self.finished:
+            raise incomplete_response_error(
+                "the stream ended before the model finished (no finish_reason)",
+                model_id=self.model.id,
+                model_name=self.model.name,
+                delivered=self.delivered,
+            )
 
 
 def _suggest_model_ids(error: AgnoError, model: DeepInfra) -> None:

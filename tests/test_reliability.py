@@ -1,0 +1,232 @@
+"""The fault matrix: every fault x the four paths x {retries=0, retries=2}, and the table in RELIABILITY.md.
+
+Each row says what the emulator does and what the consumer must see. The Markdown table in
+RELIABILITY.md is rendered from these rows and checked here, so the document cannot drift
+(`UPDATE_RELIABILITY=1 pytest tests/test_reliability.py` rewrites it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from agno.agent import Agent
+from agno.db.sqlite import SqliteDb
+from agno.run.base import RunStatus
+from paths import PATHS, run_path
+
+from agno_deepinfra import DeepInfra
+from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply, ToolCall
+
+ANSWER = "The answer, delivered once."
+SPLICE = "SECOND ANSWER THAT MUST NEVER BE SPLICED"
+DOC = Path(__file__).resolve().parents[1] / "RELIABILITY.md"
+BEGIN, END = "<!-- fault-matrix:begin -->", "<!-- fault-matrix:end -->"
+STREAM_CUT = "error, partial output kept, not retried"
+NOT_APPLICABLE = "n/a (a stream has no choices list)"
+STREAM_CUT_ERROR = "the stream broke after output was delivered; not retried"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One fault: how to inject it and the expected outcome per path kind and retries setting."""
+
+    fault: str
+    inject: Callable[[DeepInfraEmulator], None]
+    retried: bool  # with retries=2, does the call succeed on a later attempt?
+    error: str  # what the error says when the call fails
+    stream_cut: bool = False  # fails after output reached a stream's consumer: never retried there
+    always_succeeds: bool = False  # the fault does not prevent a complete answer
+    refused: bool = False  # nothing listens: every attempt fails
+
+
+def first(*items: Reply | Fault) -> Callable[[DeepInfraEmulator], None]:
+    """Queue `items` on the chat route, then the normal answer."""
+
+    def inject(emu: DeepInfraEmulator) -> None:
+        for item in items:
+            emu.queue(item)
+        emu.queue(Reply(content=ANSWER, chunks=4))
+        emu.queue(Reply(content=SPLICE))  # only reached if something was retried twice
+
+    return inject
+
+
+ROWS = [
+    Row("429 with Retry-After", first(Fault.status(429, headers={"Retry-After": "0"})), True, "HTTP 429"),
+    Row("500", first(Fault.status(500)), True, "HTTP 500"),
+    Row(
+        "502 with an HTML body",
+        first(Fault.status(502, text="<html><h1>502 Bad Gateway</h1></html>")),
+        True,
+        "HTTP 502 for model 'meta-llama/Meta-Llama-3.1-8B-Instruct': 502 Bad Gateway",
+    ),
+    Row("503", first(Fault.status(503)), True, "HTTP 503"),
+    Row("504", first(Fault.status(504)), True, "HTTP 504"),
+    Row("connection refused", first(), False, "request failed", refused=True),
+    Row("connection dropped before the response", first(Fault.drop()), True, "request failed"),
+    Row(
+        "connection dropped mid-stream",
+        first(Fault.drop_after(2, then=Reply(content=ANSWER, chunks=4))),
+        True,
+        "request failed",
+        stream_cut=True,
+    ),
+    Row("server hangs (read timeout)", first(Fault.hang()), True, "timed out"),
+    Row("malformed JSON body / SSE event", first(Fault.malformed_json()), True, "not valid JSON"),
+    Row(
+        "SSE ends without [DONE]",
+        first(Fault.no_done(then=Reply(content=ANSWER, chunks=4))),
+        True,
+        "",
+        always_succeeds=True,
+    ),
+    Row(
+        "response with no choices",
+        first(Reply(body={"id": "x", "object": "chat.completion", "choices": []})),
+        True,
+        "incomplete response",
+    ),
+]
+
+
+def outcome(row: Row, path: str, retries: int) -> str:
+    """The expected outcome of one cell, as written in RELIABILITY.md."""
+    streamed = path in ("stream", "astream")
+    if row.always_succeeds:
+        return "answer"
+    if row.refused:
+        return f"error after {retries + 1} attempts"
+    if row.stream_cut and streamed:
+        return STREAM_CUT
+    if row.fault == "response with no choices" and streamed:
+        return NOT_APPLICABLE
+    return "answer after 1 retry" if retries else "error"
+
+
+def render_table() -> str:
+    lines = ["| fault | retries | run | arun | stream | async stream |", "|---|---|---|---|---|---|"]
+    for row in ROWS:
+        for retries in (0, 2):
+            cells = " | ".join(outcome(row, path, retries) for path in PATHS)
+            lines.append(f"| {row.fault} | {retries} | {cells} |")
+    return "\n".join(lines)
+
+
+def test_reliability_md_shows_this_matrix() -> None:
+    document = DOC.read_text()
+    table = render_table()
+    if os.getenv("UPDATE_RELIABILITY"):
+        head, rest = document.split(BEGIN)
+        document = f"{head}{BEGIN}\n{table}\n{END}{rest.split(END)[1]}"
+        DOC.write_text(document)
+    assert f"{BEGIN}\n{table}\n{END}" in document, "RELIABILITY.md is stale: UPDATE_RELIABILITY=1 pytest ..."
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+CELLS = [
+    pytest.param(row, path, retries, id=f"{row.fault}-{path}-{retries}")
+    for row in ROWS
+    for path in PATHS
+    for retries in (0, 2)
+    if outcome(row, path, retries) != NOT_APPLICABLE
+]
+
+
+@pytest.mark.parametrize(("row", "path", "retries"), CELLS)
+def test_fault_matrix(
+    emu: DeepInfraEmulator, waits: list[float], tmp_path: Path, row: Row, path: str, retries: int
+) -> None:
+    base_url = f"http://127.0.0.1:{closed_port()}" if row.refused else emu.base_url
+    model = DeepInfra(
+        id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=base_url, api_key=emu.api_key, retries=retries, timeout=0.5
+    )
+    db = SqliteDb(db_file=str(tmp_path / "history.db"))
+    agent = Agent(model=model, db=db, session_id="s", add_history_to_context=True)
+    row.inject(emu)
+    content, error = run_path(agent, path, "hello")
+    expected = outcome(row, path, retries)
+
+    assert SPLICE not in content
+    if expected.startswith("answer"):
+        assert error is None, error
+        assert content == ANSWER  # complete, and exactly once
+    else:
+        assert error is not None
+        assert (STREAM_CUT_ERROR if expected == STREAM_CUT else row.error) in error
+        assert content in ("", ANSWER[: len(content)])  # nothing but a prefix of the one answer
+    attempts = len(waits) + 1 if row.refused else len(emu.requests_for("chat"))
+    assert attempts == {"answer": 1, "answer after 1 retry": 2, "error": 1}.get(expected, attempts)
+    if expected == STREAM_CUT:
+        assert attempts == 1
+    if row.refused:
+        assert attempts == retries + 1
+    assert_history_is_consistent(emu, agent, answered=expected.startswith("answer"))
+
+
+def assert_history_is_consistent(emu: DeepInfraEmulator, agent: Agent, answered: bool) -> None:
+    """The stored session replays the turn once, with the whole answer or without any of it."""
+    if isinstance(agent.model, DeepInfra) and agent.model.base_url != emu.base_url:
+        agent.model = DeepInfra(id=agent.model.id, base_url=emu.base_url, api_key=emu.api_key)  # the refused row
+    emu.reset()
+    emu.queue(Reply(content="follow-up"))
+    assert agent.run("follow-up question").status == RunStatus.completed
+    messages = emu.requests_for("chat")[0].body["messages"]
+    assistant = [m.get("content") for m in messages if m["role"] == "assistant"]
+    assert all(SPLICE not in str(text) for text in assistant)
+    if answered:
+        assert assistant.count(ANSWER) == 1
+    assert [m["content"] for m in messages if m["role"] == "user"].count("hello") <= 1
+
+
+# --------------------------------------------------------------------------- tool calls
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_invalid_tool_arguments_do_not_run_the_tool(emu: DeepInfraEmulator, path: str) -> None:
+    calls: list[str] = []
+
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        calls.append(city)
+        return f"sunny in {city}"
+
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", '{"city": "Par')]))
+    emu.queue(Reply(content=ANSWER))
+    model = DeepInfra(id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=emu.base_url, api_key=emu.api_key)
+    content, error = run_path(Agent(model=model, tools=[get_weather]), path, "weather in Paris")
+    assert error is None
+    assert content.endswith(ANSWER)
+    assert calls == []
+    tool_message = emu.requests_for("chat")[1].body["messages"][-1]
+    assert tool_message["role"] == "tool"
+    assert "arguments" in tool_message["content"]  # the model is told why, and can try again
+
+
+# -------------------------------------------------------------------------------- load
+
+
+def test_300_concurrent_runs_share_one_model_under_faults(emu: DeepInfraEmulator, waits: list[float]) -> None:
+    emu.fail_every(7, Fault.status(429, headers={"Retry-After": "0"}))
+    model = DeepInfra(id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=emu.base_url, api_key=emu.api_key, retries=3)
+
+    async def main() -> list[str]:
+        outputs = await asyncio.gather(*(Agent(model=model).arun(f"request number {i}") for i in range(300)))
+        assert all(o.status == RunStatus.completed for o in outputs), [o.content for o in outputs][:3]
+        return [str(o.content) for o in outputs]
+
+    answers = asyncio.run(main())
+    for i, answer in enumerate(answers):
+        assert f'"request number {i}"' in answer
+    assert len(emu.requests_for("chat")) > 300  # some were retried
+    assert waits  # and the retries went through agno's loop
