@@ -12,10 +12,10 @@ PYTEST_FLAGS ?= -q
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -qq -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -35,8 +35,8 @@ unit: $(STAMP)
 
 $(LOWEST_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(LOWEST_VENV)
-	$(LOWEST_VENV)/bin/python -m pip install -q --upgrade pip
-	$(LOWEST_VENV)/bin/python -m pip install -q -e ".[dev]" $(LOWEST_PINS)
+	$(LOWEST_VENV)/bin/python -m pip install -qq --upgrade pip
+	$(LOWEST_VENV)/bin/python -m pip install -qq -e ".[dev]" $(LOWEST_PINS)
 	@touch $@
 
 test-lowest: $(LOWEST_VENV)/.installed
@@ -51,7 +51,7 @@ live: $(STAMP)
 	LIVE_DEEPINFRA_API_KEY="$$DEEPINFRA_API_KEY" $(BIN)/python -m pytest -o addopts="" -m live tests/live -q
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python -m pip install -qq -e ".[bench]"
 	AGNO_TELEMETRY=false $(BIN)/python -m benchmarks
 
 clean:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from os import getenv
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from weakref import WeakKeyDictionary
 
 import httpx
@@ -191,10 +191,12 @@ class DeepInfra(OpenAILike):
             "timeout": DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
             "max_retries": 0 if self.max_retries is None else self.max_retries,
         }
-        optional = {"organization": self.organization, "default_headers": self.default_headers}
+        optional = {
+            "organization": self.organization,
+            "default_headers": self.default_headers,
+            "default_query": self.default_query,
+        }
         params.update({key: value for key, value in optional.items() if value is not None})
-        if self.default_query is not None:
-            params["default_query"] = self.default_query
         params.update(self.client_params or {})
         return params
 
@@ -320,12 +322,11 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
-        thinking = ThinkSplitter()
-        with _FailureScope(self) as scope:
+        with _StreamScope(self) as scope:
             assistant_message.metrics.start_timer()
             with self.get_client().chat.completions.create(**request) as stream:
                 for chunk in stream:
-                    yield scope.passing(chunk, thinking.split(self._parse_provider_response_delta(chunk)))
+                    yield scope.deliver(chunk)
             scope.ended()
             assistant_message.metrics.stop_timer()
 
@@ -343,12 +344,11 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
-        thinking = ThinkSplitter()
-        with _FailureScope(self) as scope:
+        with _StreamScope(self) as scope:
             assistant_message.metrics.start_timer()
             async with await self.get_async_client().chat.completions.create(**request) as stream:
                 async for chunk in stream:
-                    yield scope.passing(chunk, thinking.split(self._parse_provider_response_delta(chunk)))
+                    yield scope.deliver(chunk)
             scope.ended()
             assistant_message.metrics.stop_timer()
 
@@ -414,15 +414,18 @@ class DeepInfra(OpenAILike):
         return cls(**data)
 
 
+_Scope = TypeVar("_Scope", bound="_FailureScope")
+
+
 class _FailureScope:
-    """Turns transport failures into agno errors and tracks whether a stream delivered output."""
+    """Turns transport failures into agno errors, the same way on every path."""
+
+    delivered = False  # whether output reached the consumer (only streams deliver before the end)
 
     def __init__(self, model: DeepInfra) -> None:
         self.model = model
-        self.delivered = False
-        self.finished = False
 
-    def __enter__(self) -> _FailureScope:
+    def __enter__(self: _Scope) -> _Scope:
         return self
 
     def __exit__(
@@ -434,8 +437,18 @@ class _FailureScope:
                 _suggest_model_ids(error, self.model)
             raise error from exc
 
-    def passing(self, chunk: ChatCompletionChunk, response: ModelResponse) -> ModelResponse:
-        """Note output on its way to the consumer: from then on a failure must not be retried."""
+
+class _StreamScope(_FailureScope):
+    """A stream's state: thinking split out of the content, output delivered, a finish seen."""
+
+    def __init__(self, model: DeepInfra) -> None:
+        super().__init__(model)
+        self.thinking = ThinkSplitter()
+        self.finished = False
+
+    def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
+        """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""
+        response = self.thinking.split(self.model._parse_provider_response_delta(chunk))
         if not self.delivered and (response.content or response.tool_calls or response.reasoning_content):
             self.delivered = True
         if chunk.choices and chunk.choices[0].finish_reason:

@@ -302,7 +302,9 @@ def test_without_register_agno_rebuilds_its_builtin_class() -> None:
 def test_register_is_opt_in_and_reversible() -> None:
     from agno.models.utils import get_model, get_model_from_dict
 
-    assert not agno_deepinfra.model_strings.is_registered()  # importing the package changed nothing
+    from agno_deepinfra.model_strings import is_registered
+
+    assert not is_registered()  # importing the package changed nothing
     agno_deepinfra.register()
     try:
         model = get_model("deepinfra:Qwen/Qwen3-32B")

@@ -176,8 +176,8 @@ def test_fault_matrix(
 
 def assert_history_is_consistent(emu: DeepInfraEmulator, agent: Agent, answered: bool) -> None:
     """The stored session replays the turn once, with the whole answer or without any of it."""
-    if isinstance(agent.model, DeepInfra) and agent.model.base_url != emu.base_url:
-        agent.model = DeepInfra(id=agent.model.id, base_url=emu.base_url, api_key=emu.api_key)  # the refused row
+    # A fresh model: the default timeout, and the emulator's URL (the refused row used a closed port).
+    agent.model = DeepInfra(id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=emu.base_url, api_key=emu.api_key)
     emu.reset()
     emu.queue(Reply(content="follow-up"))
     assert agent.run("follow-up question").status == RunStatus.completed
