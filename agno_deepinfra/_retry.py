@@ -6,12 +6,18 @@ sleeping; the model's `_is_retryable_error` and `_get_retry_delay` hooks call in
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Protocol, TypeVar
 
 from agno.exceptions import ContextWindowExceededError, ModelProviderError
+
+logger = logging.getLogger("agno_deepinfra")
 
 # Transient by nature: timeouts, too-early, rate limits and server-side failures.
 RETRYABLE_STATUS_CODES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -93,3 +99,100 @@ def _number(raw: str | None) -> float | None:
     except ValueError:
         return None
     return value if value >= 0 and value == value else None  # reject negatives and NaN
+
+
+# ---------------------------------------------------------------------------------------------
+# The embedder's and the reranker's retry loop. The chat model retries through agno's invocation
+# loop; the embedder and reranker own their HTTP calls, so they share this runner instead. Both
+# loops classify with `is_retryable` and wait `retry_delay`, so every class retries alike.
+
+T = TypeVar("T")
+
+# Looked up at every wait (never bound at import), so tests replace these two names
+# (`monkeypatch.setattr(agno_deepinfra._retry, "sleep", ...)`) instead of sleeping, without
+# touching `time.sleep` or `asyncio.sleep` for the rest of the process.
+sleep: Callable[[float], None] = time.sleep
+
+
+async def async_sleep(seconds: float) -> None:
+    """The async runner's wait: `asyncio.sleep`, behind a name of this module's own."""
+    await asyncio.sleep(seconds)
+
+
+class RetrySettings(Protocol):
+    """The retry fields shared by `DeepInfra`, `DeepInfraEmbedder` and `DeepInfraReranker`."""
+
+    retries: int
+    delay_between_retries: float
+    exponential_backoff: bool
+    max_retry_delay: float
+    retry_jitter: float
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many retries, and how long to wait before each (see `retry_delay`)."""
+
+    retries: int = 0
+    delay: float = 1.0
+    exponential: bool = False
+    cap: float = 60.0
+    jitter: float = 0.0
+
+    @classmethod
+    def of(cls, owner: RetrySettings) -> RetryPolicy:
+        """The policy configured on a model, embedder or reranker."""
+        return cls(
+            retries=max(0, owner.retries),
+            delay=owner.delay_between_retries,
+            exponential=owner.exponential_backoff,
+            cap=owner.max_retry_delay,
+            jitter=owner.retry_jitter,
+        )
+
+    def wait_before_retry(self, error: ModelProviderError, attempt: int) -> float | None:
+        """Seconds to wait after failed attempt `attempt` (0-based), or None when that failure is final."""
+        if attempt >= self.retries or not is_retryable(error):
+            return None
+        wait = retry_delay(
+            attempt,
+            base=self.delay,
+            exponential=self.exponential,
+            server_hint=getattr(error, "retry_after", None),
+            cap=self.cap,
+            jitter=self.jitter,
+        )
+        logger.warning("%s (attempt %d of %d); retrying in %.2fs", error, attempt + 1, self.retries + 1, wait)
+        return wait
+
+
+def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy) -> T:
+    """Call `attempt` until it succeeds, at most `policy.retries + 1` times.
+
+    Only `ModelProviderError`s that `is_retryable` accepts are retried; anything else (an
+    authentication error, a bug) propagates at once, as does the last failure.
+    """
+    number = 0
+    while True:
+        try:
+            return attempt()
+        except ModelProviderError as error:
+            wait = policy.wait_before_retry(error, number)
+            if wait is None:
+                raise
+        sleep(wait)
+        number += 1
+
+
+async def acall_with_retries(attempt: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
+    """Async twin of `call_with_retries`: same classification, same waits, awaited."""
+    number = 0
+    while True:
+        try:
+            return await attempt()
+        except ModelProviderError as error:
+            wait = policy.wait_before_retry(error, number)
+            if wait is None:
+                raise
+        await async_sleep(wait)
+        number += 1

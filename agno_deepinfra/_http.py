@@ -1,0 +1,192 @@
+"""HTTP plumbing shared by the embedder and the reranker: clients, one prepared POST, bounded fan-out.
+
+They talk to DeepInfra with httpx directly rather than through the openai SDK: the reranker's
+`/v1/inference/{model}` route is not OpenAI-shaped anyway, the embeddings body is four fields,
+`usage.estimated_cost` is read straight from the JSON, and there is no second retry layer to
+switch off. Errors go through `_errors`, the same mapping as the chat model's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+import httpx
+from agno.exceptions import ModelAuthenticationError
+
+from agno_deepinfra._config import DEFAULT_TIMEOUT, missing_key_message, resolve_api_key, warn_if_insecure
+from agno_deepinfra._errors import MAPPED_EXCEPTIONS, DeepInfraError, status_error, transport_error
+
+T = TypeVar("T")
+PROVIDER = "DeepInfra"
+
+
+def auth_headers(api_key: str | None, owner: str) -> dict[str, str]:
+    """The `Authorization` header; raises agno's `ModelAuthenticationError` before any request when no key is set."""
+    key = resolve_api_key(api_key)
+    if not key:
+        raise ModelAuthenticationError(message=missing_key_message(owner), model_name=owner)
+    return {"Authorization": f"Bearer {key}"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One prepared POST to DeepInfra: built once, then sent by the sync or the async path.
+
+    Attributes:
+        url: the full endpoint URL.
+        payload: the JSON body.
+        headers: request headers (they carry the API key, so they are kept out of `repr`).
+        model_id: the DeepInfra model, for error messages.
+        owner: the class making the call (agno's `model_name` in errors).
+        what: what the model is, in error messages ("embedding model", "reranker").
+    """
+
+    url: str
+    payload: dict[str, Any]
+    headers: dict[str, str] = field(repr=False)
+    model_id: str = ""
+    owner: str = PROVIDER
+    what: str = "model"
+
+    def send(self, client: httpx.Client) -> Any:
+        """POST and return the decoded JSON; failures raise `_errors`' agno exceptions."""
+        try:
+            response = client.post(self.url, json=self.payload, headers=self.headers)
+        except MAPPED_EXCEPTIONS as exc:
+            raise self._transport_error(exc) from exc
+        return self._decode(response)
+
+    async def asend(self, client: httpx.AsyncClient) -> Any:
+        """Async twin of `send`."""
+        try:
+            response = await client.post(self.url, json=self.payload, headers=self.headers)
+        except MAPPED_EXCEPTIONS as exc:
+            raise self._transport_error(exc) from exc
+        return self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            raise status_error(
+                response.status_code, response, model_id=self.model_id, model_name=self.owner, what=self.what
+            )
+        try:
+            return response.json()
+        except ValueError as exc:  # a cut or non-JSON 200 (a proxy page): as transient as a dropped connection
+            raise self._transport_error(exc) from exc
+
+    def _transport_error(self, exc: BaseException) -> DeepInfraError:
+        return transport_error(exc, model_id=self.model_id, model_name=self.owner, what=self.what)
+
+    def bad_response(self, problem: str) -> DeepInfraError:
+        """A well-formed answer that does not fit the request (a count or a field is wrong); never retried."""
+        error = DeepInfraError(
+            message=f"DeepInfra returned an unusable response for {self.what} '{self.model_id}': {problem}",
+            status_code=502,
+            model_name=self.owner,
+            model_id=self.model_id,
+        )
+        error.retryable = False  # the same request would most likely get the same answer
+        return error
+
+
+class HttpClients:
+    """The httpx clients of one embedder or reranker: the caller's own, or ones made (and closed) here.
+
+    One async client per event loop: an `httpx.AsyncClient`'s pooled connections belong to the
+    loop that opened them, so reusing one after `asyncio.run` returned fails.
+    """
+
+    def __init__(self) -> None:
+        self._sync: httpx.Client | None = None
+        self._async: WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = WeakKeyDictionary()
+        self._lock = threading.Lock()  # two threads embedding at once must not build two clients
+
+    def sync(self, supplied: httpx.Client | None, timeout: float | None, base_url: str) -> httpx.Client:
+        """The caller's client if given, else the cached one (created on first use)."""
+        if supplied is not None:
+            return supplied
+        with self._lock:
+            if self._sync is None or self._sync.is_closed:
+                warn_if_insecure(base_url)
+                self._sync = httpx.Client(timeout=_timeout(timeout))
+            return self._sync
+
+    def async_(self, supplied: httpx.AsyncClient | None, timeout: float | None, base_url: str) -> httpx.AsyncClient:
+        """The caller's async client if given, else the one cached for the running event loop."""
+        if supplied is not None:
+            return supplied
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None or client.is_closed:
+            warn_if_insecure(base_url)
+            client = self._async[loop] = httpx.AsyncClient(timeout=_timeout(timeout))
+        return client
+
+    def close(self) -> None:
+        """Close the sync client made here; async clients are dropped (closing them needs their loop)."""
+        with self._lock:
+            client, self._sync = self._sync, None
+        if client is not None:
+            client.close()
+        self._async = WeakKeyDictionary()
+
+    async def aclose(self) -> None:
+        """Close the running loop's async client and the sync client made here."""
+        client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+        self.close()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> HttpClients:
+        # Clients hold locks and sockets and cannot be copied: a copy starts with none of its own.
+        return HttpClients()
+
+
+def _timeout(seconds: float | None) -> httpx.Timeout:
+    return DEFAULT_TIMEOUT if seconds is None else httpx.Timeout(seconds)
+
+
+def deepcopy_sharing(obj: T, memo: dict[int, Any], *shared: object) -> T:
+    """A deep copy of a plain object (a dataclass) that keeps `shared` objects (a caller's clients) as they are."""
+    share_in_deepcopy(memo, *shared)
+    cls = type(obj)
+    copied = cls.__new__(cls)
+    memo[id(obj)] = copied
+    for name, value in vars(obj).items():
+        setattr(copied, name, copy.deepcopy(value, memo))
+    return copied
+
+
+def share_in_deepcopy(memo: dict[int, Any], *shared: object) -> None:
+    """Make `copy.deepcopy` reuse `shared` objects (a caller's clients) instead of copying them."""
+    for item in shared:
+        memo[id(item)] = item
+
+
+async def gather_bounded(jobs: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
+    """Run `jobs` with at most `limit` in flight; results in job order.
+
+    The first failure cancels the jobs still running (no orphaned requests) and is raised.
+    """
+    if len(jobs) == 1:
+        return [await jobs[0]()]
+    semaphore = asyncio.Semaphore(max(1, limit))
+
+    async def bounded(job: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await job()
+
+    tasks = [asyncio.ensure_future(bounded(job)) for job in jobs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -1,0 +1,298 @@
+"""`DeepInfraEmbedder`: agno's `Embedder` over DeepInfra's OpenAI-compatible `/v1/openai/embeddings`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from os import getenv
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+from agno.exceptions import AgnoError
+from agno.knowledge.embedder.base import Embedder
+
+from agno_deepinfra._config import API_KEY_ENV, default_base_url, openai_url
+from agno_deepinfra._http import PROVIDER, Call, HttpClients, auth_headers, deepcopy_sharing, gather_bounded
+from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
+
+try:
+    from agno.exceptions import EmbeddingError
+except ImportError:  # agno 3.0 has no EmbeddingError; this stand-in takes the same arguments as 3.1's
+
+    class EmbeddingError(AgnoError):  # type: ignore[no-redef]
+        """Raised when an embedder fails to produce an embedding (agno >= 3.1 defines the real one)."""
+
+        def __init__(
+            self,
+            message: str,
+            status_code: int | None = None,
+            model_id: str | None = None,
+            provider: str | None = None,
+        ) -> None:
+            super().__init__(message, status_code if status_code is not None else 502)
+            self.provider_status_code = status_code
+            self.model_id = model_id
+            self.provider = provider
+            self.type = "embedding_error"
+            self.error_id = "embedding_error"
+
+
+DEFAULT_EMBEDDING_MODEL = "Qwen/Qwen3-Embedding-0.6B"
+# Native vector sizes of DeepInfra's common embedding models; `dimensions` defaults to these.
+NATIVE_DIMENSIONS = {
+    "Qwen/Qwen3-Embedding-0.6B": 1024,
+    "Qwen/Qwen3-Embedding-4B": 2560,
+    "Qwen/Qwen3-Embedding-8B": 4096,
+    "BAAI/bge-m3": 1024,
+    "BAAI/bge-large-en-v1.5": 1024,
+    "BAAI/bge-base-en-v1.5": 768,
+    "intfloat/multilingual-e5-large": 1024,
+    "sentence-transformers/all-mpnet-base-v2": 768,
+    "sentence-transformers/all-MiniLM-L6-v2": 384,
+}
+FALLBACK_DIMENSIONS = 1024
+_OWNER = "DeepInfraEmbedder"
+
+Vector = list[float]
+Usage = dict[str, Any]
+Batch = tuple[list[Vector], Usage | None]
+
+
+@dataclass
+class DeepInfraEmbedder(Embedder):
+    """Embeddings from DeepInfra for agno knowledge bases and vector databases.
+
+    Example:
+        ```python
+        from agno.knowledge.knowledge import Knowledge
+        from agno.vectordb.lancedb import LanceDb
+        from agno_deepinfra import DeepInfraEmbedder
+
+        embedder = DeepInfraEmbedder(enable_batch=True)  # Qwen/Qwen3-Embedding-0.6B, 1024 dimensions
+        knowledge = Knowledge(vector_db=LanceDb(uri="tmp/lancedb", table_name="docs", embedder=embedder))
+        ```
+
+    Attributes:
+        id: DeepInfra embedding model; `"Qwen/Qwen3-Embedding-0.6B"` by default (`"BAAI/bge-m3"` is a
+            multilingual alternative; both have 1024 dimensions).
+        dimensions: vector size. Defaults to the model's native size from `NATIVE_DIMENSIONS` (1024
+            for the default model, and for models not listed there). Always sent, so every vector has
+            exactly this length: smaller truncates (Qwen3 embeddings are trained for it), larger is zero-padded by
+            DeepInfra (which leaves cosine similarities unchanged). DeepInfra's minimum is 32.
+        encoding_format: `"float"` (default) or `"base64"` (little-endian float32, about a quarter
+            of the bytes on the wire; decoded here, so callers always get lists of floats).
+        api_key: DeepInfra API key; defaults to `DEEPINFRA_API_KEY`, read again at request time if
+            unset. Never shown in `repr()`, logs or errors.
+        base_url: DeepInfra's URL, root (`https://api.deepinfra.com`) or `/v1/openai` form. Defaults
+            to `DEEPINFRA_BASE_URL` when set, else DeepInfra's public endpoint; an explicit argument wins.
+        enable_batch: let agno's vector databases embed many chunks per request (agno's switch;
+            off by default, as in agno).
+        batch_size: texts per request in the batch methods (100).
+        max_concurrency: batch requests in flight at once in `async_get_embeddings_batch_and_usage`.
+        retries: retries of a transient failure (408, 425, 429, 5xx, connection errors); each text
+            or batch makes at most `retries + 1` requests.
+        delay_between_retries: seconds before each retry.
+        exponential_backoff: double the delay on each retry.
+        max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`.
+        retry_jitter: add up to this fraction of each wait at random (0 keeps waits exact).
+        timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
+        request_params: extra JSON fields for every request (e.g. `{"service_tier": "priority"}`).
+        client: an `httpx.Client` to use instead of the embedder's own (the caller closes it).
+        async_client: an `httpx.AsyncClient` to use instead of the embedder's own, on one event loop.
+
+    Usage dicts are DeepInfra's `usage`: `prompt_tokens`, `total_tokens` and `estimated_cost` (USD).
+    The batch methods give every text of a request that request's usage, as agno's embedders do.
+    Failures raise agno's `EmbeddingError`, with DeepInfra's own message and the HTTP status.
+    """
+
+    id: str = DEFAULT_EMBEDDING_MODEL
+    dimensions: int | None = None
+    encoding_format: Literal["float", "base64"] = "float"
+    api_key: str | None = field(default_factory=lambda: getenv(API_KEY_ENV), repr=False)
+    base_url: str | None = field(default_factory=default_base_url)
+    max_concurrency: int = 4
+
+    retries: int = 0
+    delay_between_retries: float = 1.0
+    exponential_backoff: bool = False
+    max_retry_delay: float = 60.0
+    retry_jitter: float = 0.0
+    timeout: float | None = None
+
+    request_params: dict[str, Any] | None = None
+    client: httpx.Client | None = field(default=None, repr=False, compare=False)
+    async_client: httpx.AsyncClient | None = field(default=None, repr=False, compare=False)
+    _clients: HttpClients = field(default_factory=HttpClients, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.base_url = openai_url(self.base_url or default_base_url())
+        if self.dimensions is None:
+            self.dimensions = NATIVE_DIMENSIONS.get(self.id, FALLBACK_DIMENSIONS)
+        if self.batch_size < 1 or self.max_concurrency < 1:
+            raise ValueError("batch_size and max_concurrency must be at least 1")
+
+    # ------------------------------------------------------------------------------ one text
+
+    def get_embedding(self, text: str) -> list[float]:
+        """The embedding of `text`."""
+        return self.get_embedding_and_usage(text)[0]
+
+    def get_embedding_and_usage(self, text: str) -> tuple[list[float], dict[str, Any] | None]:
+        """The embedding of `text` and DeepInfra's usage for the request."""
+        vectors, usage = self._embed([text])
+        return vectors[0], usage
+
+    async def async_get_embedding(self, text: str) -> list[float]:
+        """Async twin of `get_embedding`."""
+        return (await self.async_get_embedding_and_usage(text))[0]
+
+    async def async_get_embedding_and_usage(self, text: str) -> tuple[list[float], dict[str, Any] | None]:
+        """Async twin of `get_embedding_and_usage`."""
+        vectors, usage = await self._aembed([text])
+        return vectors[0], usage
+
+    # ---------------------------------------------------------------------------- many texts
+
+    def get_embeddings_batch_and_usage(self, texts: list[str]) -> tuple[list[list[float]], list[dict[str, Any] | None]]:
+        """Embeddings of `texts` in input order, one request per `batch_size` texts, sent one after another."""
+        return _flatten([self._embed(batch) for batch in self._batches(texts)])
+
+    async def async_get_embeddings_batch_and_usage(
+        self, texts: list[str]
+    ) -> tuple[list[list[float]], list[dict[str, Any] | None]]:
+        """Embeddings of `texts` in input order, one request per `batch_size` texts, up to `max_concurrency` at once."""
+        jobs = [partial(self._aembed, batch) for batch in self._batches(texts)]
+        return _flatten(await gather_bounded(jobs, self.max_concurrency))
+
+    def _batches(self, texts: list[str]) -> list[list[str]]:
+        return [texts[start : start + self.batch_size] for start in range(0, len(texts), self.batch_size)]
+
+    # ----------------------------------------------------------------- one request, two paths
+
+    def _embed(self, texts: list[str]) -> Batch:
+        with _embedding_errors(self.id):
+            call = self._build_payload(texts)
+            client = self._clients.sync(self.client, self.timeout, call.url)
+            return call_with_retries(lambda: self._parse_response(call.send(client), call), RetryPolicy.of(self))
+
+    async def _aembed(self, texts: list[str]) -> Batch:
+        with _embedding_errors(self.id):
+            call = self._build_payload(texts)
+            client = self._clients.async_(self.async_client, self.timeout, call.url)
+
+            async def attempt() -> Batch:
+                return self._parse_response(await call.asend(client), call)
+
+            return await acall_with_retries(attempt, RetryPolicy.of(self))
+
+    def _build_payload(self, texts: list[str]) -> Call:
+        payload: dict[str, Any] = {
+            "model": self.id,
+            "input": texts,
+            "encoding_format": self.encoding_format,
+            "dimensions": self.dimensions,
+        }
+        payload.update(self.request_params or {})
+        return Call(
+            url=openai_url(self.base_url or default_base_url()) + "/embeddings",
+            payload=payload,
+            headers=auth_headers(self.api_key, _OWNER),
+            model_id=self.id,
+            owner=_OWNER,
+            what="embedding model",
+        )
+
+    @staticmethod
+    def _parse_response(body: Any, call: Call) -> Batch:
+        """Vectors in input order and the usage; a response that cannot be paired with the inputs raises."""
+        expected = len(call.payload["input"])
+        indexed = _indexed_vectors(body, call)
+        indices = [index for index, _ in indexed]
+        # Vectors are paired with texts by position: a missing or duplicate index would shift every
+        # later text onto another text's vector, so anything but exactly 0..n-1 is refused.
+        if indices != list(range(expected)):
+            raise call.bad_response(f"{len(indexed)} embeddings (indices {indices}) for {expected} inputs")
+        usage = body.get("usage")
+        return [vector for _, vector in indexed], (dict(usage) if isinstance(usage, dict) else None)
+
+    # ----------------------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Close the HTTP client this embedder made (a client passed in stays open)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close this event loop's async client and the sync client this embedder made."""
+        await self._clients.aclose()
+
+    def __enter__(self) -> DeepInfraEmbedder:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> DeepInfraEmbedder:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfraEmbedder:
+        # agno deep-copies agents and their knowledge; a caller's clients are shared, not copied.
+        return deepcopy_sharing(self, memo, self.client, self.async_client)
+
+
+@contextmanager
+def _embedding_errors(model_id: str) -> Iterator[None]:
+    """Re-raise the plugin's agno errors as agno's `EmbeddingError`, DeepInfra's text and status kept."""
+    try:
+        yield
+    except EmbeddingError:
+        raise
+    except AgnoError as error:
+        raise EmbeddingError(
+            error.message, status_code=error.status_code, model_id=model_id, provider=PROVIDER
+        ) from error
+
+
+def _indexed_vectors(body: Any, call: Call) -> list[tuple[int, Vector]]:
+    """`(index, vector)` pairs of DeepInfra's `data` list, sorted by index (the server may reorder them)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        raise call.bad_response("no 'data' list in the response")
+    try:
+        pairs = [(int(item.get("index", position)), _vector(item["embedding"])) for position, item in enumerate(data)]
+    except (AttributeError, KeyError, TypeError, ValueError, binascii.Error, struct.error) as exc:
+        raise call.bad_response(f"malformed embedding entry ({type(exc).__name__}: {exc})") from exc
+    return sorted(pairs, key=lambda pair: pair[0])
+
+
+def _vector(raw: Any) -> Vector:
+    """A float list from a JSON array, or from base64 little-endian float32 (`encoding_format="base64"`)."""
+    if isinstance(raw, str):
+        packed = base64.b64decode(raw, validate=True)
+        if len(packed) % 4:
+            raise ValueError(f"{len(packed)} bytes are not a whole number of float32 values")
+        return list(struct.unpack(f"<{len(packed) // 4}f", packed))
+    if not isinstance(raw, list):
+        raise TypeError(f"expected a list of floats or a base64 string, got {type(raw).__name__}")
+    return [float(value) for value in raw]
+
+
+def _flatten(batches: list[Batch]) -> tuple[list[Vector], list[Usage | None]]:
+    vectors: list[Vector] = []
+    usages: list[Usage | None] = []
+    for batch_vectors, usage in batches:
+        vectors.extend(batch_vectors)
+        usages.extend([usage] * len(batch_vectors))
+    return vectors, usages
