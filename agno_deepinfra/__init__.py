@@ -1,22 +1,51 @@
-"""agno-deepinfra: DeepInfra for the agno agent framework."""
+"""agno-deepinfra: DeepInfra for the agno agent framework.
 
+Names are imported on first use, so `import agno_deepinfra` (and the pytest plugin, which every
+pytest run in an environment with this package loads) does not pay for importing agno.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from agno_deepinfra._errors import DeepInfraContextWindowError, DeepInfraError, DeepInfraRateLimitError
-from agno_deepinfra.catalog import ModelInfo, ModelPricing, alist_models, list_models
-from agno_deepinfra.chat import DeepInfra
-from agno_deepinfra.model_strings import register, unregister
+if TYPE_CHECKING:
+    from agno_deepinfra._errors import DeepInfraContextWindowError, DeepInfraError, DeepInfraRateLimitError
+    from agno_deepinfra.catalog import ModelInfo, ModelPricing, alist_models, list_models
+    from agno_deepinfra.chat import DeepInfra
+    from agno_deepinfra.embedder import DeepInfraEmbedder
+    from agno_deepinfra.model_strings import register, unregister
+    from agno_deepinfra.reranker import DeepInfraReranker
 
 try:
     __version__ = version("agno-deepinfra")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
+# public name -> the module that defines it
+_EXPORTS = {
+    "DeepInfra": "agno_deepinfra.chat",
+    "DeepInfraEmbedder": "agno_deepinfra.embedder",
+    "DeepInfraReranker": "agno_deepinfra.reranker",
+    "DeepInfraError": "agno_deepinfra._errors",
+    "DeepInfraRateLimitError": "agno_deepinfra._errors",
+    "DeepInfraContextWindowError": "agno_deepinfra._errors",
+    "ModelInfo": "agno_deepinfra.catalog",
+    "ModelPricing": "agno_deepinfra.catalog",
+    "list_models": "agno_deepinfra.catalog",
+    "alist_models": "agno_deepinfra.catalog",
+    "register": "agno_deepinfra.model_strings",
+    "unregister": "agno_deepinfra.model_strings",
+}
+
 __all__ = [
     "DeepInfra",
     "DeepInfraContextWindowError",
+    "DeepInfraEmbedder",
     "DeepInfraError",
     "DeepInfraRateLimitError",
+    "DeepInfraReranker",
     "ModelInfo",
     "ModelPricing",
     "__version__",
@@ -25,3 +54,16 @@ __all__ = [
     "register",
     "unregister",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agno_deepinfra' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -21,6 +21,7 @@ RECIPES = [
     "async_basic",
     "tool_use",
     "structured_output",
+    "knowledge_rag",
     "retries",
     "cost_tracking",
     "sampling_params",

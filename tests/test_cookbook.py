@@ -21,6 +21,7 @@ EXPECTED = {
     "async_basic": ["prime number", "noble gas", "river in Africa"],
     "tool_use": ["Sunny, 21C", "14:05"],
     "structured_output": ['"storyline"', '"characters"'],
+    "knowledge_rag": ["reranking_score=0.", "within 45 days", "Answer: "],
     "retries": ["attempt 3", "capital of France"],
     "cost_tracking": ["37 million", "Run cost:      $0.0000"],
     "sampling_params": ["'top_k': 40", "haiku about rivers"],
