@@ -27,12 +27,12 @@ from agno_deepinfra._retry import RETRYABLE_STATUS_CODES, retry_after_seconds
 MAX_TEXT = 300  # characters of a non-JSON body (an HTML proxy page) kept in a message
 
 _HINTS = {
-    401: "Check DEEPINFRA_API_KEY (or api_key=...): DeepInfra did not accept the key.",
-    402: "Your DeepInfra account needs funds or a payment method: see https://deepinfra.com/dash/billing.",
-    403: "The key is not allowed to use this model or endpoint.",
-    404: "Check the model id: agno_deepinfra.list_models() lists the ids DeepInfra serves.",
-    422: "DeepInfra rejected a request parameter; fix the value named above.",
-    429: "DeepInfra is rate limiting this account or model (200 concurrent requests per model by default).",
+    401: "check DEEPINFRA_API_KEY (or api_key=...): DeepInfra did not accept the key",
+    402: "the DeepInfra account needs funds or a payment method: https://deepinfra.com/dash/billing",
+    403: "the key may not use this model or endpoint",
+    404: "check the model id: agno_deepinfra.list_models() lists the ids DeepInfra serves",
+    422: "DeepInfra rejected a request parameter: fix the value named above",
+    429: "DeepInfra is rate limiting this account or model; 200 concurrent requests per model by default",
 }
 
 # Context overflows come back as 400 with one of these phrases (agno's own list plus DeepInfra's wording).
@@ -141,9 +141,8 @@ def status_error(
     """The agno exception for an HTTP error response from DeepInfra."""
     text = error_text(response)
     hint = _HINTS.get(status, "")
-    if hint and not text.endswith((".", "!", "?")):
-        text += "."
-    message = f"DeepInfra HTTP {status} for {what} '{model_id}': {text}" + (f" {hint}" if hint else "")
+    # No closing period: agno's retry log appends ". Retrying in ...".
+    message = f"DeepInfra HTTP {status} for {what} '{model_id}': {text.rstrip('.')}" + (f" ({hint})" if hint else "")
     if status == 401:
         return ModelAuthenticationError(message=message, status_code=401, model_name=model_name)
     error_class: type[DeepInfraError] = DeepInfraError

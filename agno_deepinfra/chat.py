@@ -470,7 +470,7 @@ def _suggest_model_ids(error: AgnoError, model: DeepInfra) -> None:
     """Name the catalog's closest ids in an unknown-model error."""
     suggestions = closest_model_ids(model.id, str(model.base_url), resolve_api_key(model.api_key))
     if suggestions:
-        error.message = f"{error.message} Closest available ids: {', '.join(suggestions)}."
+        error.message = f"{error.message}; closest available ids: {', '.join(suggestions)}"
 
 
 def _wire_response_format(response_format: dict[str, Any] | type[BaseModel], strict: bool) -> dict[str, Any]:

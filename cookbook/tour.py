@@ -41,7 +41,7 @@ def run_recipes(env: dict[str, str]) -> list[str]:
         print(f"\n===== cookbook/{name}.py =====", flush=True)
         started = time.monotonic()
         result = subprocess.run([sys.executable, str(path)], env=env, timeout=300, check=False)
-        print(f"----- {name}: {'ok' if result.returncode == 0 else 'FAILED'} ({time.monotonic() - started:.1f}s)")
+        print(f"\n----- {name}: {'ok' if result.returncode == 0 else 'FAILED'} ({time.monotonic() - started:.1f}s)")
         if result.returncode != 0:
             failed.append(name)
     return failed

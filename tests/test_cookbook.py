@@ -27,7 +27,7 @@ EXPECTED = {
     "sampling_params": ["'top_k': 40", "haiku about rivers"],
     "reasoning": ["DeepSeek-R1 reasoning:\nThe user wrote", "Qwen3 answer (streamed):\nYou said"],
     "vision": ["I see 1 image", "I see 2 images"],
-    "list_models": ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "Closest available ids: meta-llama/Llama-3.3-70B"],
+    "list_models": ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "closest available ids: meta-llama/Llama-3.3-70B"],
 }
 
 

@@ -269,7 +269,7 @@ def test_list_models_reads_the_environment(emu: DeepInfraEmulator, monkeypatch: 
 def test_unknown_model_suggests_close_ids(emu: DeepInfraEmulator, make_model: MakeModel) -> None:
     output = Agent(model=make_model(id="meta-llama/Meta-Llama-3.1-8B-Instruc")).run("hi")
     assert output.status == RunStatus.error
-    assert "Closest available ids: meta-llama/Meta-Llama-3.1-8B-Instruct" in str(output.content)
+    assert "closest available ids: meta-llama/Meta-Llama-3.1-8B-Instruct" in str(output.content)
 
 
 def test_the_catalog_is_not_fetched_on_the_happy_path(emu: DeepInfraEmulator, make_model: MakeModel) -> None:
