@@ -13,7 +13,8 @@ import copy
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import httpx
@@ -190,3 +191,37 @@ async def gather_bounded(jobs: Sequence[Callable[[], Awaitable[T]]], limit: int)
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+_Owner = TypeVar("_Owner", bound="ClosesClients")
+
+
+class ClosesClients:
+    """`close()`, `aclose()` and `with` / `async with` for a class whose clients live in `_clients`."""
+
+    if TYPE_CHECKING:
+        _clients: HttpClients
+
+    def close(self) -> None:
+        """Close the HTTP client made here (a client passed in stays open)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close this event loop's async client and the sync client made here."""
+        await self._clients.aclose()
+
+    def __enter__(self: _Owner) -> _Owner:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self: _Owner) -> _Owner:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from os import getenv
-from types import TracebackType
 from typing import Any, Literal
 
 import httpx
@@ -18,7 +17,15 @@ from agno.exceptions import AgnoError
 from agno.knowledge.embedder.base import Embedder
 
 from agno_deepinfra._config import API_KEY_ENV, default_base_url, openai_url
-from agno_deepinfra._http import PROVIDER, Call, HttpClients, auth_headers, deepcopy_sharing, gather_bounded
+from agno_deepinfra._http import (
+    PROVIDER,
+    Call,
+    ClosesClients,
+    HttpClients,
+    auth_headers,
+    deepcopy_sharing,
+    gather_bounded,
+)
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 
 try:
@@ -65,7 +72,7 @@ Batch = tuple[list[Vector], Usage | None]
 
 
 @dataclass
-class DeepInfraEmbedder(Embedder):
+class DeepInfraEmbedder(ClosesClients, Embedder):
     """Embeddings from DeepInfra for agno knowledge bases and vector databases.
 
     Example:
@@ -221,31 +228,7 @@ class DeepInfraEmbedder(Embedder):
         usage = body.get("usage")
         return [vector for _, vector in indexed], (dict(usage) if isinstance(usage, dict) else None)
 
-    # ----------------------------------------------------------------------------- lifecycle
-
-    def close(self) -> None:
-        """Close the HTTP client this embedder made (a client passed in stays open)."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close this event loop's async client and the sync client this embedder made."""
-        await self._clients.aclose()
-
-    def __enter__(self) -> DeepInfraEmbedder:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> DeepInfraEmbedder:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+    # ------------------------------------------------------------------------------- copying
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfraEmbedder:
         # agno deep-copies agents and their knowledge; a caller's clients are shared, not copied.

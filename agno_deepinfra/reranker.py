@@ -6,7 +6,6 @@ import copy
 from dataclasses import replace
 from functools import partial
 from os import getenv
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -17,14 +16,14 @@ from agno.knowledge.reranker.base import Reranker
 from pydantic import Field, PrivateAttr, field_validator
 
 from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, root_url
-from agno_deepinfra._http import Call, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
+from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 
 DEFAULT_RERANKER_MODEL = "Qwen/Qwen3-Reranker-0.6B"
 _OWNER = "DeepInfraReranker"
 
 
-class DeepInfraReranker(Reranker):
+class DeepInfraReranker(ClosesClients, Reranker):
     """Reorders retrieved documents by relevance with a DeepInfra reranker model.
 
     Example:
@@ -173,31 +172,7 @@ class DeepInfraReranker(Reranker):
         keep = min((n for n in (self.top_n, limit) if n is not None), default=len(order))
         return [_scored_copy(documents[index], scores[index]) for index in order[:keep]]
 
-    # ----------------------------------------------------------------------------- lifecycle
-
-    def close(self) -> None:
-        """Close the HTTP client this reranker made (a client passed in stays open)."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close this event loop's async client and the sync client this reranker made."""
-        await self._clients.aclose()
-
-    def __enter__(self) -> DeepInfraReranker:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> DeepInfraReranker:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+    # ------------------------------------------------------------------------------- copying
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> DeepInfraReranker:
         # A caller's clients are shared by the copy; the clients made here are not copied (see HttpClients).

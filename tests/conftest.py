@@ -72,3 +72,21 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(agno_base, "sleep", fake_sleep)
     monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
     return recorded
+
+
+@pytest.fixture
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the embedder's and reranker's retry waits instead of sleeping (sync and async).
+
+    Their shared runner looks `sleep` / `async_sleep` up in `agno_deepinfra._retry` at every wait.
+    """
+    import agno_deepinfra._retry as retry_module
+
+    recorded: list[float] = []
+
+    async def record_async(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(retry_module, "sleep", recorded.append)
+    monkeypatch.setattr(retry_module, "async_sleep", record_async)
+    return recorded

@@ -14,7 +14,6 @@ from agno.knowledge.document import Document
 from agno.models.message import Message
 from agno.run.base import RunStatus
 
-import agno_deepinfra._retry as retry_module
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
 from agno_deepinfra.embedder import EmbeddingError
 from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply, ToolCall
@@ -107,18 +106,6 @@ ERROR_TEXT = {
 }
 
 
-@pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
-    monkeypatch.setattr(retry_module, "sleep", waits.append)
-    monkeypatch.setattr(retry_module, "async_sleep", record)
-    return waits
-
-
 def embed(emu: DeepInfraEmulator, retries: int, use_async: bool) -> list[list[float]]:
     embedder = DeepInfraEmbedder(base_url=emu.base_url, api_key=emu.api_key, retries=retries, timeout=0.5)
     texts = ["alpha beta", "gamma delta"]
@@ -140,9 +127,7 @@ def rerank(emu: DeepInfraEmulator, retries: int, use_async: bool) -> list[Docume
 @pytest.mark.parametrize("retries", [0, 2])
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_embedder_faults(
-    emu: DeepInfraEmulator, no_sleep: list[float], fault: str, use_async: bool, retries: int
-) -> None:
+def test_embedder_faults(emu: DeepInfraEmulator, slept: list[float], fault: str, use_async: bool, retries: int) -> None:
     emu.queue(FAULTS[fault], route="embeddings")
     if retries:
         vectors = embed(emu, retries, use_async)
@@ -158,9 +143,7 @@ def test_embedder_faults(
 @pytest.mark.parametrize("retries", [0, 2])
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_reranker_faults(
-    emu: DeepInfraEmulator, no_sleep: list[float], fault: str, use_async: bool, retries: int
-) -> None:
+def test_reranker_faults(emu: DeepInfraEmulator, slept: list[float], fault: str, use_async: bool, retries: int) -> None:
     emu.queue(FAULTS[fault], route="inference")
     if retries:
         ranked = rerank(emu, retries, use_async)

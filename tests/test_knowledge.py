@@ -25,7 +25,6 @@ from agno.run.base import RunStatus
 from agno.vectordb.lancedb import LanceDb
 
 from agno_deepinfra import DeepInfra, DeepInfraError
-from agno_deepinfra import _retry as retry_module
 from agno_deepinfra.embedder import DeepInfraEmbedder, EmbeddingError
 from agno_deepinfra.reranker import DeepInfraReranker
 from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply
@@ -75,19 +74,6 @@ def make_reranker(emu: DeepInfraEmulator) -> Iterator[MakeReranker]:
     yield make
     for reranker in made:
         reranker.close()
-
-
-@pytest.fixture
-def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the retry runner's waits instead of sleeping (sync and async)."""
-    recorded: list[float] = []
-
-    async def record_async(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(retry_module, "sleep", recorded.append)
-    monkeypatch.setattr(retry_module, "async_sleep", record_async)
-    return recorded
 
 
 def documents() -> list[Document]:
