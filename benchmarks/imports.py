@@ -1,0 +1,148 @@
+"""Import cost: wall time and resident memory of one `import`, each in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from benchmarks.config import Sizes
+from benchmarks.contenders import AGNO, LITELLM, OURS, RAW
+from benchmarks.measure import median, rotated
+from benchmarks.report import Metric, Row, Section
+
+# row key -> (contender, statement). `agno_deepinfra` resolves its names lazily, so the package
+# import alone is cheap; the second row is what a user of the chat model actually pays.
+STATEMENTS = {
+    RAW: (RAW, "import openai"),
+    AGNO: (AGNO, "import agno.models.deepinfra"),
+    OURS: (OURS, "import agno_deepinfra"),
+    "agno_deepinfra_chat": (OURS, "from agno_deepinfra import DeepInfra"),
+    LITELLM: (LITELLM, "import litellm"),
+}
+
+# Runs in the child: RSS before and after one timed import, as JSON on stdout.
+_PROBE = """
+import json, sys, time
+def rss_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+before = rss_kb()
+start = time.perf_counter()
+{statement}
+seconds = time.perf_counter() - start
+print(json.dumps({{"seconds": seconds, "rss_kb": rss_kb(), "base_rss_kb": before, "modules": len(sys.modules)}}))
+"""
+
+
+@dataclass(frozen=True)
+class ImportTime:
+    """One line of `python -X importtime`: a module with its self and cumulative microseconds."""
+
+    module: str
+    self_us: int
+    cumulative_us: int
+
+
+def _start(statement: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-c", _PROBE.format(statement=statement)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+
+
+def _result(process: subprocess.Popen[str]) -> dict[str, float]:
+    stdout, stderr = process.communicate(timeout=120)
+    if process.returncode != 0:
+        raise RuntimeError(f"import probe failed ({process.returncode}): {stderr.strip()[-500:]}")
+    result: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])
+    return result
+
+
+def probe(statement: str) -> dict[str, float]:
+    """Time and RSS of one import statement in a fresh interpreter."""
+    return _result(_start(statement))
+
+
+def probe_all(statements: list[str]) -> list[dict[str, float]]:
+    """Every statement in its own interpreter, all at once (quick mode: contention makes times rougher)."""
+    return [_result(process) for process in [_start(statement) for statement in statements]]
+
+
+def import_times(statement: str) -> list[ImportTime]:
+    """`python -X importtime -c statement`, parsed."""
+    output = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True
+    )
+    rows = []
+    for line in output.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, cumulative, name = (part.strip() for part in line[len("import time:") :].split("|"))
+        rows.append(ImportTime(name.strip(), int(self_us), int(cumulative)))
+    return rows
+
+
+def extra_imports(ours: str, theirs: str, top: int = 6) -> tuple[int, float, list[ImportTime]]:
+    """Modules `ours` imports that `theirs` does not: how many, their total self time (ms), the costliest."""
+    baseline = {row.module for row in import_times(theirs)}
+    extra = [row for row in import_times(ours) if row.module not in baseline]
+    costly = sorted(extra, key=lambda row: row.self_us, reverse=True)[:top]
+    return len(extra), sum(row.self_us for row in extra) / 1e3, costly
+
+
+def import_section(sizes: Sizes) -> Section:
+    """Import time and RSS of each contender's module, fresh interpreters, interleaved."""
+    samples: dict[str, list[dict[str, float]]] = {key: [] for key in STATEMENTS}
+    for round_index in range(sizes.import_runs):
+        order = rotated(list(STATEMENTS), round_index)
+        if sizes.import_parallel:
+            results = probe_all([STATEMENTS[key][1] for key in order])
+        else:
+            results = [probe(STATEMENTS[key][1]) for key in order]
+        for key, result in zip(order, results, strict=True):
+            samples[key].append(result)
+    rows = []
+    for key, (contender, statement) in STATEMENTS.items():
+        runs = samples[key]
+        values = {
+            "import_ms": _scaled(median([run["seconds"] for run in runs]), 1e3),
+            "rss_mb": _scaled(median([run["rss_kb"] for run in runs]), 1 / 1024),
+            "rss_delta_mb": _scaled(median([run["rss_kb"] - run["base_rss_kb"] for run in runs]), 1 / 1024),
+            "modules": median([run["modules"] for run in runs]),
+        }
+        rows.append(Row(key, contender, f"`{statement}`", values))
+    notes = []
+    if sizes.import_parallel:
+        notes.append("Quick mode: the interpreters ran side by side, so these times include contention.")
+    if sizes.import_breakdown:
+        ours, theirs = STATEMENTS["agno_deepinfra_chat"][1], STATEMENTS[AGNO][1]
+        count, self_ms, costly = extra_imports(ours, theirs)
+        listed = ", ".join(f"`{row.module}` {row.self_us / 1e3:.1f} ms" for row in costly)
+        notes.append(
+            f"`{ours}` loads {count} modules that `{theirs}` does not ({self_ms:.0f} ms of their own import "
+            f"time, one `-X importtime` run); the costliest: {listed}."
+        )
+    return Section(
+        key="imports",
+        title="Import time and memory",
+        description=(
+            f"Median of {sizes.import_runs} fresh interpreter(s) per statement, interleaved; RSS is VmRSS from "
+            "/proc/self/status after the import (delta = over the bare interpreter). LiteLLM loads its bundled "
+            "model cost map (`LITELLM_LOCAL_MODEL_COST_MAP=True`), so no network is involved."
+        ),
+        metrics=[
+            Metric("import_ms", "import (ms)", digits=0, ratio=True),
+            Metric("rss_mb", "RSS (MB)", digits=1, ratio=True),
+            Metric("rss_delta_mb", "RSS delta (MB)", digits=1),
+            Metric("modules", "sys.modules"),
+        ],
+        rows=rows,
+        raw_ref=RAW,
+        agno_ref=AGNO,
+        notes=notes,
+    )
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor

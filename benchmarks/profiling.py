@@ -1,0 +1,556 @@
+"""Where `agno_deepinfra.DeepInfra` spends client CPU per call, beyond the raw SDK and agno's own class.
+
+Three views, from coarse to exact:
+
+1. `cProfile` with a CPU clock over many real calls: CPU per call by package (agno_deepinfra, agno,
+   openai, transport, ...) for the raw SDK, agno's class and ours. The profiler inflates Python-heavy
+   code, so compare columns, not absolute numbers with the timing tables.
+2. The same profile, restricted to the plugin's functions: how many times each runs per call.
+3. Micro-benchmarks (`timeit`, no I/O) of each per-call step, ours against agno's: real µs.
+
+A pyinstrument call tree of our model-layer path is kept for reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import cProfile
+import pstats
+import time
+import timeit
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from benchmarks.config import Sizes
+from benchmarks.contenders import AGNO, LABELS, OURS, RAW, Call, Target, agent_calls, model_calls
+
+BUCKETS = (
+    ("agno_deepinfra", ("/agno_deepinfra/",)),
+    ("agno", ("/agno/",)),
+    ("openai SDK", ("/openai/",)),
+    ("httpx / httpcore / h11", ("/httpx/", "/httpcore/", "/h11/")),
+    ("pydantic", ("/pydantic/", "/pydantic_core/")),
+)
+OTHER = "stdlib, builtins, socket"
+
+
+def bucket(filename: str) -> str:
+    """The package a code object's file belongs to."""
+    for name, markers in BUCKETS:
+        if any(marker in filename for marker in markers):
+            return name
+    return OTHER
+
+
+def _cpu_profile(call: Call, calls: int) -> pstats.Stats:
+    for _ in range(max(3, calls // 10)):
+        call()
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(calls):
+        call()
+    profiler.disable()
+    return pstats.Stats(profiler)
+
+
+def _by_bucket(stats: pstats.Stats, calls: int) -> dict[str, float]:
+    totals: dict[str, float] = {name: 0.0 for name, _ in BUCKETS} | {OTHER: 0.0}
+    for (filename, _line, _name), (_cc, _nc, self_time, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        totals[bucket(filename)] += self_time
+    return {name: seconds / calls * 1e6 for name, seconds in totals.items()}
+
+
+@dataclass(frozen=True)
+class PluginFunction:
+    """One function of the plugin seen on the per-call path."""
+
+    function: str
+    calls_per_call: float
+    inclusive_us: float
+    self_us: float
+
+
+def _plugin_functions(stats: pstats.Stats, calls: int, top: int = 12) -> list[PluginFunction]:
+    rows = []
+    for (filename, line, name), (_cc, ncalls, self_time, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if "/agno_deepinfra/" not in filename:
+            continue
+        where = filename.split("/agno_deepinfra/", 1)[1]
+        rows.append(
+            PluginFunction(f"{where}:{line} {name}", ncalls / calls, cumulative / calls * 1e6, self_time / calls * 1e6)
+        )
+    return sorted(rows, key=lambda row: row.inclusive_us, reverse=True)[:top]
+
+
+def _pyinstrument_tree(call: Call, calls: int) -> str:
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        return "(pyinstrument is not installed)"
+    profiler = Profiler(interval=0.0002)
+    profiler.start()
+    for _ in range(calls):
+        call()
+    profiler.stop()
+    text = profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)
+    lines = [line for line in text.splitlines() if line.strip()]
+    return "\n".join(lines[:70])
+
+
+@dataclass(frozen=True)
+class Micro:
+    """One per-call step timed in isolation: ours, agno's equivalent, and how often it runs."""
+
+    key: str
+    step: str
+    per: str
+    ours_us: float | None
+    agno_us: float | None
+    alternative_us: float | None = None  # the suggested replacement, timed the same way
+
+
+def _timeit(function: Callable[[], object], iterations: int) -> float:
+    function()
+    return min(timeit.repeat(function, number=iterations, repeat=5)) / iterations * 1e6
+
+
+def micro_benchmarks(iterations: int) -> list[Micro]:
+    """Each step of a call, offline, for agno's class and ours (µs, best of 5 repeats)."""
+    from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
+    from agno.models.message import Message
+    from openai._utils import maybe_transform
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk, completion_create_params
+
+    import agno_deepinfra.chat as ours_module
+    from agno_deepinfra import DeepInfra
+
+    base_url = "http://127.0.0.1:9/v1/openai"  # never contacted: clients are built, not used
+    agno = AgnoDeepInfra(id="m", base_url=base_url, api_key="k")
+    ours = DeepInfra(id="m", base_url=base_url, api_key="k")
+    completion = ChatCompletion.model_validate(
+        {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5, "estimated_cost": 1e-6},
+        }
+    )
+    chunk = ChatCompletionChunk.model_validate(
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": "lore"}, "finish_reason": None}],
+        }
+    )
+    usage = completion.usage
+    assert usage is not None
+    messages = [Message(role="user", content="Say hello.")]
+    request = ours._chat_request(messages, None, None, None, None, False)
+    n = iterations
+
+    def both(
+        key: str, step: str, per: str, ours_fn: Callable[[], object], agno_fn: Callable[[], object] | None
+    ) -> Micro:
+        return Micro(key, step, per, _timeit(ours_fn, n), None if agno_fn is None else _timeit(agno_fn, n))
+
+    def agno_request() -> dict[str, Any]:
+        return {"model": agno.id, "messages": agno._format_all_messages(messages), **agno.get_request_params()}
+
+    def scope() -> None:
+        with ours_module._FailureScope(ours):
+            pass
+
+    stream_scope = ours_module._StreamScope(ours)
+    agno.get_client()
+    ours.get_client()
+    results = [
+        both(
+            "request",
+            "build the request (format messages + params)",
+            "call",
+            lambda: ours._chat_request(messages, None, None, None, None, False),
+            agno_request,
+        ),
+        both("request_params", "`get_request_params()`", "call", ours.get_request_params, agno.get_request_params),
+        both(
+            "sdk_transform",
+            "openai SDK `maybe_transform` of that request (inside `create`)",
+            "call",
+            lambda: maybe_transform(request, completion_create_params.CompletionCreateParamsNonStreaming),
+            None,
+        ),
+        both("get_client", "`get_client()` (cached client)", "call", ours.get_client, agno.get_client),
+        both("failure_scope", "`_FailureScope` enter + exit", "call", scope, None),
+        both(
+            "parse",
+            "`_parse_provider_response(completion)`",
+            "call",
+            lambda: ours._parse_provider_response(completion),
+            lambda: agno._parse_provider_response(completion),
+        ),
+        both(
+            "metrics",
+            "`_get_metrics(usage)`",
+            "call",
+            lambda: ours._get_metrics(usage),
+            lambda: agno._get_metrics(usage),
+        ),
+        both("to_dict", "`to_dict()` (agno's Agent calls it once per run)", "agent run", ours.to_dict, agno.to_dict),
+        both(
+            "delta",
+            "stream chunk: `_StreamScope.deliver` vs agno's `_parse_provider_response_delta`",
+            "chunk",
+            lambda: stream_scope.deliver(chunk),
+            lambda: agno._parse_provider_response_delta(chunk),
+        ),
+        both(
+            "deepcopy",
+            "`copy.deepcopy(model)` (agno copies models for teams / workflows)",
+            "copy",
+            lambda: copy.deepcopy(ours),
+            lambda: copy.deepcopy(agno),
+        ),
+    ]
+
+    async def async_clients() -> Micro:
+        agno.get_async_client()
+        ours.get_async_client()
+        return both(
+            "get_async_client",
+            "`get_async_client()` inside a running loop",
+            "async call",
+            ours.get_async_client,
+            agno.get_async_client,
+        )
+
+    results.append(asyncio.run(async_clients()))
+
+    from importlib.metadata import version
+
+    # Slow (a scan of sys.path): fewer iterations.
+    version_us = _timeit(lambda: version("agno-deepinfra"), max(1, n // 20))
+    results.append(Micro("version", "`importlib.metadata.version(...)` for `__version__`", "import", version_us, None))
+    return results
+
+
+@dataclass
+class ProfileResult:
+    """Everything the profiling stage found, for RESULTS.md and results.json."""
+
+    breakdown: dict[str, dict[str, float]]
+    plugin_functions: list[PluginFunction]
+    micro: list[Micro]
+    tree: str
+    calls: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "calls": self.calls,
+            "cpu_us_per_call_by_package_cprofile": self.breakdown,
+            "plugin_functions": [asdict(row) for row in self.plugin_functions],
+            "micro_benchmarks_us": [asdict(row) for row in self.micro],
+        }
+
+
+def profile(target: Target, sizes: Sizes) -> ProfileResult:
+    """Profile the per-call path of the raw SDK, agno's class and ours (model layer), and the agent layer."""
+    calls = sizes.profile_calls
+    models = model_calls(target)
+    agents = agent_calls(target)
+    paths: dict[str, Call] = {
+        f"{LABELS[RAW]} (model layer)": models[RAW],
+        f"{LABELS[AGNO]} (model layer)": models[AGNO],
+        f"{LABELS[OURS]} (model layer)": models[OURS],
+    }
+    for name in (AGNO, OURS):
+        agent = agents[name]
+        if agent is not None:
+            paths[f"{LABELS[name]} (Agent.run)"] = agent
+    breakdown: dict[str, dict[str, float]] = {}
+    plugin: list[PluginFunction] = []
+    for label, call in paths.items():
+        stats = _cpu_profile(call, calls)
+        breakdown[label] = _by_bucket(stats, calls)
+        if label.startswith(LABELS[OURS]):
+            plugin += _plugin_functions(stats, calls)
+    tree = _pyinstrument_tree(models[OURS], calls)
+    micro = micro_benchmarks(sizes.micro_iterations) + knowledge_micro_benchmarks(sizes.micro_iterations)
+    return ProfileResult(breakdown, _dedupe(plugin), micro, tree, calls)
+
+
+def knowledge_micro_benchmarks(iterations: int) -> list[Micro]:
+    """Per-request and per-item steps of `DeepInfraEmbedder` and `DeepInfraReranker` (skipped when absent).
+
+    These read private helpers of modules still being written: any that has moved is left out.
+    """
+    import dataclasses
+    import importlib
+
+    from agno.knowledge.document import Document
+
+    base_url = "http://127.0.0.1:9/v1/openai"
+    results: list[Micro] = []
+    vector = [0.0123456789 * index for index in range(384)]  # as `json.loads` hands it over
+    texts = [f"text number {index}" for index in range(100)]
+    document = Document(content="a candidate passage", meta_data={"source": "docs", "page": 3})
+    documents = [document] * 64
+
+    def embedder_steps() -> list[Micro]:
+        module = importlib.import_module("agno_deepinfra.embedder")
+        embedder = module.DeepInfraEmbedder(id="BAAI/bge-m3", base_url=base_url, api_key="k")
+        return [
+            Micro(
+                "embed_payload",
+                "embedder `_build_payload` (100 texts): URL re-normalised, auth header rebuilt",
+                "request",
+                _timeit(lambda: embedder._build_payload(texts), iterations),
+                None,
+            ),
+            Micro(
+                "embed_vector",
+                "embedder `_vector` of a 384-float JSON list (`float()` per value)",
+                "vector",
+                _timeit(lambda: module._vector(vector), iterations),
+                None,
+                _timeit(lambda: list(map(float, vector)), iterations),
+            ),
+        ]
+
+    def reranker_steps() -> list[Micro]:
+        module = importlib.import_module("agno_deepinfra.reranker")
+        reranker = module.DeepInfraReranker(base_url=base_url, api_key="k")
+        return [
+            Micro(
+                "rerank_payload",
+                "reranker `_build_payload` (64 documents): root URL re-derived, auth header rebuilt",
+                "request",
+                _timeit(lambda: reranker._build_payload("query", documents), iterations),
+                None,
+            ),
+            Micro(
+                "scored_copy",
+                "reranker `_scored_copy`: `dataclasses.replace` + `deepcopy(meta_data)`",
+                "document",
+                _timeit(lambda: module._scored_copy(document, 0.5), iterations),
+                None,
+                _timeit(
+                    lambda: dataclasses.replace(document, meta_data=dict(document.meta_data), reranking_score=0.5),
+                    iterations,
+                ),
+            ),
+        ]
+
+    attempts: list[Callable[[], list[Micro]]] = [embedder_steps, reranker_steps]
+    for steps in attempts:
+        try:
+            results += steps()
+        except (ImportError, AttributeError, TypeError):
+            continue
+    return results
+
+
+def _dedupe(rows: list[PluginFunction]) -> list[PluginFunction]:
+    best: dict[str, PluginFunction] = {}
+    for row in rows:
+        if row.function not in best or row.inclusive_us > best[row.function].inclusive_us:
+            best[row.function] = row
+    return sorted(best.values(), key=lambda row: row.inclusive_us, reverse=True)
+
+
+_FIXES = {
+    "sdk_transform": (
+        "The openai SDK re-walks the request against its TypedDicts (`_transform_recursive`) on every "
+        "`chat.completions.create`; our request is already wire-shaped. Fix: in `invoke`/`ainvoke` (and the stream "
+        "twins) send it with `client.post('/chat/completions', body=body, cast_to=ChatCompletion, "
+        "options=make_request_options(extra_headers=..., extra_query=..., extra_body=..., timeout=...), "
+        "stream=stream, stream_cls=Stream[ChatCompletionChunk])` (`AsyncStream` for async), popping "
+        "`extra_*` out of the body first. This would put ours *below* the raw SDK."
+    ),
+    "to_dict": "Iterates 14 extra names with `getattr` per Agent.run; cache the static part or accept (tiny).",
+    "parse": "The extra `if not response.choices` check; negligible, keep.",
+    "metrics": "`model_extra` lookup for `estimated_cost`; negligible, keep.",
+    "get_async_client": "`get_running_loop()` + WeakKeyDictionary lookup; negligible, keep (per-loop correctness).",
+    "delta": "`ThinkSplitter` fast path + finish tracking per chunk; negligible, keep.",
+    "deepcopy": "Fresh `WeakKeyDictionary` for the copy; only when agno copies a model, keep.",
+    "request": "Same work as agno's (format + params); nothing to save.",
+    "request_params": "25 `getattr` per call; could iterate only fields set away from their defaults (tiny).",
+    "embed_payload": (
+        "Per request `openai_url(self.base_url ...)` (a `urlsplit`) and `auth_headers`; negligible, keep (the key "
+        "is re-read so a rotated `DEEPINFRA_API_KEY` is picked up)."
+    ),
+    "embed_vector": (
+        "`[float(v) for v in raw]` per vector (x10,000 per ingestion): `list(map(float, raw))` does the same "
+        "conversion faster (timed as the alternative). Bigger lever: default `encoding_format='base64'` (see the "
+        "embedding table: less emulator/server JSON work, a third of the bytes, less client CPU)."
+    ),
+    "rerank_payload": "Per batch `root_url(self.base_url)` + `quote(...)` + `auth_headers`; negligible, keep.",
+    "scored_copy": (
+        "`copy.deepcopy(meta_data)` per returned document (x1,000 per rerank); a shallow `dict(meta_data)` "
+        "keeps the caller's dict safe from key edits (alternative timed in the table)."
+    ),
+    "version": (
+        "`agno_deepinfra/__init__.py` calls `importlib.metadata.version` at import. Fix: resolve `__version__` "
+        "lazily in a module `__getattr__`."
+    ),
+}
+
+
+def _us(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}"
+
+
+def profile_markdown(result: ProfileResult, raw_cpu_us: float | None) -> str:
+    """The profiling section of RESULTS.md: per-package breakdown, plugin functions, micro-benchmarks, findings."""
+    buckets = [name for name, _ in BUCKETS] + [OTHER]
+    lines = [
+        "## Profile: where `agno_deepinfra.DeepInfra` spends client CPU",
+        "",
+        f"cProfile with a CPU clock over {result.calls} calls per path (the profiler inflates Python-heavy code: "
+        "compare rows, not absolute values with the tables above). µs of client CPU per call, by package:",
+        "",
+        "| Path | " + " | ".join(buckets) + " | total |",
+        "|---|" + "---:|" * (len(buckets) + 1),
+    ]
+    for label, row in result.breakdown.items():
+        cells = [_us(row.get(name)) for name in buckets]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_us(sum(row.values()))} |")
+    lines += [
+        "",
+        "Plugin functions on the per-call path (same profile; calls per model call, inclusive and self µs):",
+        "",
+        "| Function | calls/call | inclusive µs | self µs |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| `{row.function}` | {row.calls_per_call:.1f} | {_us(row.inclusive_us)} | {_us(row.self_us)} |"
+        for row in result.plugin_functions
+    ]
+    lines += [
+        "",
+        "Each step in isolation (`timeit`, best of 5, no I/O; real µs):",
+        "",
+        "| Step | per | ours µs | agno µs | ours - agno | suggested alternative µs |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for micro in result.micro:
+        delta = None if micro.ours_us is None or micro.agno_us is None else micro.ours_us - micro.agno_us
+        alternative = "" if micro.alternative_us is None else _us(micro.alternative_us)
+        lines.append(
+            f"| {micro.step} | {micro.per} | {_us(micro.ours_us)} | {_us(micro.agno_us)} | "
+            f"{'' if delta is None else f'{delta:+.1f}'} | {alternative} |"
+        )
+    lines += ["", "### Findings", ""]
+    lines += [f"{index}. {finding}" for index, finding in enumerate(findings(result, raw_cpu_us), start=1)]
+    lines += ["", "<details><summary>pyinstrument call tree of ours (model layer)</summary>", "", "```text"]
+    lines += [result.tree, "```", "", "</details>"]
+    return "\n".join(lines)
+
+
+# A request with every message kind, tools, a JSON-schema response format and sampling fields.
+_RICH_REQUEST: dict[str, Any] = {
+    "model": "m",
+    "messages": [
+        {"role": "system", "content": "s"},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "data:x"}}],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "r"},
+    ],
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}],
+    "tool_choice": "auto",
+    "response_format": {"type": "json_schema", "json_schema": {"name": "X", "schema": {"type": "object"}}},
+    "temperature": 0.5,
+    "max_tokens": 10,
+    "stream_options": {"include_usage": True},
+    "service_tier": "priority",
+    "seed": 1,
+    "stop": ["x"],
+}
+
+
+def _transform_is_identity() -> str:
+    """Whether the SDK's transform changes a rich, already wire-shaped request (it should not)."""
+    from openai._utils import maybe_transform
+    from openai.types.chat import completion_create_params
+
+    same = maybe_transform(_RICH_REQUEST, completion_create_params.CompletionCreateParamsNonStreaming) == _RICH_REQUEST
+    verdict = "returns it unchanged" if same else "**changes it** (check the differences before skipping it)"
+    return (
+        "Checked here: for a request with every message kind, tools, a `json_schema` response format and sampling "
+        f"fields, `maybe_transform` {verdict}."
+    )
+
+
+def findings(result: ProfileResult, raw_cpu_us: float | None) -> list[str]:
+    """Concrete findings, largest saving first: function, µs per call, suggested fix."""
+    micro = {row.key: row for row in result.micro}
+    out = []
+    transform = micro.get("sdk_transform")
+    if transform is not None and transform.ours_us is not None:
+        share = f" ({transform.ours_us / raw_cpu_us:.0%} of the raw SDK's client CPU per call)" if raw_cpu_us else ""
+        out.append(
+            f"**openai `maybe_transform`: {transform.ours_us:,.0f} µs per call**{share}. {_FIXES['sdk_transform']} "
+            f"{_transform_is_identity()}"
+        )
+    extras = []
+    for row in result.micro:
+        if row.key in ("sdk_transform", "version") or row.ours_us is None:
+            continue
+        delta = None if row.agno_us is None else row.ours_us - row.agno_us
+        if row.alternative_us is not None:
+            delta = row.ours_us - row.alternative_us
+        shown = f"{row.ours_us:,.1f} µs" + (
+            "" if row.agno_us is None else f" ({row.ours_us - row.agno_us:+.1f} µs vs agno)"
+        )
+        if row.alternative_us is not None:
+            shown += f"; the alternative: {row.alternative_us:,.1f} µs"
+        extras.append((delta or 0.0, f"{row.step}: {shown} per {row.per}. {_FIXES.get(row.key, '')}"))
+    out += [text for _, text in sorted(extras, key=lambda pair: pair[0], reverse=True)]
+    version = micro.get("version")
+    if version is not None and version.ours_us is not None:
+        out.append(f"`__version__`: {version.ours_us:,.0f} µs once per import. {_FIXES['version']}")
+    repeated = [
+        row
+        for row in result.plugin_functions
+        if row.calls_per_call >= 0.5 and any(name in row.function for name in _ONCE_PER_MODEL)
+    ]
+    if repeated:
+        out += [
+            f"`{row.function}` runs {row.calls_per_call:.1f} times per call ({row.inclusive_us:,.0f} µs inclusive "
+            f"under cProfile): {_ONCE_PER_MODEL[next(n for n in _ONCE_PER_MODEL if n in row.function)]}"
+            for row in repeated
+        ]
+    else:
+        out.append(
+            "Checked in the profile: no client construction, URL normalisation, key resolution or schema "
+            "conversion runs per call (none of "
+            + ", ".join(f"`{name}`" for name in _ONCE_PER_MODEL)
+            + " is on the per-call path), and the plugin formats no log messages on the success path. agno's own "
+            "`Model.response` formats its `log_debug` f-strings even with debug off (a few µs; agno's code, paid "
+            "by both agno classes)."
+        )
+    return out
+
+
+# Work that should happen once per model (or per event loop), never per call.
+_ONCE_PER_MODEL = {
+    "_get_client_params": "client settings rebuilt per call; cache the client.",
+    "_new_async_client": "a client constructed per call; cache it per event loop.",
+    "warn_if_insecure": "URL check per call; do it once when the client is built.",
+    "openai_url": "URL normalised per call; do it once in `__post_init__`.",
+    "resolve_api_key": "key resolved per call; resolve when the client is built.",
+    "get_response_schema_for_provider": "schema converted per call; keep the `lru_cache`.",
+}

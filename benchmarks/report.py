@@ -1,0 +1,207 @@
+"""Result tables: sections of rows, ratios to the raw SDK and to agno's class, target checks, Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from benchmarks.contenders import AGNO, LABELS, RAW
+
+CheckKind = Literal["ratio_max", "ratio_min", "diff_max", "value_max"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One column: its key in `Row.values`, header, decimals, and whether ratio columns follow it."""
+
+    key: str
+    title: str
+    digits: int = 0
+    ratio: bool = False
+
+
+@dataclass
+class Row:
+    """One contender (or one variant of it) in a section."""
+
+    key: str
+    contender: str
+    label: str
+    values: dict[str, float | None] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A "done when" target of the issue, e.g. ours' CPU per call <= 1.10x the raw SDK's."""
+
+    text: str
+    row: str
+    metric: str
+    kind: CheckKind
+    bound: float
+    ref: str | None = None
+
+
+@dataclass
+class Section:
+    """One table: rows x metrics; ratios divide by the `raw_ref` and `agno_ref` rows."""
+
+    key: str
+    title: str
+    description: str
+    metrics: list[Metric]
+    rows: list[Row]
+    raw_ref: str | None = None
+    agno_ref: str | None = None
+    notes: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def row(self, key: str) -> Row | None:
+        """The row with this key."""
+        return next((row for row in self.rows if row.key == key), None)
+
+    def value(self, row_key: str | None, metric: str) -> float | None:
+        """A cell, or None."""
+        row = self.row(row_key) if row_key else None
+        return None if row is None else row.values.get(metric)
+
+    def ratio(self, row: Row, metric: str, ref: str | None) -> float | None:
+        """`row`'s value over the reference row's, or None."""
+        value, base = row.values.get(metric), self.value(ref, metric)
+        if value is None or not base:
+            return None
+        return value / base
+
+    def evaluate(self, check: Check) -> tuple[float | None, bool | None]:
+        """(the measured ratio, difference or value, whether it meets the bound); None when unmeasured."""
+        value = self.value(check.row, check.metric)
+        base = self.value(check.ref, check.metric) if check.ref else None
+        if value is None or (check.ref is not None and base is None):
+            return None, None
+        if check.kind == "value_max":
+            return value, value <= check.bound
+        assert base is not None
+        if check.kind == "diff_max":
+            return value - base, value - base <= check.bound
+        measured = value / base if base else None
+        if measured is None:
+            return None, None
+        return measured, measured <= check.bound if check.kind == "ratio_max" else measured >= check.bound
+
+    def to_json(self) -> dict[str, Any]:
+        """The section with its ratios and check results."""
+        rows = []
+        for row in self.rows:
+            ratios = {
+                metric.key: {
+                    "to_raw_sdk": self.ratio(row, metric.key, self.raw_ref),
+                    "to_agno": self.ratio(row, metric.key, self.agno_ref),
+                }
+                for metric in self.metrics
+                if metric.ratio
+            }
+            rows.append({**asdict(row), "ratios": ratios})
+        checks = []
+        for check in self.checks:
+            measured, passed = self.evaluate(check)
+            checks.append({**asdict(check), "measured": measured, "passed": passed})
+        return {
+            "key": self.key,
+            "title": self.title,
+            "description": self.description,
+            "metrics": [asdict(metric) for metric in self.metrics],
+            "rows": rows,
+            "raw_ref": self.raw_ref,
+            "agno_ref": self.agno_ref,
+            "notes": self.notes,
+            "checks": checks,
+        }
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}x"
+
+
+def section_markdown(section: Section) -> str:
+    """One section as a Markdown table plus its notes."""
+    headers = ["Contender"]
+    for metric in section.metrics:
+        headers.append(metric.title)
+        if metric.ratio:
+            if section.raw_ref:
+                headers.append("x raw")
+            if section.agno_ref:
+                headers.append("x agno")
+    lines = [f"### {section.title}", "", section.description, ""]
+    lines.append("| " + " | ".join(headers) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|")
+    for row in section.rows:
+        label = f"**{row.label}**" if row.contender == "agno_deepinfra" else row.label
+        cells = [label + (f" ({row.note})" if row.note else "")]
+        for metric in section.metrics:
+            cells.append(_fmt(row.values.get(metric.key), metric.digits))
+            if metric.ratio:
+                if section.raw_ref:
+                    cells.append(_ratio(section.ratio(row, metric.key, section.raw_ref)))
+                if section.agno_ref:
+                    cells.append(_ratio(section.ratio(row, metric.key, section.agno_ref)))
+        lines.append("| " + " | ".join(cells) + " |")
+    if section.notes:
+        lines.append("")
+        lines.extend(f"- {note}" for note in section.notes)
+    return "\n".join(lines)
+
+
+def checks_markdown(sections: list[Section]) -> str:
+    """The issue's targets with what was measured and a verdict."""
+    lines = ["| Target | Measured | Verdict |", "|---|---:|:---:|"]
+    for section in sections:
+        for check in section.checks:
+            measured, passed = section.evaluate(check)
+            unit = "ms" if check.kind == "diff_max" else ("x" if check.kind.startswith("ratio") else "")
+            shown = (
+                "n/a" if measured is None else f"{measured:+.3f} {unit}" if unit == "ms" else f"{measured:.2f}{unit}"
+            )
+            verdict = "not measured" if passed is None else ("met" if passed else "**missed**")
+            lines.append(f"| {check.text} | {shown} | {verdict} |")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, meta: dict[str, Any], sections: list[Section], extra: dict[str, Any]) -> None:
+    """`results.json`: the run's metadata, every section with ratios and checks, and extras (profile, capacity)."""
+    document = {"meta": meta, **extra, "sections": [section.to_json() for section in sections]}
+    path.write_text(json.dumps(document, indent=2, default=_plain) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    return str(value)
+
+
+def contender_legend() -> str:
+    """What each contender label means."""
+    return "\n".join(f"- `{key}`: {label}" for key, label in LABELS.items())
+
+
+__all__ = [
+    "AGNO",
+    "RAW",
+    "Check",
+    "Metric",
+    "Row",
+    "Section",
+    "checks_markdown",
+    "contender_legend",
+    "section_markdown",
+    "write_json",
+]

@@ -1,0 +1,167 @@
+"""One benchmark run: every stage in order, then RESULTS.md, results.json and the fan-out plot."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from benchmarks.config import Sizes
+from benchmarks.environment import machine, silence_logging
+from benchmarks.report import Section, checks_markdown, contender_legend, section_markdown, write_json
+
+T = TypeVar("T")
+PLOT_NAME = "fanout_latency.png"
+
+
+@dataclass
+class Run:
+    """A run in progress: its sizes, where it writes, and how long each stage took."""
+
+    sizes: Sizes
+    output_dir: Path
+    command: str
+    started: float = field(default_factory=time.perf_counter)
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def stage(self, name: str, work: Callable[[], T]) -> T:
+        """Run one stage, log its duration to stderr and keep it for the report."""
+        print(f"[{self.elapsed():6.1f} s] {name} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        result = work()
+        self.stages[name] = round(time.perf_counter() - start, 2)
+        return result
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.perf_counter() - self.started
+
+
+def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
+    """Run every benchmark and write the three result files; returns the JSON document's metadata."""
+    from benchmarks.chat import per_call_sections, streaming_section
+    from benchmarks.contenders import RAW, Target
+    from benchmarks.fanout import load_sections
+    from benchmarks.imports import import_section
+    from benchmarks.ingest import embedding_section, rerank_section
+    from benchmarks.plot import fanout_plot
+    from benchmarks.profiling import profile, profile_markdown
+    from benchmarks.server import CHAT_MODEL, EmulatorProcess
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    current = Run(sizes, output_dir, command)
+    meta = machine()
+    sections: list[Section] = [current.stage("import cost (fresh interpreters)", lambda: import_section(sizes))]
+    emulator = EmulatorProcess(sizes.stream_chunks)
+    with emulator as endpoints:
+        import agno.agent  # noqa: F401  (import the contenders' libraries before silencing their loggers)
+        import litellm  # noqa: F401
+
+        silence_logging()
+        fast = Target(endpoints.base_url, endpoints.api_key, CHAT_MODEL)
+        slow = Target(endpoints.stream_base_url, endpoints.api_key, CHAT_MODEL)
+        sections += current.stage(
+            "per-call CPU and wall (model and agent layers)", lambda: per_call_sections(fast, sizes)
+        )
+        sections.append(current.stage("streaming", lambda: streaming_section(slow, sizes)))
+        load = current.stage(
+            "emulator capacity and async fan-out", lambda: load_sections(fast, sizes, emulator.cpu_seconds)
+        )
+        sections += load.sections
+        sections.append(current.stage("embedding ingestion", lambda: embedding_section(endpoints, sizes)))
+        sections.append(current.stage("reranking", lambda: rerank_section(endpoints, sizes)))
+        profiled = current.stage("profiling", lambda: profile(fast, sizes))
+    current.stage(
+        "plot", lambda: fanout_plot(load.latencies_ms, output_dir / PLOT_NAME, load.capacity.requests_per_second)
+    )
+    meta.update(
+        {
+            "command": command,
+            "sizes": sizes.to_json(),
+            "stage_seconds": current.stages,
+            "total_seconds": round(current.elapsed(), 1),
+            "load_average_end": [round(value, 2) for value in os.getloadavg()],
+        }
+    )
+    capacity = {
+        **vars(load.capacity),
+        "bottleneck": load.capacity.bottleneck,
+        "emulator_ceiling_rps": load.capacity.emulator_ceiling_rps,
+        "probes": [{**vars(probe), "emulator_ceiling_rps": probe.emulator_ceiling_rps} for probe in load.probes],
+    }
+    per_call = next(section for section in sections if section.key == "per_call_model")
+    profile_md = profile_markdown(profiled, per_call.value(RAW, "cpu_us"))
+    write_json(output_dir / "results.json", meta, sections, {"capacity": capacity, "profile": profiled.to_json()})
+    (output_dir / "RESULTS.md").write_text(results_markdown(meta, capacity, sections, profile_md))
+    print(f"[{current.elapsed():6.1f} s] wrote {output_dir}/RESULTS.md, results.json, {PLOT_NAME}", file=sys.stderr)
+    return meta
+
+
+def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: list[Section], profile_md: str) -> str:
+    """The whole RESULTS.md."""
+    packages = ", ".join(f"{name} {version}" for name, version in meta["packages"].items())
+    load_start, load_end = meta["load_average_start"], meta["load_average_end"]
+    ceiling_rps = capacity.get("emulator_ceiling_rps")
+    probes = ", ".join(
+        f"{probe['requests_per_second']:,.0f} req/s at {probe['concurrency']} in flight" for probe in capacity["probes"]
+    )
+    ceiling = (
+        f" (the emulator alone would manage about {ceiling_rps:,.0f} requests/s on a full core)" if ceiling_rps else ""
+    )
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `{meta['command']}` on {meta['date']}; the whole run took {meta['total_seconds']:.0f} s.",
+        "",
+        f"- Machine: {meta['nproc']} cores ({meta['cpu']}), {meta['platform']}, Python {meta['python']}.",
+        f"- Packages: {packages}.",
+        f"- Load average (1/5/15 min) at start {load_start}, at end {load_end}: other processes on these "
+        f"{meta['nproc']} cores add noise, which the interleaved rounds spread evenly over the contenders.",
+        f"- **Emulator capacity: {capacity['requests_per_second']:,.0f} requests/s** (trivial chat requests, raw "
+        f"`AsyncOpenAI`, {capacity['concurrency']} in flight for {capacity['seconds']:.1f} s, {capacity['errors']} "
+        f"errors; probes: {probes}). CPU share during the probe: emulator {capacity['emulator_cpu_share']:.0%}, client "
+        f"{capacity['client_cpu_share']:.0%} of one core, so the limit is the {capacity['bottleneck']}"
+        f"{ceiling}. No contender can exceed this rate; throughput ratios near 1.00 mean the setup, not the "
+        "library, is the limit.",
+        "",
+        '## Targets (the issue\'s "done when")',
+        "",
+        checks_markdown(sections),
+        "",
+        "## Results (medians; x raw = value / raw SDK's, x agno = value / agno built-in's)",
+        "",
+    ]
+    for section in sections:
+        lines += [section_markdown(section), ""]
+    lines += [
+        "## Fan-out latency distributions",
+        "",
+        "![Fan-out latency CDFs](fanout_latency.png)",
+        "",
+        profile_md,
+        "",
+        "## Method",
+        "",
+        "- The emulator (`agno_deepinfra.testing.DeepInfraEmulator`) runs in a child process "
+        "(`python -m benchmarks.server`), so its CPU never counts as client CPU; client CPU is "
+        "`time.process_time()` of the benchmark process (all its threads).",
+        "- Two emulators in that process: one answers every chat request with a short fixed reply (per-call, agent, "
+        "fan-out), the other streams a fixed reply in exactly `stream_chunks` chunks (streaming). Embeddings and "
+        "rerank scores are the emulator's deterministic unscripted answers.",
+        "- Contenders run in interleaved rounds whose order rotates every round; `gc.collect()` before every batch, "
+        "and `gc.freeze()` after warm-up for the per-call and streaming stages (applied to all contenders alike).",
+        "- `AGNO_TELEMETRY=false`, `LITELLM_LOCAL_MODEL_COST_MAP=True`, `HF_HUB_OFFLINE=1`; agno, LiteLLM and "
+        "httpx loggers at ERROR/WARNING; every name lookup except loopback fails (nothing leaves the machine).",
+        f"- Sizes: `{meta['sizes']}`.",
+        f"- Stage durations (s): `{meta['stage_seconds']}`.",
+        "",
+        "Contenders:",
+        "",
+        contender_legend(),
+        "",
+    ]
+    return "\n".join(lines)
