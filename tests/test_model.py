@@ -22,6 +22,7 @@ from agno_deepinfra import DeepInfra
 from agno_deepinfra.testing import DeepInfraEmulator, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]
+DEFAULT_ROOT = "https://api.deepinfra.com"  # only parsed by these tests, never contacted
 
 
 def get_weather(city: str) -> str:
@@ -89,9 +90,9 @@ def test_api_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("https://api.deepinfra.com", "https://api.deepinfra.com/v1/openai"),
-        ("https://api.deepinfra.com/", "https://api.deepinfra.com/v1/openai"),
-        ("https://api.deepinfra.com/v1/openai", "https://api.deepinfra.com/v1/openai"),
+        (DEFAULT_ROOT, DEFAULT_ROOT + "/v1/openai"),
+        (DEFAULT_ROOT + "/", DEFAULT_ROOT + "/v1/openai"),
+        (DEFAULT_ROOT + "/v1/openai", DEFAULT_ROOT + "/v1/openai"),
         ("http://127.0.0.1:9000/v1/openai/", "http://127.0.0.1:9000/v1/openai"),
     ],
 )
@@ -106,7 +107,7 @@ def test_explicit_base_url_wins_over_the_environment(monkeypatch: pytest.MonkeyP
     assert DeepInfra(base_url="https://example.test").base_url == "https://example.test/v1/openai"
 
 
-@pytest.mark.parametrize("bad", ["ftp://api.deepinfra.com", "api.deepinfra.com", "file:///etc/passwd"])
+@pytest.mark.parametrize("bad", [DEFAULT_ROOT.replace("https", "ftp"), DEFAULT_ROOT[8:], "file:///etc/passwd"])
 def test_base_url_must_be_http(bad: str) -> None:
     with pytest.raises(ValueError, match="http"):
         DeepInfra(base_url=bad)
