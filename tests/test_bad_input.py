@@ -106,17 +106,22 @@ ERROR_TEXT = {
 }
 
 
-def embed(emu: DeepInfraEmulator, retries: int, use_async: bool) -> list[list[float]]:
-    embedder = DeepInfraEmbedder(base_url=emu.base_url, api_key=emu.api_key, retries=retries, timeout=0.5)
+def timeout_for(fault: str) -> float:
+    """Short only where the fault is a hang, so a loaded machine cannot pass for one."""
+    return 0.5 if fault == "server hangs" else 10.0
+
+
+def embed(emu: DeepInfraEmulator, retries: int, use_async: bool, timeout: float) -> list[list[float]]:
+    embedder = DeepInfraEmbedder(base_url=emu.base_url, api_key=emu.api_key, retries=retries, timeout=timeout)
     texts = ["alpha beta", "gamma delta"]
     if use_async:
         return asyncio.run(embedder.async_get_embeddings_batch_and_usage(texts))[0]
     return embedder.get_embeddings_batch_and_usage(texts)[0]
 
 
-def rerank(emu: DeepInfraEmulator, retries: int, use_async: bool) -> list[Document]:
+def rerank(emu: DeepInfraEmulator, retries: int, use_async: bool, timeout: float) -> list[Document]:
     reranker = DeepInfraReranker(
-        base_url=emu.base_url, api_key=emu.api_key, retries=retries, timeout=0.5, raise_on_error=True
+        base_url=emu.base_url, api_key=emu.api_key, retries=retries, timeout=timeout, raise_on_error=True
     )
     documents = [Document(content="cats purr"), Document(content="the capital of France is Paris")]
     if use_async:
@@ -130,12 +135,12 @@ def rerank(emu: DeepInfraEmulator, retries: int, use_async: bool) -> list[Docume
 def test_embedder_faults(emu: DeepInfraEmulator, slept: list[float], fault: str, use_async: bool, retries: int) -> None:
     emu.queue(FAULTS[fault], route="embeddings")
     if retries:
-        vectors = embed(emu, retries, use_async)
+        vectors = embed(emu, retries, use_async, timeout_for(fault))
         assert len(vectors) == 2
         assert len(emu.requests_for("embeddings")) == 2
         return
     with pytest.raises(EmbeddingError) as raised:
-        embed(emu, retries, use_async)
+        embed(emu, retries, use_async, timeout_for(fault))
     assert ERROR_TEXT[fault] in str(raised.value)
     assert len(emu.requests_for("embeddings")) == 1
 
@@ -146,12 +151,12 @@ def test_embedder_faults(emu: DeepInfraEmulator, slept: list[float], fault: str,
 def test_reranker_faults(emu: DeepInfraEmulator, slept: list[float], fault: str, use_async: bool, retries: int) -> None:
     emu.queue(FAULTS[fault], route="inference")
     if retries:
-        ranked = rerank(emu, retries, use_async)
+        ranked = rerank(emu, retries, use_async, timeout_for(fault))
         assert ranked[0].content == "the capital of France is Paris"
         assert len(emu.requests_for("inference")) == 2
         return
     with pytest.raises(AgnoError) as raised:
-        rerank(emu, retries, use_async)
+        rerank(emu, retries, use_async, timeout_for(fault))
     assert ERROR_TEXT[fault] in str(raised.value)
     assert len(emu.requests_for("inference")) == 1
 

@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -44,36 +44,34 @@ POLICIES = {
 QUESTION = "How many days do I have to return unworn gear?"
 
 
-@pytest.fixture
-def make_embedder(emu: DeepInfraEmulator) -> Iterator[MakeEmbedder]:
-    """Build embedders aimed at the emulator; their clients are closed after the test."""
-    made: list[DeepInfraEmbedder] = []
+T = TypeVar("T", DeepInfraEmbedder, DeepInfraReranker)
 
-    def make(**kwargs: Any) -> DeepInfraEmbedder:
+
+def _closing_factory(emu: DeepInfraEmulator, cls: type[T]) -> Iterator[Callable[..., T]]:
+    """Build instances of `cls` aimed at the emulator; their clients are closed after the test."""
+    made: list[Any] = []
+
+    def make(**kwargs: Any) -> T:
         kwargs.setdefault("base_url", emu.base_url)
         kwargs.setdefault("api_key", emu.api_key)
-        made.append(DeepInfraEmbedder(**kwargs))
-        return made[-1]
+        made.append(cls(**kwargs))
+        return made[-1]  # type: ignore[no-any-return,unused-ignore]  # `made` holds either class
 
     yield make
-    for embedder in made:
-        embedder.close()
+    for instance in made:
+        instance.close()
+
+
+@pytest.fixture
+def make_embedder(emu: DeepInfraEmulator) -> Iterator[MakeEmbedder]:
+    """Build embedders aimed at the emulator."""
+    yield from _closing_factory(emu, DeepInfraEmbedder)
 
 
 @pytest.fixture
 def make_reranker(emu: DeepInfraEmulator) -> Iterator[MakeReranker]:
-    """Build rerankers aimed at the emulator; their clients are closed after the test."""
-    made: list[DeepInfraReranker] = []
-
-    def make(**kwargs: Any) -> DeepInfraReranker:
-        kwargs.setdefault("base_url", emu.base_url)
-        kwargs.setdefault("api_key", emu.api_key)
-        made.append(DeepInfraReranker(**kwargs))
-        return made[-1]
-
-    yield make
-    for reranker in made:
-        reranker.close()
+    """Build rerankers aimed at the emulator."""
+    yield from _closing_factory(emu, DeepInfraReranker)
 
 
 def documents() -> list[Document]:

@@ -43,6 +43,7 @@ class Row:
     stream_cut: bool = False  # fails after output reached a stream's consumer: never retried there
     always_succeeds: bool = False  # the fault does not prevent a complete answer
     refused: bool = False  # nothing listens: every attempt fails
+    timeout: float = 10.0  # per attempt; short only where the fault is a hang, so load cannot fake one
 
 
 def first(*items: Reply | Fault) -> Callable[[DeepInfraEmulator], None]:
@@ -77,7 +78,7 @@ ROWS = [
         "request failed",
         stream_cut=True,
     ),
-    Row("server hangs (read timeout)", first(Fault.hang()), True, "timed out"),
+    Row("server hangs (read timeout)", first(Fault.hang()), True, "timed out", timeout=0.5),
     Row("malformed JSON body / SSE event", first(Fault.malformed_json()), True, "not valid JSON"),
     Row(
         "SSE ends without [DONE]",
@@ -149,7 +150,11 @@ def test_fault_matrix(
 ) -> None:
     base_url = f"http://127.0.0.1:{closed_port()}" if row.refused else emu.base_url
     model = DeepInfra(
-        id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=base_url, api_key=emu.api_key, retries=retries, timeout=0.5
+        id="meta-llama/Meta-Llama-3.1-8B-Instruct",
+        base_url=base_url,
+        api_key=emu.api_key,
+        retries=retries,
+        timeout=row.timeout,
     )
     db = SqliteDb(db_file=str(tmp_path / "history.db"))
     agent = Agent(model=model, db=db, session_id="s", add_history_to_context=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -61,7 +60,7 @@ def test_key_not_in_debug_logs_or_errors(
     assert SECRET not in everything
 
 
-def test_key_not_in_connection_error(make_model: Callable[..., DeepInfra]) -> None:
+def test_key_not_in_connection_error() -> None:
     model = DeepInfra(base_url="http://127.0.0.1:9", api_key=SECRET)
     output = Agent(model=model).run("hi")
     assert output.status == RunStatus.error
