@@ -66,6 +66,8 @@ _SDK_FIELDS = (
 )
 # DeepInfra-only fields: the SDK rejects unknown keywords, so these travel in `extra_body`.
 _DEEPINFRA_FIELDS = ("top_k", "min_p", "repetition_penalty", "chat_template_kwargs", "prompt_cache_key", "reasoning")
+# `create()` keywords that are request options, not body fields.
+_CALL_OPTIONS = ("extra_body", "extra_headers", "extra_query", "timeout")
 # Plugin settings that `to_dict()` keeps besides the request fields.
 _SETTINGS = (
     "retries",
@@ -259,16 +261,21 @@ class DeepInfra(OpenAILike):
         compress_tool_results: bool,
         stream: bool = False,
     ) -> dict[str, Any]:
-        """The whole request, shared by the four invocation paths."""
-        request = {
-            "model": self.id,
-            "messages": self._format_all_messages(messages, compress_tool_results),
-            **self.get_request_params(response_format, tools, tool_choice, run_response),
-        }
+        """Keyword arguments for `chat.completions.create`, shared by the four invocation paths.
+
+        The body is built wire-ready and travels whole in `extra_body`, which the SDK sends as given
+        and merges over its keywords. Passed as keywords, it would be re-validated field by field
+        against the SDK's TypedDicts (`maybe_transform`): 0.3-0.7 ms per call on a 2-core machine,
+        10-20% of the client's CPU, for a body that needs nothing done to it.
+        """
+        params = self.get_request_params(response_format, tools, tool_choice, run_response)
+        options = {key: params.pop(key) for key in _CALL_OPTIONS if key in params}
+        body = {"model": self.id, "messages": self._format_all_messages(messages, compress_tool_results), **params}
         if stream:
-            request["stream"] = True
-            request.setdefault("stream_options", {"include_usage": True})
-        return request
+            body.setdefault("stream_options", {"include_usage": True})
+            options["stream"] = True  # a keyword: it decides what `create` returns
+        body.update(options.pop("extra_body", None) or {})  # the caller's extra_body wins, as with the SDK
+        return {"model": self.id, "messages": (), "extra_body": body, **options}
 
     # ------------------------------------------------------------------- the four entry points
 

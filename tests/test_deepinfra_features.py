@@ -15,6 +15,7 @@ from agno.media import Image
 from agno.models.response import ModelResponse
 from agno.run.agent import RunContentEvent, RunOutput
 from agno.run.base import RunStatus
+from paths import PATHS, run_path
 
 import agno_deepinfra
 from agno_deepinfra import DeepInfra, ModelInfo, alist_models, list_models
@@ -119,6 +120,21 @@ def test_extra_body_wins_and_is_not_mutated(emu: DeepInfraEmulator, make_model: 
     assert (first["top_k"], first["min_p"], first["custom"]) == (5, 0.1, "x")
     assert second["top_k"] == 5
     assert extra == {"top_k": 5, "custom": "x"}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_request_options_stay_out_of_the_body(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    # The body travels pre-built in `extra_body`; headers, query and timeout must still act as options.
+    options = {"extra_headers": {"X-Trace": "t-1"}, "extra_query": {"trace": "1"}, "timeout": 30.0}
+    model = make_model(top_k=7, request_params={**options, "seed": 3}, extra_body={"custom": "x"})
+    content, error = run_path(Agent(model=model), path)
+    assert error is None and content
+    request = emu.requests_for("chat")[0]
+    assert request.headers["x-trace"] == "t-1"
+    assert request.path.endswith("?trace=1")
+    assert (request.body["top_k"], request.body["seed"], request.body["custom"]) == (7, 3, "x")
+    assert not set(options) & set(request.body)
+    assert ("stream" in request.body) == path.endswith("stream")
 
 
 def test_fields_survive_to_dict_and_from_dict() -> None:
