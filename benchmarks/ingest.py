@@ -200,36 +200,42 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
     closers: list[Closer] = [client.close, lambda: agno_embedder.async_client and agno_embedder.async_client.close()]
     if embedder_class is not None:
         ours = construct(embedder_class, enable_batch=True, dimensions=EMBED_DIMENSIONS, **common)
-        ours_b64 = construct(
-            embedder_class, enable_batch=True, dimensions=EMBED_DIMENSIONS, encoding_format="base64", **common
+        ours_float = construct(
+            embedder_class, enable_batch=True, dimensions=EMBED_DIMENSIONS, encoding_format="float", **common
         )
         batch_size = int(getattr(ours, "batch_size", batch_size))
-        closers += [closer_of(ours), closer_of(ours_b64)]
+        closers += [closer_of(ours), closer_of(ours_float)]
 
         async def concurrent(batch: list[str]) -> Vectors:
             return list((await ours.async_get_embeddings_batch_and_usage(batch))[0])
 
-        async def concurrent_b64(batch: list[str]) -> Vectors:
-            return list((await ours_b64.async_get_embeddings_batch_and_usage(batch))[0])
+        async def concurrent_float(batch: list[str]) -> Vectors:
+            return list((await ours_float.async_get_embeddings_batch_and_usage(batch))[0])
 
         concurrency = getattr(ours, "max_concurrency", "?")
+        encoding = getattr(ours, "encoding_format", "?")
         contenders += [
             Embedding(
                 "ours_batched",
                 OURS,
-                f"DeepInfraEmbedder, batched (sync, {batch_size}/request)",
+                f"DeepInfraEmbedder, batched (sync, {batch_size}/request, default {encoding})",
                 lambda batch: list(ours.get_embeddings_batch_and_usage(batch)[0]),
             ),
             Embedding(
-                "ours_concurrent", OURS, f"DeepInfraEmbedder, batched + {concurrency} in flight (async)", concurrent
+                "ours_concurrent",
+                OURS,
+                f"DeepInfraEmbedder, batched + {concurrency} in flight (async, default {encoding})",
+                concurrent,
             ),
             Embedding(
-                "ours_batched_b64",
+                "ours_batched_float",
                 OURS,
-                "DeepInfraEmbedder, batched (sync), encoding_format=base64",
-                lambda batch: list(ours_b64.get_embeddings_batch_and_usage(batch)[0]),
+                "DeepInfraEmbedder, batched (sync), encoding_format=float",
+                lambda batch: list(ours_float.get_embeddings_batch_and_usage(batch)[0]),
             ),
-            Embedding("ours_concurrent_b64", OURS, "DeepInfraEmbedder, async, encoding_format=base64", concurrent_b64),
+            Embedding(
+                "ours_concurrent_float", OURS, "DeepInfraEmbedder, async, encoding_format=float", concurrent_float
+            ),
         ]
 
     def raw_batched(batch: list[str]) -> Vectors:

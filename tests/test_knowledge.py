@@ -109,7 +109,7 @@ def test_embedding_request_and_native_dimensions(emu: DeepInfraEmulator, make_em
     assert request.body == {
         "model": "Qwen/Qwen3-Embedding-0.6B",
         "input": ["The cat sat on the mat"],
-        "encoding_format": "float",
+        "encoding_format": "base64",
         "dimensions": 1024,
     }
 
@@ -133,9 +133,10 @@ def test_texts_sharing_words_are_closer(make_embedder: MakeEmbedder) -> None:
 
 def test_base64_vectors_decode_to_the_float_vectors(emu: DeepInfraEmulator, make_embedder: MakeEmbedder) -> None:
     text = "base64 is a third of the bytes"
-    floats = make_embedder().get_embedding(text)
-    packed = make_embedder(encoding_format="base64").get_embedding(text)
-    assert emu.requests_for("embeddings")[-1].body["encoding_format"] == "base64"
+    floats = make_embedder(encoding_format="float").get_embedding(text)
+    packed = make_embedder().get_embedding(text)
+    assert [r.body["encoding_format"] for r in emu.requests_for("embeddings")] == ["float", "base64"]
+    assert all(isinstance(value, float) for value in floats)
     assert packed == pytest.approx(floats, abs=1e-6)
     assert packed != floats  # float32 rounding: the base64 path really was taken
 
