@@ -7,7 +7,6 @@ pytest run in an environment with this package loads) does not pay for importing
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,10 +17,7 @@ if TYPE_CHECKING:
     from agno_deepinfra.model_strings import register, unregister
     from agno_deepinfra.reranker import DeepInfraReranker
 
-try:
-    __version__ = version("agno-deepinfra")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+    __version__: str
 
 # public name -> the module that defines it
 _EXPORTS = {
@@ -58,12 +54,25 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
-    if module is None:
+    if name == "__version__":
+        value: Any = _installed_version()
+    elif module is None:
         raise AttributeError(f"module 'agno_deepinfra' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    else:
+        value = getattr(import_module(module), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def _installed_version() -> str:
+    # Read on first use: the metadata lookup scans sys.path (about 0.4 ms) and most imports never ask.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agno-deepinfra")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+unknown"
