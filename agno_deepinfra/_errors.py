@@ -162,7 +162,7 @@ def transport_error(
     exc: BaseException, *, model_id: str, model_name: str, retryable: bool = True, what: str = "model"
 ) -> DeepInfraError:
     """The agno exception for a failure with no HTTP status: refused, dropped, timed out, unparsable."""
-    timed_out = isinstance(exc, TIMEOUT_EXCEPTIONS)
+    timed_out = isinstance(exc, TIMEOUT_EXCEPTIONS) and not _refused(exc)
     status = 504 if timed_out else 502
     kind = "timed out" if timed_out else "failed"
     detail = _describe(exc)
@@ -190,6 +190,25 @@ def incomplete_response_error(
     )
     error.retryable = not delivered
     return error
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the cause chain shows a failed connection rather than a timeout.
+
+    httpx-aiohttp (the `async_transport="aiohttp"` adapter) reports every aiohttp connection
+    failure, a refused connection or a server that hung up, as `httpx.ConnectTimeout`; the aiohttp
+    or OS error beneath it says what happened.
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):  # cause chains are short; the bound guards against cycles
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionError):
+            return True
+        if type(seen).__module__.startswith("aiohttp") and not isinstance(seen, TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _describe(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ RECIPES = [
     "basic",
     "basic_stream",
     "async_basic",
+    "async_fanout",
     "tool_use",
     "structured_output",
     "knowledge_rag",

@@ -19,6 +19,7 @@ EXPECTED = {
     "basic": ["horror story"],
     "basic_stream": ["horror story"],
     "async_basic": ["prime number", "noble gas", "river in Africa"],
+    "async_fanout": ["40/40 runs completed"],
     "tool_use": ["Sunny, 21C", "14:05"],
     "structured_output": ['"storyline"', '"characters"'],
     "knowledge_rag": ["reranking_score=0.", "within 45 days", "Answer: "],

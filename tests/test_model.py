@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from agno.agent import Agent
 from agno.db.sqlite import SqliteDb
@@ -16,13 +19,16 @@ from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
 from agno.models.message import Message
 from agno.run.agent import RunContentEvent, RunOutput
 from agno.run.base import RunStatus
+from paths import PATHS, run_path
 from pydantic import BaseModel, Field
 
+import agno_deepinfra._transport as transport_module
 from agno_deepinfra import DeepInfra
 from agno_deepinfra.testing import DeepInfraEmulator, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]
 DEFAULT_ROOT = "https://api.deepinfra.com"  # only parsed by these tests, never contacted
+NEEDS_AIOHTTP = pytest.mark.skipif(find_spec("aiohttp") is None, reason="the aiohttp extra is not installed")
 
 
 def get_weather(city: str) -> str:
@@ -360,3 +366,57 @@ def test_concurrent_async_runs_share_one_model(emu: DeepInfraEmulator, make_mode
     assert all(o.status == RunStatus.completed for o in outputs)
     for i, output in enumerate(outputs):
         assert f"question {i}" in str(output.content)
+
+
+# ----------------------------------------------------------------------- async transport
+
+TRANSPORTS = ["httpx", pytest.param("aiohttp", marks=NEEDS_AIOHTTP)]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_each_transport_answers_on_all_paths(emu: DeepInfraEmulator, make_model: MakeModel, transport: str) -> None:
+    agent = Agent(model=make_model(async_transport=transport))
+    for path in PATHS:
+        content, error = run_path(agent, path, f"over {transport} by {path}")
+        assert error is None and f"over {transport} by {path}" in content
+    assert len(emu.requests_for("chat")) == len(PATHS)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_own_async_client_closes_with_its_event_loop(
+    make_model: MakeModel, transport: str, recwarn: pytest.WarningsRecorder
+) -> None:
+    model = make_model(async_transport=transport)
+
+    async def run_once() -> Any:
+        await Agent(model=model).arun("hi")
+        return model.get_async_client()
+
+    gc.collect()  # earlier tests' garbage must not warn inside this test
+    recwarn.clear()
+    first, second = asyncio.run(run_once()), asyncio.run(run_once())
+    gc.collect()
+    assert first is not second  # one client per loop
+    assert first.is_closed() and second.is_closed()  # closed by asyncio.run's shutdown, on their own loops
+    assert not [w for w in recwarn if "Unclosed" in str(w.message)]  # what aiohttp says of a leaked session
+
+
+def test_a_callers_http_client_is_never_closed(make_model: MakeModel) -> None:
+    async def run_once() -> bool:
+        http_client = httpx.AsyncClient()
+        await Agent(model=make_model(http_client=http_client)).arun("hi")
+        return http_client.is_closed
+
+    assert asyncio.run(run_once()) is False
+
+
+def test_unknown_transport_is_refused() -> None:
+    with pytest.raises(ValueError, match='async_transport must be "httpx" or "aiohttp"'):
+        DeepInfra(async_transport="curl")  # type: ignore[arg-type]
+
+
+def test_aiohttp_without_the_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport_module, "find_spec", lambda name: None)  # as if aiohttp were not installed
+    with pytest.raises(ValueError, match=r'pip install "agno-deepinfra\[aiohttp\]"'):
+        DeepInfra(async_transport="aiohttp")
+    assert DeepInfra().async_transport == "httpx"  # the default needs nothing extra

@@ -12,7 +12,9 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from agno.agent import Agent
@@ -135,18 +137,27 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+NEEDS_AIOHTTP = pytest.mark.skipif(find_spec("aiohttp") is None, reason="the aiohttp extra is not installed")
+# Every cell on httpx; the async paths again on the opt-in aiohttp transport, which must behave alike.
 CELLS = [
-    pytest.param(row, path, retries, id=f"{row.fault}-{path}-{retries}")
+    pytest.param(row, path, retries, transport, id=f"{row.fault}-{path}-{retries}-{transport}", marks=marks)
+    for transport, paths, marks in (("httpx", PATHS, ()), ("aiohttp", ("arun", "astream"), NEEDS_AIOHTTP))
     for row in ROWS
-    for path in PATHS
+    for path in paths
     for retries in (0, 2)
     if outcome(row, path, retries) != NOT_APPLICABLE
 ]
 
 
-@pytest.mark.parametrize(("row", "path", "retries"), CELLS)
+@pytest.mark.parametrize(("row", "path", "retries", "transport"), CELLS)
 def test_fault_matrix(
-    emu: DeepInfraEmulator, waits: list[float], tmp_path: Path, row: Row, path: str, retries: int
+    emu: DeepInfraEmulator,
+    waits: list[float],
+    tmp_path: Path,
+    row: Row,
+    path: str,
+    retries: int,
+    transport: Literal["httpx", "aiohttp"],
 ) -> None:
     base_url = f"http://127.0.0.1:{closed_port()}" if row.refused else emu.base_url
     model = DeepInfra(
@@ -155,6 +166,7 @@ def test_fault_matrix(
         api_key=emu.api_key,
         retries=retries,
         timeout=row.timeout,
+        async_transport=transport,
     )
     db = SqliteDb(db_file=str(tmp_path / "history.db"))
     agent = Agent(model=model, db=db, session_id="s", add_history_to_context=True)
@@ -221,9 +233,18 @@ def test_invalid_tool_arguments_do_not_run_the_tool(emu: DeepInfraEmulator, path
 # -------------------------------------------------------------------------------- load
 
 
-def test_300_concurrent_runs_share_one_model_under_faults(emu: DeepInfraEmulator, waits: list[float]) -> None:
+@pytest.mark.parametrize("transport", ["httpx", pytest.param("aiohttp", marks=NEEDS_AIOHTTP)])
+def test_300_concurrent_runs_share_one_model_under_faults(
+    emu: DeepInfraEmulator, waits: list[float], transport: Literal["httpx", "aiohttp"]
+) -> None:
     emu.fail_every(7, Fault.status(429, headers={"Retry-After": "0"}))
-    model = DeepInfra(id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=emu.base_url, api_key=emu.api_key, retries=3)
+    model = DeepInfra(
+        id="meta-llama/Meta-Llama-3.1-8B-Instruct",
+        base_url=emu.base_url,
+        api_key=emu.api_key,
+        retries=3,
+        async_transport=transport,
+    )
 
     async def main() -> list[str]:
         outputs = await asyncio.gather(*(Agent(model=model).arun(f"request number {i}") for i in range(300)))

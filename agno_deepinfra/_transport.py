@@ -1,0 +1,54 @@
+"""The HTTP stack under the async chat client: httpx (the openai SDK's default) or aiohttp."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import suppress
+from importlib.util import find_spec
+from typing import Literal
+
+import httpx
+from openai import AsyncOpenAI, DefaultAioHttpClient, DefaultAsyncHttpxClient
+
+AsyncTransport = Literal["httpx", "aiohttp"]
+_INSTALL_HINT = 'install it with `pip install "agno-deepinfra[aiohttp]"`, or use async_transport="httpx"'
+
+
+def check_async_transport(transport: str) -> None:
+    """Refuse an unknown transport, or aiohttp when it is not installed, when the model is built."""
+    if transport not in ("httpx", "aiohttp"):
+        raise ValueError(f'async_transport must be "httpx" or "aiohttp", not {transport!r}')
+    if transport == "aiohttp" and find_spec("aiohttp") is None:
+        raise ValueError(f'async_transport="aiohttp" needs the aiohttp package: {_INSTALL_HINT}')
+
+
+def new_async_http_client(transport: AsyncTransport) -> httpx.AsyncClient:
+    """The openai SDK's own async http client for `transport`, with the SDK's defaults."""
+    if transport == "httpx":
+        return DefaultAsyncHttpxClient()
+    try:
+        return DefaultAioHttpClient()
+    except RuntimeError as error:  # aiohttp is there but the SDK's adapter for it is not
+        raise ValueError(f'async_transport="aiohttp": {error}; {_INSTALL_HINT}') from error
+
+
+def close_with_the_loop(client: AsyncOpenAI) -> AsyncGenerator[None, None]:
+    """Close `client` when the running event loop shuts down; keep the returned object alive until then.
+
+    `asyncio.run` closes every unfinished async generator of its loop before closing the loop
+    (`loop.shutdown_asyncgens`), so a generator parked at its `yield` is a shutdown hook that
+    runs on the right loop. Without it, an aiohttp session outliving `asyncio.run` reports
+    "Unclosed client session" on stderr. If the owner drops the generator first, asyncio's
+    finalizer hook closes it, and the client, on the loop all the same.
+    """
+
+    async def hook() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await client.close()
+
+    generator = hook()
+    with suppress(StopIteration):  # step to the `yield` now: the first step registers it with the loop
+        generator.asend(None).send(None)
+    return generator

@@ -1,0 +1,52 @@
+"""High fan-out: many concurrent `arun` calls on one model, on the aiohttp transport.
+
+`async_transport="aiohttp"` runs the async client on aiohttp (`pip install "agno-deepinfra[aiohttp]"`),
+whose connection pool stays cheap with hundreds of requests in flight; httpx's pool (the default)
+spends more CPU per request the more are queued. Sync calls are unaffected.
+
+DeepInfra caps the requests in flight per model (200 by default): a semaphore keeps below the cap,
+and `retries` absorbs the occasional 429 with backoff.
+
+Run: `python cookbook/async_fanout.py` (falls back to httpx when aiohttp is not installed).
+"""
+
+import asyncio
+import time
+from importlib.util import find_spec
+
+from agno.agent import Agent
+from agno.run.base import RunStatus
+
+from agno_deepinfra import DeepInfra
+
+CALLS = 40
+IN_FLIGHT = 20  # stay well under DeepInfra's per-model concurrency cap
+
+transport = "aiohttp" if find_spec("aiohttp") else "httpx"
+model = DeepInfra(
+    id="meta-llama/Meta-Llama-3.1-8B-Instruct",
+    async_transport=transport,
+    max_tokens=16,
+    retries=3,
+    exponential_backoff=True,
+)
+agent = Agent(model=model)
+
+
+async def main() -> None:
+    gate = asyncio.Semaphore(IN_FLIGHT)
+
+    async def ask(number: int) -> RunStatus:
+        async with gate:
+            output = await agent.arun(f"Reply with the number {number} and nothing else.")
+        return output.status
+
+    started = time.perf_counter()
+    statuses = await asyncio.gather(*(ask(number) for number in range(CALLS)))
+    elapsed = time.perf_counter() - started
+    completed = sum(status == RunStatus.completed for status in statuses)
+    print(f"{completed}/{CALLS} runs completed in {elapsed:.2f} s over {transport}, {IN_FLIGHT} in flight")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
