@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,11 +25,17 @@ AGNO = "agno_builtin"
 OURS = "agno_deepinfra"
 LITELLM = "litellm"
 CONTENDERS: tuple[str, ...] = (RAW, AGNO, OURS, LITELLM)
+# Fan-out only: ours and the raw SDK again on the openai SDK's aiohttp client (the `aiohttp` extra).
+OURS_AIOHTTP = "agno_deepinfra_aiohttp"
+RAW_AIOHTTP = "raw_sdk_aiohttp"
+VARIANT_OF = {OURS_AIOHTTP: OURS, RAW_AIOHTTP: RAW}
 LABELS = {
     RAW: "raw openai SDK",
     AGNO: "agno.models.deepinfra.DeepInfra",
     OURS: "agno_deepinfra.DeepInfra",
     LITELLM: "LiteLLM",
+    OURS_AIOHTTP: "agno_deepinfra.DeepInfra(async_transport='aiohttp')",
+    RAW_AIOHTTP: "raw openai SDK, http_client=DefaultAioHttpClient()",
 }
 PROMPT = "Say hello."
 
@@ -58,13 +65,17 @@ def _agno_models(target: Target) -> dict[str, Any]:
     from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
     from agno.models.litellm import LiteLLM as AgnoLiteLLM
 
-    from agno_deepinfra import DeepInfra
-
     return {
         AGNO: AgnoDeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key),
-        OURS: DeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key),
+        OURS: _ours(target),
         LITELLM: AgnoLiteLLM(id=f"deepinfra/{target.model}", api_base=target.base_url, api_key=target.api_key),
     }
+
+
+def _ours(target: Target, **settings: Any) -> Any:
+    from agno_deepinfra import DeepInfra
+
+    return DeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key, **settings)
 
 
 def _checked(run: Any) -> str:
@@ -200,8 +211,24 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
         )
         return str(response.choices[0].message.content)
 
+    calls: dict[str, AsyncCall] = {RAW: raw, AGNO: agent_arun(AGNO), OURS: agent_arun(OURS), LITELLM: lite}
+    clients = [client]
+    if find_spec("aiohttp") is not None:
+        aio_client = openai.AsyncOpenAI(
+            base_url=target.base_url, api_key=target.api_key, max_retries=0, http_client=openai.DefaultAioHttpClient()
+        )
+        clients.append(aio_client)
+
+        async def raw_aiohttp() -> str:
+            completion = await aio_client.chat.completions.create(model=target.model, messages=_messages())
+            return str(completion.choices[0].message.content)
+
+        models[OURS_AIOHTTP] = _ours(target, async_transport="aiohttp")
+        calls.update({OURS_AIOHTTP: agent_arun(OURS_AIOHTTP), RAW_AIOHTTP: raw_aiohttp})
+
     async def close() -> None:
-        await client.close()
+        for opened_client in clients:
+            await opened_client.close()
         for model in models.values():
             opened = model.get_async_client() if hasattr(model, "get_async_client") else None
             if opened is not None and hasattr(opened, "close"):
@@ -210,5 +237,4 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
 
         await close_litellm_async_clients()
 
-    calls: dict[str, AsyncCall] = {RAW: raw, AGNO: agent_arun(AGNO), OURS: agent_arun(OURS), LITELLM: lite}
     return calls, close

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.contenders import CONTENDERS, LABELS
+from benchmarks.contenders import LABELS
 
-COLORS = {"raw_sdk": "#444444", "agno_builtin": "#1f77b4", "agno_deepinfra": "#d62728", "litellm": "#2ca02c"}
+COLORS = {
+    "raw_sdk": "#444444",
+    "agno_builtin": "#1f77b4",
+    "agno_deepinfra": "#d62728",
+    "litellm": "#2ca02c",
+    "agno_deepinfra_aiohttp": "#ff7f0e",
+    "raw_sdk_aiohttp": "#999999",
+}
 
 
 def fanout_plot(latencies_ms: dict[int, dict[str, list[float]]], path: Path, capacity_rps: float | None) -> None:
@@ -19,8 +26,8 @@ def fanout_plot(latencies_ms: dict[int, dict[str, list[float]]], path: Path, cap
     levels = sorted(latencies_ms)
     figure, axes = plt.subplots(1, len(levels), figsize=(6.4 * len(levels), 4.6), squeeze=False)
     for axis, level in zip(axes[0], levels, strict=True):
-        for name in CONTENDERS:
-            values = sorted(latencies_ms[level].get(name, []))
+        for name in latencies_ms[level]:
+            values = sorted(latencies_ms[level][name])
             if not values:
                 continue
             fractions = [(index + 1) / len(values) for index in range(len(values))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,11 +133,15 @@ def stream_response(call: ChatCall, reply: Reply, modifier: Fault | None) -> Str
         if kept:
             kept[0] = {"role": "assistant", **kept[0]}
         return Stream([envelope.event(delta) for delta in kept], abort=True)
-    events = [envelope.event(role)]
-    events.extend(envelope.event(delta) for delta in deltas)
-    events.append(envelope.event({}, finish_reason(reply)))
-    if call.include_usage:
-        events.append(envelope.usage_event(usage_json(call, reply, tool_calls)))
-    if kind != "no_done":
-        events.append(DONE_EVENT)
-    return Stream(events)
+
+    def events() -> Iterator[bytes]:
+        # Serialised one at a time as they are sent: the first token leaves before the last is built.
+        yield envelope.event(role)
+        yield from (envelope.event(delta) for delta in deltas)
+        yield envelope.event({}, finish_reason(reply))
+        if call.include_usage:
+            yield envelope.usage_event(usage_json(call, reply, tool_calls))
+        if kind != "no_done":
+            yield DONE_EVENT
+
+    return Stream(events())

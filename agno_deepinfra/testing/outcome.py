@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ class Stream:
     `abort` closes the socket after the events instead of ending the chunked body.
     """
 
-    events: Sequence[bytes]
+    events: Iterable[bytes]  # iterated once, as the events are sent
     abort: bool = False
 
 
