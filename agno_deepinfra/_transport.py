@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import suppress
 from importlib.util import find_spec
-from typing import Literal
+from typing import Any, Literal
 
-import httpx
 from openai import AsyncOpenAI, DefaultAioHttpClient, DefaultAsyncHttpxClient
 
 AsyncTransport = Literal["httpx", "aiohttp"]
@@ -22,8 +21,11 @@ def check_async_transport(transport: str) -> None:
         raise ValueError(f'async_transport="aiohttp" needs the aiohttp package: {_INSTALL_HINT}')
 
 
-def new_async_http_client(transport: AsyncTransport) -> httpx.AsyncClient:
-    """The openai SDK's own async http client for `transport`, with the SDK's defaults."""
+def new_async_http_client(transport: AsyncTransport) -> Any:
+    """The openai SDK's own async http client for `transport`, with the SDK's defaults.
+
+    Typed `Any`: it is an `httpx.AsyncClient` under openai 1.x and 2.x, an `httpx2.AsyncClient` under 3.x.
+    """
     if transport == "httpx":
         return DefaultAsyncHttpxClient()
     try:
