@@ -182,6 +182,18 @@ async def close_all(closers: list[Closer]) -> None:
             await result
 
 
+def run_then_close(measure: Callable[[], Awaitable[T]], closers: list[Closer]) -> T:
+    """`asyncio.run(measure())`, then every closer on that same loop, even when the measurement fails."""
+
+    async def main() -> T:
+        try:
+            return await measure()
+        finally:
+            await close_all(closers)
+
+    return asyncio.run(main())
+
+
 def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embedding], str, list[Closer]]:
     import openai
     from agno.knowledge.embedder.openai import OpenAIEmbedder
@@ -265,13 +277,9 @@ def embedding_section(endpoints: Endpoints, sizes: Sizes) -> Section:
     contenders, missing, closers = _embedding_contenders(endpoints, sizes)
     corpus = texts(sizes.embed_texts)
 
-    async def measure() -> dict[str, IngestSamples]:
-        try:
-            return await run_embeddings(contenders, corpus, rounds=sizes.embed_rounds, dimensions=EMBED_DIMENSIONS)
-        finally:
-            await close_all(closers)
-
-    samples = asyncio.run(measure())
+    samples = run_then_close(
+        lambda: run_embeddings(contenders, corpus, rounds=sizes.embed_rounds, dimensions=EMBED_DIMENSIONS), closers
+    )
     rows = []
     if missing:
         rows.append(Row("ours_batched", OURS, "DeepInfraEmbedder", {}, f"skipped: {missing}"))
@@ -390,13 +398,9 @@ def rerank_section(endpoints: Endpoints, sizes: Sizes) -> Section:
     if reranker_class is not None:
         closers.append(closer_of(reranker))
 
-    async def measure() -> dict[str, RerankSamples]:
-        try:
-            return await run_reranks(contenders, calls=sizes.rerank_calls, candidates=sizes.rerank_candidates)
-        finally:
-            await close_all(closers)
-
-    samples = asyncio.run(measure())
+    samples = run_then_close(
+        lambda: run_reranks(contenders, calls=sizes.rerank_calls, candidates=sizes.rerank_candidates), closers
+    )
     rows = []
     if missing:
         rows.append(Row("ours_rerank", OURS, "DeepInfraReranker", {}, f"skipped: {missing}"))

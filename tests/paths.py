@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from importlib.util import find_spec
 from typing import Any
 
+import pytest
 from agno.agent import Agent
 from agno.run.agent import RunContentEvent, RunErrorEvent
 from agno.run.base import RunStatus
 
 PATHS = ["run", "arun", "stream", "astream"]
+# The async paths also run on `async_transport="aiohttp"` where the aiohttp extra is installed.
+NEEDS_AIOHTTP = pytest.mark.skipif(find_spec("aiohttp") is None, reason="the aiohttp extra is not installed")
 
 
 def run_path(agent: Agent, path: str, prompt: str = "hello") -> tuple[str, str | None]:

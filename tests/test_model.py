@@ -6,7 +6,6 @@ import asyncio
 import gc
 import json
 from collections.abc import Callable
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
 from agno.models.message import Message
 from agno.run.agent import RunContentEvent, RunOutput
 from agno.run.base import RunStatus
-from paths import PATHS, run_path
+from paths import NEEDS_AIOHTTP, PATHS, run_path
 from pydantic import BaseModel, Field
 
 import agno_deepinfra._transport as transport_module
@@ -28,7 +27,6 @@ from agno_deepinfra.testing import DeepInfraEmulator, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]
 DEFAULT_ROOT = "https://api.deepinfra.com"  # only parsed by these tests, never contacted
-NEEDS_AIOHTTP = pytest.mark.skipif(find_spec("aiohttp") is None, reason="the aiohttp extra is not installed")
 
 
 def get_weather(city: str) -> str:

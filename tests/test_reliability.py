@@ -12,7 +12,6 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +19,7 @@ import pytest
 from agno.agent import Agent
 from agno.db.sqlite import SqliteDb
 from agno.run.base import RunStatus
-from paths import PATHS, run_path
+from paths import NEEDS_AIOHTTP, PATHS, run_path
 
 from agno_deepinfra import DeepInfra
 from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply, ToolCall
@@ -137,7 +136,6 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-NEEDS_AIOHTTP = pytest.mark.skipif(find_spec("aiohttp") is None, reason="the aiohttp extra is not installed")
 # Every cell on httpx; the async paths again on the opt-in aiohttp transport, which must behave alike.
 CELLS = [
     pytest.param(row, path, retries, transport, id=f"{row.fault}-{path}-{retries}-{transport}", marks=marks)
