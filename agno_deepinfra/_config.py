@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from os import getenv
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -79,3 +80,34 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+T = TypeVar("T")
+
+
+class ClientSetting(Generic[T]):
+    """A model field that configures the client (how it retries, what it runs on), not the model.
+
+    agno fingerprints a model for its judges and environments from its public attributes
+    (`vars(model)`), skipping private names and its own retry fields. A plain dataclass field such
+    as `max_retry_delay` would make an evaluation look changed when only the way the client retries
+    changed. Used as a dataclass field's default, this descriptor keeps the argument's name in the
+    constructor, `repr()` and equality, while the value lives under `_<name>`, which agno skips.
+    """
+
+    def __init__(self, default: T) -> None:
+        self.default = default
+        self.private = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.private = "_" + name
+
+    def __get__(self, instance: object | None, owner: type) -> T:
+        # On the class, the default: that is how a dataclass learns a descriptor field's default.
+        if instance is None:
+            return self.default
+        value: T = instance.__dict__.get(self.private, self.default)
+        return value
+
+    def __set__(self, instance: object, value: T) -> None:
+        instance.__dict__[self.private] = value

@@ -192,6 +192,18 @@ def incomplete_response_error(
     return error
 
 
+def unusable_response_error(problem: str, *, model_id: str, model_name: str, what: str = "model") -> DeepInfraError:
+    """A well-formed answer that does not fit the request (wrong shape, count or field); never retried."""
+    error = DeepInfraError(
+        message=f"DeepInfra returned an unusable response for {what} '{model_id}': {problem}",
+        status_code=502,
+        model_name=model_name,
+        model_id=model_id,
+    )
+    error.retryable = False  # the same request would most likely get the same answer
+    return error
+
+
 def _refused(exc: BaseException) -> bool:
     """Whether the cause chain shows a failed connection rather than a timeout.
 

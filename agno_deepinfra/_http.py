@@ -21,7 +21,13 @@ import httpx
 from agno.exceptions import ModelAuthenticationError
 
 from agno_deepinfra._config import DEFAULT_TIMEOUT, missing_key_message, resolve_api_key, warn_if_insecure
-from agno_deepinfra._errors import MAPPED_EXCEPTIONS, DeepInfraError, status_error, transport_error
+from agno_deepinfra._errors import (
+    MAPPED_EXCEPTIONS,
+    DeepInfraError,
+    status_error,
+    transport_error,
+    unusable_response_error,
+)
 
 T = TypeVar("T")
 PROVIDER = "DeepInfra"
@@ -86,14 +92,7 @@ class Call:
 
     def bad_response(self, problem: str) -> DeepInfraError:
         """A well-formed answer that does not fit the request (a count or a field is wrong); never retried."""
-        error = DeepInfraError(
-            message=f"DeepInfra returned an unusable response for {self.what} '{self.model_id}': {problem}",
-            status_code=502,
-            model_name=self.owner,
-            model_id=self.model_id,
-        )
-        error.retryable = False  # the same request would most likely get the same answer
-        return error
+        return unusable_response_error(problem, model_id=self.model_id, model_name=self.owner, what=self.what)
 
 
 class HttpClients:

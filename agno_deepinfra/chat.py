@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 from weakref import WeakKeyDictionary
 
 import httpx
+import openai
 from agno.exceptions import AgnoError, ModelAuthenticationError, ModelProviderError
 from agno.metrics import MessageMetrics
 from agno.models.message import Message
@@ -25,10 +26,11 @@ from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
+from agno_deepinfra import catalog
 from agno_deepinfra._config import (
     API_KEY_ENV,
-    DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
+    ClientSetting,
     default_base_url,
     missing_key_message,
     openai_url,
@@ -37,9 +39,16 @@ from agno_deepinfra._config import (
 )
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
 from agno_deepinfra._reasoning import ThinkSplitter
+from agno_deepinfra._records import stored_form
 from agno_deepinfra._retry import is_retryable, retry_delay
-from agno_deepinfra._transport import check_async_transport, close_with_the_loop, new_async_http_client
-from agno_deepinfra.catalog import closest_model_ids
+from agno_deepinfra._transport import (
+    AsyncTransport,
+    check_async_transport,
+    close_with_the_loop,
+    new_async_http_client,
+)
+from agno_deepinfra._usage import usage_metrics
+from agno_deepinfra.model_strings import warn_if_rebuilt_as_agnos
 
 ResponseFormat = dict[str, Any] | type[BaseModel] | None
 
@@ -69,18 +78,6 @@ _SDK_FIELDS = (
 _DEEPINFRA_FIELDS = ("top_k", "min_p", "repetition_penalty", "chat_template_kwargs", "prompt_cache_key", "reasoning")
 # `create()` keywords that are request options, not body fields.
 _CALL_OPTIONS = ("extra_body", "extra_headers", "extra_query", "timeout")
-# Plugin settings that `to_dict()` keeps besides the request fields.
-_SETTINGS = (
-    "retries",
-    "delay_between_retries",
-    "exponential_backoff",
-    "max_retry_delay",
-    "retry_jitter",
-    "timeout",
-    "async_transport",
-    "max_retries",
-    "supports_json_schema_outputs",
-)
 # agno marks tools with these keys for its own bookkeeping; they are not part of the wire format.
 _AGNO_TOOL_KEYS = ("requires_confirmation", "external_execution", "approval_type")
 
@@ -154,9 +151,10 @@ class DeepInfra(OpenAILike):
     retries: int = 0
     delay_between_retries: float = 1  # type: ignore[assignment]  # agno says int; floats work
     exponential_backoff: bool = False
-    max_retry_delay: float = 60.0
-    retry_jitter: float = 0.0
-    async_transport: Literal["httpx", "aiohttp"] = "httpx"
+    # Client settings, not model identity: kept out of agno's judge and policy fingerprints.
+    max_retry_delay: ClientSetting[float] = ClientSetting(60.0)
+    retry_jitter: ClientSetting[float] = ClientSetting(0.0)
+    async_transport: ClientSetting[AsyncTransport] = ClientSetting("httpx")
 
     top_k: int | None = None
     min_p: float | None = None
@@ -178,6 +176,9 @@ class DeepInfra(OpenAILike):
         default_factory=WeakKeyDictionary, init=False, repr=False, compare=False
     )
 
+    # The client `get_async_client()` hands out when no event loop runs (see there).
+    _loopless_client: AsyncOpenAI | None = field(default=None, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self.base_url = openai_url(str(self.base_url or default_base_url()))
@@ -186,6 +187,7 @@ class DeepInfra(OpenAILike):
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
         copied: DeepInfra = super().__deepcopy__(memo)
         copied._async_clients = WeakKeyDictionary()
+        copied._loopless_client = None
         return copied
 
     # ----------------------------------------------------------------------------------- clients
@@ -213,13 +215,22 @@ class DeepInfra(OpenAILike):
         return params
 
     def get_async_client(self) -> AsyncOpenAI:
-        """The async client for the running event loop (a client supplied by the caller wins)."""
-        if self.async_client is not None:
+        """The async client for the running event loop (a client supplied by the caller wins).
+
+        Inside a loop, each loop gets its own client: an AsyncOpenAI client cannot outlive the loop
+        it was first used on, and agno runs one model on many (`asyncio.run` per call, threads).
+        Outside any loop there is nothing to bind to, so this returns one cached client, also set
+        as `self.async_client`, as agno's `OpenAIChat` does. Our own async paths always run in a
+        loop and never use that client; it serves callers who fetch the client up front.
+        """
+        if self.async_client is not None and self.async_client is not self._loopless_client:
             return self.async_client
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop: nothing to cache against
-            return self._new_async_client()
+        except RuntimeError:
+            if self._loopless_client is None or self._loopless_client.is_closed():
+                self._loopless_client = self.async_client = self._new_async_client()
+            return self._loopless_client
         entry = self._async_clients.get(loop)
         if entry is None or entry[0].is_closed():
             client = self._new_async_client()
@@ -283,12 +294,43 @@ class DeepInfra(OpenAILike):
         """
         params = self.get_request_params(response_format, tools, tool_choice, run_response)
         options = {key: params.pop(key) for key in _CALL_OPTIONS if key in params}
-        body = {"model": self.id, "messages": self._format_all_messages(messages, compress_tool_results), **params}
+        model_id = catalog.spelling(self.id, self._catalog_url)  # the id, or its case correction (see _create)
+        body = {"model": model_id, "messages": self._format_all_messages(messages, compress_tool_results), **params}
         if stream:
             body.setdefault("stream_options", {"include_usage": True})
             options["stream"] = True  # a keyword: it decides what `create` returns
         body.update(options.pop("extra_body", None) or {})  # the caller's extra_body wins, as with the SDK
-        return {"model": self.id, "messages": (), "extra_body": body, **options}
+        return {"model": model_id, "messages": (), "extra_body": body, **options}
+
+    @property
+    def _catalog_url(self) -> str:
+        return str(self.base_url)
+
+    # A 404 for an id whose case differs from exactly one catalog id (agno's eval endpoint
+    # lowercases ids; people mistype case) is sent once more with the catalog's spelling, inside
+    # the same attempt: it does not use up a retry. The spelling is then used from the start.
+
+    def _create(self, request: dict[str, Any]) -> Any:
+        """`chat.completions.create`, with the one case correction described above."""
+        completions = self.get_client().chat.completions
+        try:
+            return completions.create(**request)
+        except openai.NotFoundError:
+            spelling = catalog.case_correction(self.id, self._catalog_url, resolve_api_key(self.api_key))
+            if spelling is None:
+                raise
+        return completions.create(**_for_model(request, spelling))
+
+    async def _acreate(self, request: dict[str, Any]) -> Any:
+        """Async twin of `_create`; the catalog is fetched without blocking the event loop."""
+        completions = self.get_async_client().chat.completions
+        try:
+            return await completions.create(**request)
+        except openai.NotFoundError:
+            spelling = await catalog.acase_correction(self.id, self._catalog_url, resolve_api_key(self.api_key))
+            if spelling is None:
+                raise
+        return await completions.create(**_for_model(request, spelling))
 
     # ------------------------------------------------------------------- the four entry points
 
@@ -306,7 +348,7 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
         with _FailureScope(self):
             assistant_message.metrics.start_timer()
-            completion = self.get_client().chat.completions.create(**request)
+            completion = self._create(request)
             assistant_message.metrics.stop_timer()
         return self._parse_provider_response(completion, response_format=response_format)
 
@@ -324,7 +366,7 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
         with _FailureScope(self):
             assistant_message.metrics.start_timer()
-            completion = await self.get_async_client().chat.completions.create(**request)
+            completion = await self._acreate(request)
             assistant_message.metrics.stop_timer()
         return self._parse_provider_response(completion, response_format=response_format)
 
@@ -344,7 +386,7 @@ class DeepInfra(OpenAILike):
         )
         with _StreamScope(self) as scope:
             assistant_message.metrics.start_timer()
-            with self.get_client().chat.completions.create(**request) as stream:
+            with self._create(request) as stream:
                 for chunk in stream:
                     yield scope.deliver(chunk)
             scope.ended()
@@ -366,7 +408,7 @@ class DeepInfra(OpenAILike):
         )
         with _StreamScope(self) as scope:
             assistant_message.metrics.start_timer()
-            async with await self.get_async_client().chat.completions.create(**request) as stream:
+            async with await self._acreate(request) as stream:
                 async for chunk in stream:
                     yield scope.deliver(chunk)
             scope.ended()
@@ -406,32 +448,26 @@ class DeepInfra(OpenAILike):
     # --------------------------------------------------------------------------------- metrics
 
     def _get_metrics(self, response_usage: CompletionUsage) -> MessageMetrics:
-        """agno's token metrics plus DeepInfra's `usage.estimated_cost` (USD) as `cost`."""
-        metrics = super()._get_metrics(response_usage)
-        estimated_cost = (response_usage.model_extra or {}).get("estimated_cost")
-        if estimated_cost is not None:
-            metrics.cost = float(estimated_cost)
-        return metrics
+        """agno's token metrics plus DeepInfra's `usage.estimated_cost` (USD) as `cost`.
+
+        The usage may be the SDK's model, a dict or any object with the fields (see `_usage`).
+        """
+        return usage_metrics(response_usage)
 
     # --------------------------------------------------------------------------- serialisation
 
     def to_dict(self) -> dict[str, Any]:
-        """agno's dict plus the plugin's settings; never the API key."""
-        data = super().to_dict()
-        for name in (*_DEEPINFRA_FIELDS, *_SETTINGS):
-            value = getattr(self, name)
-            if value is not None:
-                data[name] = value
-        if self.max_completion_tokens is not None:
-            data["max_completion_tokens"] = self.max_completion_tokens
-        if self.base_url != DEFAULT_BASE_URL:
-            data["base_url"] = str(self.base_url)
-        return data
+        """What agno stores for this model in sessions and saved agents: plain JSON, never the key.
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeepInfra:
-        """Rebuild a model from `to_dict()` output (the key comes from the environment or `api_key=`)."""
-        return cls(**data)
+        agno's own fields (name, id, provider and the request parameters `OpenAIChat` writes) plus
+        DeepInfra's request fields. It is a record, not a recipe: agno rebuilds a stored model from
+        its provider and id alone, so client settings (base URL, key, retries, timeouts, transport)
+        are not written. To get a configured model back, register it in agno's `Registry`.
+        """
+        warn_if_rebuilt_as_agnos()
+        data = super().to_dict()
+        data.update({name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None})
+        return stored_form(data)
 
 
 _Scope = TypeVar("_Scope", bound="_FailureScope")
@@ -487,10 +523,19 @@ class _StreamScope(_FailureScope):
 
 
 def _suggest_model_ids(error: AgnoError, model: DeepInfra) -> None:
-    """Name the catalog's closest ids in an unknown-model error."""
-    suggestions = closest_model_ids(model.id, str(model.base_url), resolve_api_key(model.api_key))
+    """Name the catalog's closest ids in an unknown-model error.
+
+    Only from the cached catalog: `_create` / `_acreate` fetched it when the 404 arrived (the
+    async one without blocking the loop), and an error must not wait on a second fetch.
+    """
+    suggestions = catalog.closest_model_ids(model.id, catalog.cached_ids(model._catalog_url))
     if suggestions:
         error.message = f"{error.message}; closest available ids: {', '.join(suggestions)}"
+
+
+def _for_model(request: dict[str, Any], model_id: str) -> dict[str, Any]:
+    """The request with `model_id` as the model, in the keyword and in the body."""
+    return {**request, "model": model_id, "extra_body": {**request["extra_body"], "model": model_id}}
 
 
 def _wire_response_format(response_format: dict[str, Any] | type[BaseModel], strict: bool) -> dict[str, Any]:

@@ -8,6 +8,11 @@ and nothing else; it never happens on import. For persisted agents, agno's suppo
 
 from __future__ import annotations
 
+import logging
+import threading
+
+logger = logging.getLogger("agno_deepinfra")
+
 _KEY = "deepinfra"
 _AGNOS_ENTRY = ("agno.models.deepinfra", "DeepInfra")
 _PLUGIN_ENTRY = ("agno_deepinfra.chat", "DeepInfra")
@@ -43,3 +48,28 @@ def unregister() -> None:
 def is_registered() -> bool:
     """Whether `"deepinfra:<id>"` currently builds this plugin's class."""
     return _table()[_KEY] == _PLUGIN_ENTRY
+
+
+_warned = threading.Event()
+
+
+def warn_if_rebuilt_as_agnos() -> None:
+    """Once per process, when agno serialises our model while `register()` was not called, say so.
+
+    agno gives no hook at the moment it rebuilds a stored model, but every rebuild starts from the
+    dict this serialisation produces, so this is the last point at which we can tell the user.
+    """
+    if _warned.is_set():
+        return
+    try:
+        registered = is_registered()
+    except RuntimeError:  # agno changed its table: `register()` would say so loudly; stay quiet here
+        return
+    if not registered:
+        _warned.set()
+        logger.warning(
+            "agno stores this DeepInfra model by provider and id; whatever agno rebuilds from it (Agent.from_dict, "
+            "loading a saved agent, AgentOS evals with a model override, 'deepinfra:<id>' strings, fallback models) "
+            "will be agno's built-in DeepInfra class, without this plugin. Call agno_deepinfra.register() once at "
+            "startup, and register configured models in agno's Registry to get their settings back"
+        )

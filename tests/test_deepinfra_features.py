@@ -137,7 +137,8 @@ def test_request_options_stay_out_of_the_body(emu: DeepInfraEmulator, make_model
     assert ("stream" in request.body) == path.endswith("stream")
 
 
-def test_fields_survive_to_dict_and_from_dict() -> None:
+def test_to_dict_records_the_request_fields_and_no_client_settings() -> None:
+    """agno rebuilds a stored model from provider and id alone: the record must not promise more."""
     model = DeepInfra(
         id="Qwen/Qwen3-32B",
         top_k=40,
@@ -157,20 +158,26 @@ def test_fields_survive_to_dict_and_from_dict() -> None:
         api_key="secret",
     )
     data = model.to_dict()
-    assert data["top_k"] == 40
+    assert (data["id"], data["provider"], data["name"]) == ("Qwen/Qwen3-32B", "DeepInfra", "DeepInfra")
+    assert (data["top_k"], data["min_p"], data["temperature"], data["max_completion_tokens"]) == (40, 0.05, 0.2, 100)
     assert data["chat_template_kwargs"] == {"enable_thinking": False}
-    assert data["base_url"] == "https://example.test/v1/openai"
-    assert "api_key" not in data
-    rebuilt = DeepInfra.from_dict(data)
-    assert rebuilt == model
-    assert rebuilt.to_dict() == data
+    client_settings = {"api_key", "base_url", "retries", "delay_between_retries", "exponential_backoff"}
+    client_settings |= {"max_retry_delay", "retry_jitter", "timeout", "async_transport", "max_retries"}
+    assert not client_settings & set(data)
     assert json.loads(json.dumps(data)) == data  # plain JSON, storable by agno's databases
+    assert DeepInfra.from_dict(data).to_dict() == data  # agno's `from_dict` (cls(**data)) accepts it
 
 
 def test_equality_ignores_live_clients(make_model: MakeModel) -> None:
-    model = make_model()
-    model.get_client()
-    assert DeepInfra.from_dict(model.to_dict()) == model
+    used = make_model()
+    used.get_client()
+    asyncio.run(_touch_async_client(used))
+    assert used == make_model()
+    assert used != make_model(top_k=3)
+
+
+async def _touch_async_client(model: DeepInfra) -> None:
+    model.get_async_client()
 
 
 # ----------------------------------------------------------------------------- reasoning
