@@ -90,3 +90,33 @@ def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(retry_module, "sleep", recorded.append)
     monkeypatch.setattr(retry_module, "async_sleep", record_async)
     return recorded
+
+
+@pytest.fixture
+def env_to_emulator(emu: DeepInfraEmulator, monkeypatch: pytest.MonkeyPatch) -> DeepInfraEmulator:
+    """`DEEPINFRA_BASE_URL` and `DEEPINFRA_API_KEY` aimed at the emulator: all that a model agno rebuilds keeps."""
+    monkeypatch.setenv("DEEPINFRA_BASE_URL", emu.base_url)
+    monkeypatch.setenv("DEEPINFRA_API_KEY", emu.api_key)
+    return emu
+
+
+@pytest.fixture
+def registered() -> Any:
+    """`agno_deepinfra.register()` for one test, undone after it."""
+    import agno_deepinfra
+
+    agno_deepinfra.register()
+    yield
+    agno_deepinfra.unregister()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-process memories start empty in each test: the catalog cache, case corrections, the rebuild warning."""
+    import threading
+
+    from agno_deepinfra import catalog, model_strings
+
+    monkeypatch.setattr(catalog, "_known_ids", {})
+    monkeypatch.setattr(catalog, "_spellings", {})
+    monkeypatch.setattr(model_strings, "_warned", threading.Event())
