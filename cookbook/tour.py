@@ -29,6 +29,7 @@ RECIPES = [
     "reasoning",
     "vision",
     "list_models",
+    "agentos",
 ]
 
 

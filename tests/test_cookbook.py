@@ -28,6 +28,11 @@ EXPECTED = {
     "sampling_params": ["'top_k': 40", "haiku about rivers"],
     "reasoning": ["DeepSeek-R1 reasoning:\nThe user wrote", "Qwen3 answer (streamed):\nYou said"],
     "vision": ["I see 1 image", "I see 2 images"],
+    "agentos": [
+        "loaded with the registry:    DeepInfra, retries=2",
+        "loaded without the registry: DeepInfra, retries=0 (env only)",
+        "eval with model override 'meta-llama/meta-llama-3.1-8b-instruct': HTTP 200",
+    ],
     "list_models": ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "closest available ids: meta-llama/Llama-3.3-70B"],
 }
 
