@@ -20,7 +20,7 @@ from paths import PATHS, run_path
 import agno_deepinfra
 from agno_deepinfra import DeepInfra, ModelInfo, alist_models, list_models
 from agno_deepinfra._reasoning import ThinkSplitter
-from agno_deepinfra.testing import CATALOG, DeepInfraEmulator, Reply, ToolCall
+from agno_deepinfra.testing import CATALOG, DeepInfraEmulator, Fault, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"
@@ -281,6 +281,16 @@ async def test_alist_models_matches_and_accepts_the_root_url(emu: DeepInfraEmula
     assert [m.id for m in await alist_models(base_url=emu.root_url)] == [
         m.id for m in list_models(base_url=emu.base_url)
     ]
+
+
+@pytest.mark.parametrize("body", [{"data": None}, {"models": []}, [1, 2], {"data": [{"name": "no id"}]}], ids=str)
+def test_a_catalog_of_the_wrong_shape_is_a_clear_error(emu: DeepInfraEmulator, body: object) -> None:
+    from agno.exceptions import ModelProviderError
+
+    emu.queue(Fault.status(200, body=body), route="models")
+    with pytest.raises(ModelProviderError, match="unusable response for catalog") as caught:
+        list_models(base_url=emu.base_url)
+    assert caught.value.status_code == 502
 
 
 def test_list_models_reads_the_environment(emu: DeepInfraEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
