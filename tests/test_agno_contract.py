@@ -50,6 +50,14 @@ def test_async_client_outside_a_loop_is_one_cached_client(cls: type) -> None:
     assert model.async_client is client
 
 
+def test_a_closed_loopless_client_is_replaced() -> None:
+    """agno's test_async_client_recreated_when_closed, with a real client closed for real."""
+    model = build(DeepInfra)
+    first = model.get_async_client()
+    asyncio.run(first.close())
+    assert model.get_async_client() is not first
+
+
 def test_each_event_loop_still_gets_its_own_client() -> None:
     model = build(DeepInfra)
     loopless = model.get_async_client()

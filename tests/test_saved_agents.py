@@ -124,6 +124,15 @@ def test_rebuilt_agent_is_ours_when_registered(env_to_emulator: DeepInfraEmulato
     assert rebuilt.run("hi").status.value == "COMPLETED"
 
 
+def test_rebuilt_team_is_ours_when_registered(env_to_emulator: DeepInfraEmulator, registered: None) -> None:
+    team = Team(
+        name="t", members=[Agent(name="m", model=DeepInfra(id=CATALOG_ID))], model=DeepInfra(id="Qwen/Qwen3-32B")
+    )
+    rebuilt = Team.from_dict(team.to_dict())
+    assert type(rebuilt.model) is DeepInfra and rebuilt.model.id == "Qwen/Qwen3-32B"
+    assert rebuilt.run("hi").status.value == "COMPLETED"
+
+
 def test_without_register_agno_rebuilds_its_own_class_and_we_warn_once(caplog: pytest.LogCaptureFixture) -> None:
     agent = Agent(name="a", model=DeepInfra(id="Qwen/Qwen3-32B", api_key="k"))
     with caplog.at_level(logging.WARNING, logger="agno_deepinfra"):
