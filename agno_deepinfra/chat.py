@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -464,7 +465,7 @@ class DeepInfra(OpenAILike):
         its provider and id alone, so client settings (base URL, key, retries, timeouts, transport)
         are not written. To get a configured model back, register it in agno's `Registry`.
         """
-        warn_if_rebuilt_as_agnos()
+        warn_if_rebuilt_as_agnos(sys._getframe(1))
         data = super().to_dict()
         data.update({name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None})
         return stored_form(data)

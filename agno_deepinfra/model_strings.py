@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import FrameType
 
 logger = logging.getLogger("agno_deepinfra")
 
@@ -51,15 +52,22 @@ def is_registered() -> bool:
 
 
 _warned = threading.Event()
+# agno's functions that serialise an agent's or team's whole configuration: the record that
+# `Agent.save()`, `Agent.from_dict()` and AgentOS's component store rebuild agents from.
+_CONFIG_SERIALISERS = {("agno.agent._storage", "to_dict"), ("agno.team._storage", "to_dict")}
 
 
-def warn_if_rebuilt_as_agnos() -> None:
-    """Once per process, when agno serialises our model while `register()` was not called, say so.
+def warn_if_rebuilt_as_agnos(caller: FrameType | None) -> None:
+    """Once per process, when agno serialises an agent's configuration while `register()` was not called, say so.
 
-    agno gives no hook at the moment it rebuilds a stored model, but every rebuild starts from the
-    dict this serialisation produces, so this is the last point at which we can tell the user.
+    agno gives no hook at the moment it rebuilds a stored model, so this warns one step earlier,
+    when agno writes the configuration a rebuild starts from (`caller` is the frame that called
+    our `to_dict`). Session records, written on every run, are not rebuilt into models and do not
+    warn: a plain agent must not log for doing nothing wrong.
     """
-    if _warned.is_set():
+    if _warned.is_set() or caller is None:
+        return
+    if (caller.f_globals.get("__name__"), caller.f_code.co_name) not in _CONFIG_SERIALISERS:
         return
     try:
         registered = is_registered()
@@ -68,8 +76,8 @@ def warn_if_rebuilt_as_agnos() -> None:
     if not registered:
         _warned.set()
         logger.warning(
-            "agno stores this DeepInfra model by provider and id; whatever agno rebuilds from it (Agent.from_dict, "
-            "loading a saved agent, AgentOS evals with a model override, 'deepinfra:<id>' strings, fallback models) "
-            "will be agno's built-in DeepInfra class, without this plugin. Call agno_deepinfra.register() once at "
-            "startup, and register configured models in agno's Registry to get their settings back"
+            "agno is saving this agent's DeepInfra model by provider and id; whatever agno rebuilds from it "
+            "(Agent.from_dict, Agent.load, AgentOS) will be agno's built-in DeepInfra class, without this plugin. "
+            "Call agno_deepinfra.register() once at startup (it also covers 'deepinfra:<id>' strings and AgentOS "
+            "eval overrides), and put configured models in agno's Registry to get their settings back"
         )

@@ -144,6 +144,22 @@ def test_without_register_agno_rebuilds_its_own_class_and_we_warn_once(caplog: p
     assert "agno_deepinfra.register()" in warnings[0] and "Registry" in warnings[0]
 
 
+def test_plain_runs_and_sessions_do_not_warn(
+    emu: DeepInfraEmulator, make_model: MakeModel, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Session records are written on every run but never rebuilt into models: no noise for them."""
+    with caplog.at_level(logging.WARNING, logger="agno_deepinfra"):
+        _agent(make_model(), SqliteDb(db_file=str(tmp_path / "s.db"))).run("hi")
+        make_model().to_dict()
+    assert not [r for r in caplog.records if "register()" in r.getMessage()]
+
+
+def test_saving_a_team_warns_too(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="agno_deepinfra"):
+        Team(members=[Agent(name="m")], model=DeepInfra(id="Qwen/Qwen3-32B", api_key="k")).to_dict()
+    assert [r for r in caplog.records if "agno_deepinfra.register()" in r.getMessage()]
+
+
 def test_no_warning_once_registered(registered: None, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="agno_deepinfra"):
         DeepInfra(id="Qwen/Qwen3-32B", api_key="k").to_dict()
