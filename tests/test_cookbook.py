@@ -28,6 +28,9 @@ EXPECTED = {
     "sampling_params": ["'top_k': 40", "haiku about rivers"],
     "reasoning": ["DeepSeek-R1 reasoning:\nThe user wrote", "Qwen3 answer (streamed):\nYou said"],
     "vision": ["I see 1 image", "I see 2 images"],
+    "image_generation": ["Generated 1 image(s) of 1024x1024", "Saved image 1 (image/png"],
+    "transcription": ["voice-memo.wav: 2.0 seconds of audio"],
+    "speech": ["Saved speech (audio/mpeg", "It says: How many legs"],
     "list_models": ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "closest available ids: meta-llama/Llama-3.3-70B"],
 }
 
