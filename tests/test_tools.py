@@ -363,3 +363,14 @@ def test_a_callers_clients_are_used_and_shared_by_copies(emu: DeepInfraEmulator)
         assert copied.client is client
         assert copied.generate_image("a fox").images is not None
         assert not client.is_closed
+
+
+def test_arun_uses_the_async_twins(
+    emu: DeepInfraEmulator, make_tools: MakeTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sync_calls(*args: Any) -> ToolResult:
+        raise AssertionError("arun called the sync tool")
+
+    monkeypatch.setattr(DeepInfraTools, "_run", no_sync_calls)
+    output = asyncio.run(agent_with(make_tools(), emu).arun("Draw an image of a fox"))
+    assert output.status == RunStatus.completed and output.images is not None
