@@ -37,7 +37,7 @@ DEFAULT_VOICE = "af_heart"
 DEFAULT_IMAGE_SIZE = "1024x1024"
 # The widths and heights FLUX-1-schnell accepts (its DeepInfra API page); other models may differ.
 FLUX_SCHNELL_SIDES: tuple[int, ...] = (128, 256, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960, 1024)
-# Kokoro 82M's English voices (a = American, b = British; f = female, m = male). Kokoro has more
+# Kokoro 82M's English voices (its VOICES.md; a = American, b = British; f = female, m = male). Kokoro has more
 # voices in other languages, and DeepInfra also serves cloned voices by id, so voices are not checked.
 KOKORO_VOICES: tuple[str, ...] = (
     "af_heart", "af_alloy", "af_aoede", "af_bella", "af_jessica", "af_kore", "af_nicole", "af_nova", "af_river",
