@@ -28,8 +28,8 @@ from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai
 from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, deepcopy_sharing
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 
-# Defaults looked up in DeepInfra's catalogue (deepinfra.com/<model>/api): the cheapest FLUX model,
-# Whisper large-v3 turbo ($0.0002 a minute) and Kokoro 82M, DeepInfra's text-to-speech default.
+# Defaults looked up on DeepInfra's model pages (deepinfra.com/<model>/api): FLUX.1 [schnell] ($0.0005
+# per 1024x1024 step, 1 to 4 steps), Whisper large-v3 turbo ($0.0002 a minute) and Kokoro 82M.
 DEFAULT_IMAGE_MODEL = "black-forest-labs/FLUX-1-schnell"
 DEFAULT_TRANSCRIPTION_MODEL = "openai/whisper-large-v3-turbo"
 DEFAULT_SPEECH_MODEL = "hexgrad/Kokoro-82M"

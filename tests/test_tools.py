@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import struct
+import subprocess
+import sys
 import wave
 from collections.abc import Callable, Iterator
 from io import BytesIO
@@ -374,3 +376,10 @@ def test_arun_uses_the_async_twins(
     monkeypatch.setattr(DeepInfraTools, "_run", no_sync_calls)
     output = asyncio.run(agent_with(make_tools(), emu).arun("Draw an image of a fox"))
     assert output.status == RunStatus.completed and output.images is not None
+
+
+def test_the_toolkit_stands_beside_the_embedder_not_on_the_chat_model() -> None:
+    code = "import sys, agno_deepinfra.tools; print(sorted(m for m in sys.modules if m.startswith('agno_deepinfra')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "agno_deepinfra._http" in loaded
+    assert "agno_deepinfra.chat" not in loaded and "agno_deepinfra.testing" not in loaded
