@@ -214,7 +214,7 @@ def test_bad_settings_fail_at_construction(settings: dict[str, Any], message: st
 
 
 def test_other_image_models_can_skip_the_size_check(emu: DeepInfraEmulator, make_tools: MakeTools) -> None:
-    tools = make_tools(image_model="stabilityai/sdxl-turbo", image_sides=None, image_size="1000x1000")
+    tools = make_tools(image_model="black-forest-labs/FLUX-2-dev", image_sides=None, image_size="1000x1000")
     assert tools.generate_image("a fox").images is not None
     assert emu.requests_for("images")[0].body["size"] == "1000x1000"
 
