@@ -85,7 +85,9 @@ def _vector(model_id: str, kind: ModelKind, context: int, price: float, dims: in
 def _media(model_id: str, kind: ModelKind, description: str) -> ModelEntry:
     # Media models are priced per image, minute or character, not per token: no token prices.
     tag = {"image": "text-to-image", "speech-recognition": "automatic-speech-recognition"}.get(kind, kind)
-    return ModelEntry(id=model_id, kind=kind, description=description, max_tokens=0, input_price=0.0, tags=(tag,))
+    return ModelEntry(
+        id=model_id, kind=kind, description=description, context_length=0, max_tokens=0, input_price=0.0, tags=(tag,)
+    )
 
 
 def guess_reasoning(model_id: str, kind: ModelKind) -> ReasoningStyle | None:
