@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from agno.agent import Agent
-from agno.run.agent import RunOutput
+from agno.run.agent import RunCompletedEvent, RunOutput, ToolCallCompletedEvent
 from agno.run.base import RunStatus
 from agno.tools.function import ToolResult
 
@@ -383,3 +383,24 @@ def test_the_toolkit_stands_beside_the_embedder_not_on_the_chat_model() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "agno_deepinfra._http" in loaded
     assert "agno_deepinfra.chat" not in loaded and "agno_deepinfra.testing" not in loaded
+
+
+@pytest.mark.parametrize("path", ["stream", "astream"])
+def test_streamed_runs_carry_the_image_in_their_events(
+    emu: DeepInfraEmulator, make_tools: MakeTools, path: str
+) -> None:
+    agent = agent_with(make_tools(), emu)
+    prompt = "Draw an image of a fox"
+    if path == "stream":
+        events = list(agent.run(prompt, stream=True, stream_events=True))
+    else:
+
+        async def collect() -> list[Any]:
+            return [event async for event in agent.arun(prompt, stream=True, stream_events=True)]
+
+        events = asyncio.run(collect())
+    tool_done = [event for event in events if isinstance(event, ToolCallCompletedEvent)]
+    completed = [event for event in events if isinstance(event, RunCompletedEvent)]
+    assert len(tool_done) == 1 and tool_done[0].images is not None
+    assert completed[0].images is not None
+    assert completed[0].images[0].content.startswith(b"\x89PNG")  # type: ignore[union-attr]
