@@ -65,6 +65,17 @@ MAX_AUDIO_BYTES = 25 * 1024 * 1024
 MAX_IMAGES = 4  # `n` on DeepInfra's images endpoint: 1 to 4
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 _OWNER = "DeepInfraTools"
+# What `from_model` takes over from a `DeepInfra` model (read by name: this module never imports chat.py).
+_SHARED_SETTINGS = (
+    "api_key",
+    "base_url",
+    "retries",
+    "delay_between_retries",
+    "exponential_backoff",
+    "max_retry_delay",
+    "retry_jitter",
+    "timeout",
+)
 
 
 class MediaInputError(ValueError):
@@ -190,6 +201,20 @@ class DeepInfraTools(ClosesClients, Toolkit):
         async_tools = [(twin, sync.__name__) for wanted, sync, twin in chosen if wanted]
         super().__init__(name="deepinfra_tools", tools=tools, async_tools=async_tools, **kwargs)
         self.timeout = timeout  # after Toolkit's __init__, which sets its own `timeout`
+
+    @classmethod
+    def from_model(cls, model: Any, **kwargs: Any) -> DeepInfraTools:
+        """A toolkit with a `DeepInfra` model's key, base URL, retry settings and timeout.
+
+        Example: `Agent(model=model, tools=[DeepInfraTools.from_model(model, speech_format="wav")])`.
+        `kwargs` (any argument of the constructor) win over the model's settings.
+        """
+        shared = {name: getattr(model, name, None) for name in _SHARED_SETTINGS}
+        if not isinstance(shared["timeout"], (int, float)):
+            shared["timeout"] = None  # an httpx.Timeout or agno's default: keep the toolkit's own
+        shared["base_url"] = str(shared["base_url"]) if shared["base_url"] else None
+        settings = {name: value for name, value in shared.items() if value is not None}
+        return cls(**{**settings, **kwargs})
 
     # ------------------------------------------------------------------------------ the tools
 

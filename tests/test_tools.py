@@ -404,3 +404,12 @@ def test_streamed_runs_carry_the_image_in_their_events(
     assert len(tool_done) == 1 and tool_done[0].images is not None
     assert completed[0].images is not None
     assert completed[0].images[0].content.startswith(b"\x89PNG")  # type: ignore[union-attr]
+
+
+def test_from_model_shares_the_models_settings(emu: DeepInfraEmulator, slept: list[float]) -> None:
+    model = DeepInfra(base_url=emu.root_url, api_key=emu.api_key, retries=1, delay_between_retries=0.25, timeout=30)
+    tools = DeepInfraTools.from_model(model, speech_format="wav")
+    assert (tools.base_url, tools.api_key, tools.timeout, tools.speech_format) == (emu.base_url, emu.api_key, 30, "wav")
+    emu.queue(Fault.status(503), route="speech")
+    assert tools.generate_speech("hello").audios is not None
+    assert slept == [0.25]
