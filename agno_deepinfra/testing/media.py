@@ -17,6 +17,11 @@ Wire shapes, and where they come from:
   `{model, input, voice, response_format (mp3, opus, flac, wav (default), pcm), speed (0.25-4),
   service_tier}`; the answer is the audio itself.
 
+The answers are checked against openai-python's types by parsing them with the real SDK in
+`tests/test_emulator_media.py`: `types/images_response.py` (`created`, `data: list[Image]`),
+`types/image.py` (`b64_json`, `revised_prompt`, `url`), `types/audio/transcription.py` (`text`,
+the only required field) and the binary response of `audio.speech.create`.
+
 Validation failures answer FastAPI's 422 `{"detail": [...]}`, unknown models 404 `{"detail":
 {"error": "Model is not available"}}`, as on every other DeepInfra route.
 """
