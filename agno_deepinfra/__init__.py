@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from agno_deepinfra.embedder import DeepInfraEmbedder
     from agno_deepinfra.model_strings import register, unregister
     from agno_deepinfra.reranker import DeepInfraReranker
+    from agno_deepinfra.tools import DeepInfraTools
 
     __version__: str
 
@@ -24,6 +25,7 @@ _EXPORTS = {
     "DeepInfra": "agno_deepinfra.chat",
     "DeepInfraEmbedder": "agno_deepinfra.embedder",
     "DeepInfraReranker": "agno_deepinfra.reranker",
+    "DeepInfraTools": "agno_deepinfra.tools",
     "DeepInfraError": "agno_deepinfra._errors",
     "DeepInfraRateLimitError": "agno_deepinfra._errors",
     "DeepInfraContextWindowError": "agno_deepinfra._errors",
@@ -42,6 +44,7 @@ __all__ = [
     "DeepInfraError",
     "DeepInfraRateLimitError",
     "DeepInfraReranker",
+    "DeepInfraTools",
     "ModelInfo",
     "ModelPricing",
     "__version__",

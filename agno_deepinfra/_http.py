@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the embedder and the reranker: clients, one prepared POST, bounded fan-out.
+"""HTTP plumbing shared by the embedder, the reranker and the media tools: clients, one prepared POST, bounded fan-out.
 
 They talk to DeepInfra with httpx directly rather than through the openai SDK: the reranker's
 `/v1/inference/{model}` route is not OpenAI-shaped anyway, the embeddings body is four fields,
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,11 +47,13 @@ class Call:
 
     Attributes:
         url: the full endpoint URL.
-        payload: the JSON body.
+        payload: the JSON body, or the form fields of a multipart upload when `files` is set.
         headers: request headers (they carry the API key, so they are kept out of `repr`).
         model_id: the DeepInfra model, for error messages.
         owner: the class making the call (agno's `model_name` in errors).
         what: what the model is, in error messages ("embedding model", "reranker").
+        files: multipart file parts, `{field: (filename, content, content type)}` (audio uploads).
+        binary: the answer is raw bytes (synthesised audio), returned as they are instead of decoded as JSON.
     """
 
     url: str
@@ -60,11 +62,13 @@ class Call:
     model_id: str = ""
     owner: str = PROVIDER
     what: str = "model"
+    files: Mapping[str, tuple[str, bytes, str]] | None = field(default=None, repr=False)
+    binary: bool = False
 
     def send(self, client: httpx.Client) -> Any:
         """POST and return the decoded JSON; failures raise `_errors`' agno exceptions."""
         try:
-            response = client.post(self.url, json=self.payload, headers=self.headers)
+            response = client.post(self.url, headers=self.headers, **self._body())
         except MAPPED_EXCEPTIONS as exc:
             raise self._transport_error(exc) from exc
         return self._decode(response)
@@ -72,16 +76,23 @@ class Call:
     async def asend(self, client: httpx.AsyncClient) -> Any:
         """Async twin of `send`."""
         try:
-            response = await client.post(self.url, json=self.payload, headers=self.headers)
+            response = await client.post(self.url, headers=self.headers, **self._body())
         except MAPPED_EXCEPTIONS as exc:
             raise self._transport_error(exc) from exc
         return self._decode(response)
+
+    def _body(self) -> dict[str, Any]:
+        if self.files is None:
+            return {"json": self.payload}
+        return {"data": self.payload, "files": dict(self.files)}
 
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
             raise status_error(
                 response.status_code, response, model_id=self.model_id, model_name=self.owner, what=self.what
             )
+        if self.binary:
+            return response.content
         try:
             return response.json()
         except ValueError as exc:  # a cut or non-JSON 200 (a proxy page): as transient as a dropped connection

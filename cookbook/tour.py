@@ -28,6 +28,9 @@ RECIPES = [
     "sampling_params",
     "reasoning",
     "vision",
+    "image_generation",
+    "transcription",
+    "speech",
     "list_models",
     "agentos",
 ]

@@ -33,6 +33,9 @@ EXPECTED = {
         "loaded without the registry: DeepInfra, retries=0 (env only)",
         "eval with model override 'meta-llama/meta-llama-3.1-8b-instruct': HTTP 200",
     ],
+    "image_generation": ["Generated 1 image(s) of 1024x1024", "Saved image 1 (image/png"],
+    "transcription": ["voice-memo.wav: 2.0 seconds of audio"],
+    "speech": ["Saved speech (audio/mpeg", "It says: How many legs"],
     "list_models": ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "closest available ids: meta-llama/Llama-3.3-70B"],
 }
 

@@ -12,6 +12,9 @@ from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat import prepare_chat
 from agno_deepinfra.testing.endpoints import prepare_embeddings, prepare_inference, prepare_models
 from agno_deepinfra.testing.errors import detail_error, field_error, not_found, status_message, validation_error
+from agno_deepinfra.testing.media import PREPARERS as MEDIA_PREPARERS
+from agno_deepinfra.testing.media import ROUTES as MEDIA_ROUTES
+from agno_deepinfra.testing.media import is_form, loggable, parse_form
 from agno_deepinfra.testing.outcome import Action, ApiError, Outcome, fault_action, json_response
 from agno_deepinfra.testing.script import Fault, RecordedRequest, Reply, Script
 
@@ -22,6 +25,7 @@ _EXACT: dict[str, tuple[str, str]] = {
     "/v1/openai/chat/completions": ("chat", "POST"),
     "/v1/openai/embeddings": ("embeddings", "POST"),
     "/v1/openai/models": ("models", "GET"),
+    **MEDIA_ROUTES,
 }
 # prefix -> (route, method); the rest of the path is a model id, which may contain slashes.
 _PREFIXES: tuple[tuple[str, str, str], ...] = (
@@ -69,9 +73,11 @@ class App:
         """Record the request, then answer it: errors first, then the script, then the endpoint."""
         path = target.partition("?")[0]
         matched = match_route(path)
-        parsed, json_problem = parse_json(body)
+        form = is_form(headers)
+        parsed, json_problem = parse_form(headers, body) if form else parse_json(body)
         route = matched[0] if matched else "unknown"
-        self.script.record(RecordedRequest(method, target, route, headers, parsed, time.monotonic()))
+        logged = loggable(parsed) if form else parsed
+        self.script.record(RecordedRequest(method, target, route, headers, logged, time.monotonic()))
         if matched is None:
             return NOT_FOUND
         route, allowed, path_model = matched
@@ -105,4 +111,6 @@ class App:
             return prepare_embeddings(body, self.catalog)
         if route == "inference":
             return prepare_inference(path_model or "", body, self.catalog)
+        if route in MEDIA_PREPARERS:
+            return MEDIA_PREPARERS[route](body, self.catalog)
         return prepare_models(path_model, self.catalog)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ModelKind = Literal["chat", "embedding", "reranker"]
+ModelKind = Literal["chat", "embedding", "reranker", "image", "speech-recognition", "text-to-speech"]
 ReasoningStyle = Literal["field", "think_tags"]
 
 
@@ -82,6 +82,14 @@ def _vector(model_id: str, kind: ModelKind, context: int, price: float, dims: in
     )
 
 
+def _media(model_id: str, kind: ModelKind, description: str) -> ModelEntry:
+    # Media models are priced per image, minute or character, not per token: no token prices.
+    tag = {"image": "text-to-image", "speech-recognition": "automatic-speech-recognition"}.get(kind, kind)
+    return ModelEntry(
+        id=model_id, kind=kind, description=description, context_length=0, max_tokens=0, input_price=0.0, tags=(tag,)
+    )
+
+
 def guess_reasoning(model_id: str, kind: ModelKind) -> ReasoningStyle | None:
     """How a chat model shows its reasoning: DeepSeek-R1 via `reasoning_content`, Qwen3 via `<think>`."""
     if kind != "chat":
@@ -132,6 +140,11 @@ CATALOG: tuple[ModelEntry, ...] = (
     _vector("Qwen/Qwen3-Reranker-4B", "reranker", 32768, 0.025, 0, "Qwen3 reranker, 4B."),
     _vector("Qwen/Qwen3-Reranker-8B", "reranker", 32768, 0.05, 0, "Qwen3 reranker, 8B."),
     _vector("cross-encoder/ms-marco-MiniLM-L-12-v2", "reranker", 512, 0.005, 0, "MS MARCO cross-encoder."),
+    _media("black-forest-labs/FLUX-1-schnell", "image", "FLUX.1 [schnell], 1 to 4 step image generation."),
+    _media("black-forest-labs/FLUX-2-dev", "image", "FLUX.2 [dev] image generation."),
+    _media("openai/whisper-large-v3-turbo", "speech-recognition", "Whisper large-v3 turbo speech recognition."),
+    _media("openai/whisper-large-v3", "speech-recognition", "Whisper large-v3 speech recognition."),
+    _media("hexgrad/Kokoro-82M", "text-to-speech", "Kokoro 82M text-to-speech."),
 )
 
 

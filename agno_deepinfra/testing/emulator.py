@@ -125,7 +125,11 @@ class DeepInfraEmulator:
     # -- scripting -------------------------------------------------------------------------------
 
     def queue(self, item: Reply | Fault, route: str = "chat") -> None:
-        """Answer the next request on `route` ("chat", "embeddings", "inference", "models") with `item`."""
+        """Answer the next request on `route` with `item`.
+
+        Routes: "chat", "embeddings", "inference", "models", and the media routes "images",
+        "transcriptions" and "speech".
+        """
         self._script.queue(item, route)
 
     def always(self, item: Reply | Fault, route: str = "chat") -> None:
@@ -151,7 +155,7 @@ class DeepInfraEmulator:
         return self._script.requests()
 
     def requests_for(self, route: str) -> list[RecordedRequest]:
-        """The logged requests of one route ("chat", "embeddings", "inference", "models" or "unknown")."""
+        """The logged requests of one route (a route of `queue`, or "unknown")."""
         return self._script.requests(route)
 
     # -- catalog ---------------------------------------------------------------------------------

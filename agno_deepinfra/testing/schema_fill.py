@@ -27,6 +27,9 @@ _ENTITY_PARTS = word_set(
     "venue team author artist"
 )
 _CODE_PARTS = word_set("tz timezone zone ticker symbol currency code iata unit units")
+_PATH_PARTS = word_set("path file filename filepath")
+# A file name with an extension, optionally inside directories ("/tmp/notes/meeting.wav", "a.png").
+_PATH = re.compile(r"(?<![\w/])(?:~|\.{1,2})?/?(?:[\w.-]+/)*[\w-]+\.[A-Za-z][A-Za-z0-9]{1,4}\b")
 
 
 def _strip_openers(phrase: str) -> str:
@@ -59,6 +62,7 @@ class Hints:
     entities: tuple[str, ...] = ()
     acronyms: tuple[str, ...] = ()
     numbers: tuple[float, ...] = ()
+    paths: tuple[str, ...] = ()
 
     @classmethod
     def from_text(cls, text: str) -> Hints:
@@ -68,7 +72,7 @@ class Hints:
         # Prefer real names ("Paris") over acronyms ("UTC") for entity-like parameters.
         names.sort(key=lambda name: name.isupper())
         numbers = tuple(float(number) for number in _NUMBER.findall(text))
-        return cls(" ".join(text.split()), tuple(names), acronyms, numbers)
+        return cls(" ".join(text.split()), tuple(names), acronyms, numbers, tuple(_PATH.findall(text)))
 
     def short_text(self, limit: int = 200) -> str:
         """The text, shortened for use as a string value."""
@@ -198,6 +202,8 @@ class SchemaFiller:
             return "https://example.com"
         parts = {part.lower() for part in _NAME_PARTS.findall(name)}
         hints = self.hints
+        if parts & _PATH_PARTS and hints.paths:
+            return hints.paths[0]
         if parts & _CODE_PARTS and (hints.acronyms or hints.entities):
             return (hints.acronyms or hints.entities)[0]
         if parts & _ENTITY_PARTS and (hints.entities or hints.acronyms):
