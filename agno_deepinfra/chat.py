@@ -38,6 +38,7 @@ from agno_deepinfra._config import (
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._retry import is_retryable, retry_delay
+from agno_deepinfra._tracing import traced_model_call
 from agno_deepinfra._transport import check_async_transport, close_with_the_loop, new_async_http_client
 from agno_deepinfra.catalog import closest_model_ids
 
@@ -291,7 +292,9 @@ class DeepInfra(OpenAILike):
         return {"model": self.id, "messages": (), "extra_body": body, **options}
 
     # ------------------------------------------------------------------- the four entry points
+    # `traced_model_call`: an OpenInference LLM span per call while agno's tracing is on (see `_tracing`).
 
+    @traced_model_call
     def invoke(
         self,
         messages: list[Message],
@@ -310,6 +313,7 @@ class DeepInfra(OpenAILike):
             assistant_message.metrics.stop_timer()
         return self._parse_provider_response(completion, response_format=response_format)
 
+    @traced_model_call
     async def ainvoke(
         self,
         messages: list[Message],
@@ -328,6 +332,7 @@ class DeepInfra(OpenAILike):
             assistant_message.metrics.stop_timer()
         return self._parse_provider_response(completion, response_format=response_format)
 
+    @traced_model_call
     def invoke_stream(
         self,
         messages: list[Message],
@@ -350,6 +355,7 @@ class DeepInfra(OpenAILike):
             scope.ended()
             assistant_message.metrics.stop_timer()
 
+    @traced_model_call
     async def ainvoke_stream(
         self,
         messages: list[Message],
