@@ -37,7 +37,7 @@ from contextvars import ContextVar
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from agno.exceptions import ModelProviderError
+from agno.exceptions import AgnoError, ModelProviderError
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -192,11 +192,12 @@ class _Recorder:
 
 def _error_attributes(error: Exception) -> dict[str, Any]:
     attributes: dict[str, Any] = {ERROR_TYPE: type(error).__name__}
-    if isinstance(error, ModelProviderError):
+    if isinstance(error, AgnoError):  # the plugin's failures: DeepInfra's status, and the retry verdict
         from agno_deepinfra._retry import is_retryable  # here: `_retry` imports this module
 
         attributes[HTTP_STATUS] = getattr(error, "provider_status_code", None) or error.status_code
-        attributes[RETRYABLE] = is_retryable(error)
+        # agno's loop and ours retry only `ModelProviderError`s (an authentication error is final)
+        attributes[RETRYABLE] = isinstance(error, ModelProviderError) and is_retryable(error)
     return attributes
 
 
