@@ -9,9 +9,11 @@ imported first; and the instrumentor has no hook for other classes. Letting `Ope
 (wrapped) methods make the call would trade away our error mapping. So the four entry points are
 decorated with `traced_model_call`, which, at every call, asks the instrumentor whether it is
 active and then opens the span itself, with the instrumentor's own tracer: same tracer provider,
-same `TraceConfig` (hidden inputs stay hidden), and the same span name and attributes as agno's
-built-in models get, plus total tokens on every path and DeepInfra's cost. Asking at call time
-(not at import) is what makes both import orders work, and `uninstrument()` stop the spans.
+same `TraceConfig` (hidden inputs stay hidden), the span names and OpenInference attributes agno's
+built-in models get, plus total tokens on every path and DeepInfra's cost. Asking at call time (not
+at import) is what makes both import orders work, and `uninstrument()` stop the spans. Each attempt
+of agno's retry loop is one call, so a failed attempt is its own error span (status, message, and
+whether it is retried).
 
 Never two spans for one call: if the instrumentor itself wrapped the method being called (a
 future version that finds subclasses outside `agno.models`), it makes the span and we do not.
@@ -168,7 +170,11 @@ class _Recorder:
         return value
 
     def attach(self) -> None:
-        """Make the span current (children nest under it) until `end`; only around a synchronous scope."""
+        """Make the span current (children nest under it) until `end`.
+
+        Only where the same thread or task ends it: never across a stream's yields, whose consumer
+        may close the stream from another context (streams' spans are never made current).
+        """
         from opentelemetry import context, trace
 
         self._token = context.attach(trace.set_span_in_context(self.span))
