@@ -1,6 +1,6 @@
 """What tracing support costs a DeepInfra call when tracing is off (and, for scale, when it is on).
 
-`python -m benchmarks.tracing_overhead` prints nanoseconds per call of:
+`python -m benchmarks.tracing_overhead [--quick]` prints nanoseconds per call of:
 - the hook on the chat model's entry points (`traced_model_call`) against the same function
   undecorated, for each of the four kinds of entry point, with OpenTelemetry never imported;
 - the embedder's and reranker's hook (`embedding_span` and its no-op `with`), the same way;
@@ -8,7 +8,8 @@
 - for scale: one `invoke` round trip to the local emulator, and the hook with agno's instrumentor
   on, writing spans to an in-memory exporter.
 Each figure is the best of 7 repeats of a `timeit` loop (the usual way to read a micro-benchmark:
-the best run is the one least disturbed by the rest of the machine).
+the best run is the one least disturbed by the rest of the machine). `--quick` runs a thousandth
+of the loops: a smoke test, its figures too noisy to quote.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from typing import Any
 os.environ.setdefault("AGNO_TELEMETRY", "false")
 
 REPEATS = 7
+SCALE = 1000 if "--quick" in sys.argv[1:] else 1  # loops are divided by this
 
 
 def per_call_ns(statement: Callable[[], object], number: int = 200_000) -> float:
     """Best of REPEATS timings of `statement`, in nanoseconds per call."""
+    number = max(1, number // SCALE)
     return min(timeit.repeat(statement, number=number, repeat=REPEATS)) / number * 1e9
 
 

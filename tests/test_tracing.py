@@ -396,3 +396,19 @@ def test_without_tracing_nothing_of_opentelemetry_is_imported(emu: DeepInfraEmul
     report = run_child(emu, "none", "before")
     assert report["errors"] == [None] * 4 and report["knowledge"] == [True, 2, True, 2]
     assert report["imported"] == []
+
+
+def test_the_overhead_benchmark_runs() -> None:
+    # The figures in CHANGELOG.md come from `python -m benchmarks.tracing_overhead`; this keeps it
+    # runnable (in its quick mode; no timing is asserted).
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.tracing_overhead", "--quick"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("invoke", "ainvoke", "invoke_stream", "ainvoke_stream", "round trip", "Tracing on"):
+        assert name in result.stdout
