@@ -105,6 +105,9 @@ class DeepInfra(OpenAILike):
         agent.print_response("Share a two-sentence horror story.")
         ```
 
+    With agno's tracing on (`setup_tracing`, `AgentOS(tracing=True)`), every call is an OpenInference
+    LLM span with tokens and cost (`pip install "agno-deepinfra[tracing]"`; see `_tracing`).
+
     Attributes:
         id: DeepInfra model id (`"meta-llama/Llama-2-70b-chat-hf"` by default, as in agno's class).
         name: the model's display name in agno (`"DeepInfra"`).

@@ -118,6 +118,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     Usage dicts are DeepInfra's `usage`: `prompt_tokens`, `total_tokens` and `estimated_cost` (USD).
     The batch methods give every text of a request that request's usage, as agno's embedders do.
     Failures raise agno's `EmbeddingError`, with DeepInfra's own message and the HTTP status.
+    Each request is an OpenInference EMBEDDING span when OpenTelemetry tracing is set up.
     """
 
     id: str = DEFAULT_EMBEDDING_MODEL

@@ -38,7 +38,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
     Returns copies of the documents with `reranking_score` set (in [0, 1]), most relevant first;
     the caller's documents are never modified. On a DeepInfra failure it follows agno's reranker
     convention (log the error with its traceback, return the documents in their original order)
-    unless `raise_on_error=True`.
+    unless `raise_on_error=True`. Each request is an OpenInference RERANKER span when OpenTelemetry
+    tracing is set up.
 
     Attributes:
         model: DeepInfra reranker; `"Qwen/Qwen3-Reranker-0.6B"` by default (`-4B` and `-8B` are
