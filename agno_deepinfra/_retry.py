@@ -17,6 +17,8 @@ from typing import Protocol, TypeVar
 
 from agno.exceptions import ContextWindowExceededError, ModelProviderError
 
+from agno_deepinfra._tracing import note_retry
+
 logger = logging.getLogger("agno_deepinfra")
 
 # Transient by nature: timeouts, too-early, rate limits and server-side failures.
@@ -163,6 +165,7 @@ class RetryPolicy:
             jitter=self.jitter,
         )
         logger.warning("%s (attempt %d of %d); retrying in %.2fs", error, attempt + 1, self.retries + 1, wait)
+        note_retry(error, attempt + 1, wait)  # an event on the embedder's or reranker's span, when traced
         return wait
 
 

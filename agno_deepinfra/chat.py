@@ -42,6 +42,7 @@ from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error,
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._records import stored_form
 from agno_deepinfra._retry import is_retryable, retry_delay
+from agno_deepinfra._tracing import traced_model_call
 from agno_deepinfra._transport import (
     AsyncTransport,
     check_async_transport,
@@ -101,6 +102,9 @@ class DeepInfra(OpenAILike):
         agent = Agent(model=DeepInfra(id="meta-llama/Llama-3.3-70B-Instruct-Turbo", retries=2))
         agent.print_response("Share a two-sentence horror story.")
         ```
+
+    With agno's tracing on (`setup_tracing`, `AgentOS(tracing=True)`), every call is an OpenInference
+    LLM span with tokens and cost (`pip install "agno-deepinfra[tracing]"`; see `_tracing`).
 
     Attributes:
         id: DeepInfra model id (`"meta-llama/Llama-2-70b-chat-hf"` by default, as in agno's class).
@@ -334,7 +338,9 @@ class DeepInfra(OpenAILike):
         return await completions.create(**_for_model(request, spelling))
 
     # ------------------------------------------------------------------- the four entry points
+    # `traced_model_call`: an OpenInference LLM span per call while agno's tracing is on (see `_tracing`).
 
+    @traced_model_call
     def invoke(
         self,
         messages: list[Message],
@@ -353,6 +359,7 @@ class DeepInfra(OpenAILike):
             assistant_message.metrics.stop_timer()
         return self._parse_provider_response(completion, response_format=response_format)
 
+    @traced_model_call
     async def ainvoke(
         self,
         messages: list[Message],
@@ -371,6 +378,7 @@ class DeepInfra(OpenAILike):
             assistant_message.metrics.stop_timer()
         return self._parse_provider_response(completion, response_format=response_format)
 
+    @traced_model_call
     def invoke_stream(
         self,
         messages: list[Message],
@@ -393,6 +401,7 @@ class DeepInfra(OpenAILike):
             scope.ended()
             assistant_message.metrics.stop_timer()
 
+    @traced_model_call
     async def ainvoke_stream(
         self,
         messages: list[Message],

@@ -16,7 +16,7 @@ import httpx
 from agno.exceptions import AgnoError
 from agno.knowledge.embedder.base import Embedder
 
-from agno_deepinfra._config import API_KEY_ENV, default_base_url, openai_url
+from agno_deepinfra._config import API_KEY_ENV, default_base_url, openai_url, resolve_api_key
 from agno_deepinfra._http import (
     PROVIDER,
     Call,
@@ -27,6 +27,7 @@ from agno_deepinfra._http import (
     gather_bounded,
 )
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
+from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
 
 try:
     from agno.exceptions import EmbeddingError
@@ -117,6 +118,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     Usage dicts are DeepInfra's `usage`: `prompt_tokens`, `total_tokens` and `estimated_cost` (USD).
     The batch methods give every text of a request that request's usage, as agno's embedders do.
     Failures raise agno's `EmbeddingError`, with DeepInfra's own message and the HTTP status.
+    Each request is an OpenInference EMBEDDING span when OpenTelemetry tracing is set up.
     """
 
     id: str = DEFAULT_EMBEDDING_MODEL
@@ -187,17 +189,26 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         with _embedding_errors(self.id):
             call = self._build_payload(texts)
             client = self._clients.sync(self.client, self.timeout, call.url)
-            return call_with_retries(lambda: self._parse_response(call.send(client), call), RetryPolicy.of(self))
+            with self._span(call) as span:
+                return call_with_retries(
+                    lambda: self._parse_response(span.response(call.send(client)), call), RetryPolicy.of(self)
+                )
 
     async def _aembed(self, texts: list[str]) -> Batch:
         with _embedding_errors(self.id):
             call = self._build_payload(texts)
             client = self._clients.async_(self.async_client, self.timeout, call.url)
 
-            async def attempt() -> Batch:
-                return self._parse_response(await call.asend(client), call)
+            with self._span(call) as span:
 
-            return await acall_with_retries(attempt, RetryPolicy.of(self))
+                async def attempt() -> Batch:
+                    return self._parse_response(span.response(await call.asend(client)), call)
+
+                return await acall_with_retries(attempt, RetryPolicy.of(self))
+
+    def _span(self, call: Call) -> KnowledgeSpan:
+        """An OpenInference EMBEDDING span around one request and its retries (a no-op without tracing)."""
+        return embedding_span(self.id, len(call.payload["input"]), call.payload, resolve_api_key(self.api_key))
 
     def _build_payload(self, texts: list[str]) -> Call:
         payload: dict[str, Any] = {

@@ -15,9 +15,10 @@ from agno.knowledge.document import Document
 from agno.knowledge.reranker.base import Reranker
 from pydantic import Field, PrivateAttr, field_validator
 
-from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, root_url
+from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
 from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
+from agno_deepinfra._tracing import KnowledgeSpan, reranker_span
 
 DEFAULT_RERANKER_MODEL = "Qwen/Qwen3-Reranker-0.6B"
 _OWNER = "DeepInfraReranker"
@@ -37,7 +38,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
     Returns copies of the documents with `reranking_score` set (in [0, 1]), most relevant first;
     the caller's documents are never modified. On a DeepInfra failure it follows agno's reranker
     convention (log the error with its traceback, return the documents in their original order)
-    unless `raise_on_error=True`.
+    unless `raise_on_error=True`. Each request is an OpenInference RERANKER span when OpenTelemetry
+    tracing is set up.
 
     Attributes:
         model: DeepInfra reranker; `"Qwen/Qwen3-Reranker-0.6B"` by default (`-4B` and `-8B` are
@@ -129,16 +131,25 @@ class DeepInfraReranker(ClosesClients, Reranker):
     def _score(self, query: str, batch: list[Document]) -> list[float]:
         call = self._build_payload(query, batch)
         client = self._clients.sync(self.client, self.timeout, call.url)
-        return call_with_retries(lambda: self._parse_response(call.send(client), call), RetryPolicy.of(self))
+        with self._span(query, batch) as span:
+            return call_with_retries(
+                lambda: self._parse_response(span.response(call.send(client)), call), RetryPolicy.of(self)
+            )
 
     async def _ascore(self, query: str, batch: list[Document]) -> list[float]:
         call = self._build_payload(query, batch)
         client = self._clients.async_(self.async_client, self.timeout, call.url)
 
-        async def attempt() -> list[float]:
-            return self._parse_response(await call.asend(client), call)
+        with self._span(query, batch) as span:
 
-        return await acall_with_retries(attempt, RetryPolicy.of(self))
+            async def attempt() -> list[float]:
+                return self._parse_response(span.response(await call.asend(client)), call)
+
+            return await acall_with_retries(attempt, RetryPolicy.of(self))
+
+    def _span(self, query: str, batch: list[Document]) -> KnowledgeSpan:
+        """An OpenInference RERANKER span around one request and its retries (a no-op without tracing)."""
+        return reranker_span(self.model, query, len(batch), self.top_n, resolve_api_key(self.api_key))
 
     def _build_payload(self, query: str, batch: list[Document]) -> Call:
         """The request for one batch; Qwen3 rerankers need one query per document, so it is repeated."""

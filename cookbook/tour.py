@@ -25,6 +25,7 @@ RECIPES = [
     "knowledge_rag",
     "retries",
     "cost_tracking",
+    "tracing",
     "sampling_params",
     "reasoning",
     "vision",

@@ -25,6 +25,7 @@ EXPECTED = {
     "knowledge_rag": ["reranking_score=0.", "within 45 days", "Answer: "],
     "retries": ["attempt 3", "capital of France"],
     "cost_tracking": ["37 million", "Run cost:      $0.0000"],
+    "tracing": ["37 million", "Trace 'Agent.run'", "LLM       DeepInfra.invoke", "EMBEDDING DeepInfraEmbedder.embed"],
     "sampling_params": ["'top_k': 40", "haiku about rivers"],
     "reasoning": ["DeepSeek-R1 reasoning:\nThe user wrote", "Qwen3 answer (streamed):\nYou said"],
     "vision": ["I see 1 image", "I see 2 images"],

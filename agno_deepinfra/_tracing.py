@@ -1,0 +1,519 @@
+"""OpenInference spans for DeepInfra's chat, embedding and rerank calls; OpenTelemetry stays optional.
+
+Why the chat model emits its own LLM spans. agno's tracing (`agno.tracing.setup_tracing`,
+`AgentOS(tracing=True)`) is `openinference-instrumentation-agno`'s `AgnoInstrumentor`. When it
+instruments, it walks the `agno.models` package, collects the `Model` subclasses defined there and
+wraps their `invoke`, `ainvoke`, `invoke_stream` and `ainvoke_stream` in place (wrapt). `DeepInfra`
+lives outside that package and overrides all four, so nothing of it is ever wrapped, whichever is
+imported first; and the instrumentor has no hook for other classes. Letting `OpenAIChat`'s inherited
+(wrapped) methods make the call would trade away our error mapping. So the four entry points are
+decorated with `traced_model_call`, which, at every call, asks the instrumentor whether it is
+active and then opens the span itself, with the instrumentor's own tracer: same tracer provider,
+same `TraceConfig` (hidden inputs stay hidden), the span names and OpenInference attributes agno's
+built-in models get, plus total tokens on every path and DeepInfra's cost. Asking at call time (not
+at import) is what makes both import orders work, and `uninstrument()` stop the spans. Each attempt
+of agno's retry loop is one call, so a failed attempt is its own error span (status, message, and
+whether it is retried).
+
+Never two spans for one call: if the instrumentor itself wrapped the method being called (a
+future version that finds subclasses outside `agno.models`), it makes the span and we do not.
+
+Embedder and reranker spans (EMBEDDING, RERANKER) go through the same tracer when the
+instrumentor is active, else through the global tracer provider once one is set. agno's own
+embedders and rerankers emit none.
+
+Cost when tracing is off: OpenTelemetry is never imported here. When the instrumentor's module was
+never imported it cannot be active, and one `sys.modules` lookup says so; the same holds for
+`opentelemetry.trace` and the global provider. The key never reaches a span: invocation parameters
+leave out headers and anything named like a credential, and every text put on a span (messages,
+parameters, error messages) has the key's value replaced.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextvars import ContextVar
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from agno.exceptions import AgnoError, ModelProviderError
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
+
+# OpenInference semantic conventions (`openinference.semconv.trace`), spelt out so that nothing
+# is imported when tracing is off; tests check every name against the installed conventions.
+SPAN_KIND = "openinference.span.kind"
+INPUT_VALUE = "input.value"
+INPUT_MIME_TYPE = "input.mime_type"
+OUTPUT_VALUE = "output.value"
+OUTPUT_MIME_TYPE = "output.mime_type"
+LLM_MODEL_NAME = "llm.model_name"
+LLM_PROVIDER = "llm.provider"
+LLM_INVOCATION_PARAMETERS = "llm.invocation_parameters"
+LLM_INPUT_MESSAGES = "llm.input_messages"
+LLM_OUTPUT_MESSAGES = "llm.output_messages"
+LLM_TOOLS = "llm.tools"
+TOKENS_PROMPT = "llm.token_count.prompt"
+TOKENS_COMPLETION = "llm.token_count.completion"
+TOKENS_TOTAL = "llm.token_count.total"
+TOKENS_CACHE_READ = "llm.token_count.prompt_details.cache_read"
+TOKENS_REASONING = "llm.token_count.completion_details.reasoning"
+COST_TOTAL = "llm.cost.total"
+EMBEDDING_MODEL_NAME = "embedding.model_name"
+EMBEDDING_INVOCATION_PARAMETERS = "embedding.invocation_parameters"
+RERANKER_MODEL_NAME = "reranker.model_name"
+RERANKER_QUERY = "reranker.query"
+RERANKER_TOP_K = "reranker.top_k"
+MESSAGE_ROLE = "message.role"
+MESSAGE_CONTENT = "message.content"
+MESSAGE_TOOL_CALL_ID = "message.tool_call_id"
+MESSAGE_TOOL_CALLS = "message.tool_calls"
+TOOL_CALL_ID = "tool_call.id"
+TOOL_CALL_NAME = "tool_call.function.name"
+TOOL_CALL_ARGUMENTS = "tool_call.function.arguments"
+TOOL_JSON_SCHEMA = "tool.json_schema"
+JSON = "application/json"
+# Ours (no convention exists): how many texts or documents one request carried, and the failure.
+EMBEDDING_TEXT_COUNT = "deepinfra.embedding.text_count"
+RERANKER_DOCUMENT_COUNT = "deepinfra.reranker.document_count"
+HTTP_STATUS = "http.response.status_code"  # OpenTelemetry's name
+ERROR_TYPE = "error.type"  # OpenTelemetry's name
+RETRYABLE = "deepinfra.retryable"
+RETRY_EVENT = "deepinfra.retry"
+
+_INSTRUMENTOR_MODULE = "openinference.instrumentation.agno"
+_REDACTED = "[REDACTED]"
+# Request parameters never put on a span: headers carry credentials; names like these may too.
+_SECRET_NAMES = ("key", "token", "secret", "password", "authorization")
+_HIDDEN_PARAMS = ("extra_headers",)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ------------------------------------------------------------------------------------ tracers
+
+
+def agno_tracer() -> Tracer | None:
+    """The agno instrumentor's tracer while it is instrumenting, else None (checked on every call)."""
+    module = sys.modules.get(_INSTRUMENTOR_MODULE)
+    if module is None:  # never imported, so never instrumented: the common case costs one lookup
+        return None
+    instrumentor = _active_instrumentor(module)
+    if instrumentor is None:
+        return None
+    tracer = getattr(instrumentor, "_tracer", None)  # its OITracer: its provider and TraceConfig
+    return cast("Tracer", tracer) if tracer is not None else _global_tracer()
+
+
+def _active_instrumentor(module: Any) -> Any:
+    # BaseInstrumentor is a singleton: `AgnoInstrumentor._instance` is the one `setup_tracing`,
+    # `AgentOS` and users instrument with. Read it without constructing one.
+    instrumentor = getattr(getattr(module, "AgnoInstrumentor", None), "_instance", None)
+    if instrumentor is None or not getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
+        return None
+    return instrumentor
+
+
+def _instrumentor_wraps(model_type: type, entry: str) -> bool:
+    """Whether the instrumentor wrapped the `entry` method this class resolves to (then it makes the span)."""
+    instrumentor = _active_instrumentor(sys.modules.get(_INSTRUMENTOR_MODULE))
+    wrapped_classes = getattr(instrumentor, "_original_model_call_methods", None) or {}
+    owner = next((cls for cls in model_type.__mro__ if entry in vars(cls)), None)
+    return owner in wrapped_classes
+
+
+_cached_tracer: tuple[object, Tracer] | None = None
+
+
+def _global_tracer() -> Tracer | None:
+    """A tracer of the global provider once one is set; None while OpenTelemetry is absent or unset."""
+    global _cached_tracer
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:  # never imported: no provider can have been set
+        return None
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
+        return None  # spans would go nowhere
+    if _cached_tracer is None or _cached_tracer[0] is not provider:
+        _cached_tracer = (provider, provider.get_tracer("agno_deepinfra"))
+    return _cached_tracer[1]
+
+
+def _knowledge_tracer() -> Tracer | None:
+    return agno_tracer() or _global_tracer()
+
+
+# --------------------------------------------------------------------------------- the spans
+
+
+class _Recorder:
+    """One span of ours: attributes scrubbed of the key, the outcome recorded once, then ended."""
+
+    def __init__(self, tracer: Tracer, name: str, attributes: dict[str, Any], secret: str | None) -> None:
+        self.secret = secret
+        self.span: Span = tracer.start_span(name, attributes=self._clean(attributes))
+        self._token: object | None = None
+
+    def set(self, attributes: Mapping[str, Any]) -> None:
+        self.span.set_attributes(self._clean(attributes))
+
+    def _clean(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: self.scrub(value) for key, value in attributes.items() if value is not None}
+
+    def scrub(self, value: Any) -> Any:
+        if self.secret and isinstance(value, str) and self.secret in value:
+            return value.replace(self.secret, _REDACTED)
+        return value
+
+    def attach(self) -> None:
+        """Make the span current (children nest under it) until `end`.
+
+        Only where the same thread or task ends it: never across a stream's yields, whose consumer
+        may close the stream from another context (streams' spans are never made current).
+        """
+        from opentelemetry import context, trace
+
+        self._token = context.attach(trace.set_span_in_context(self.span))
+
+    def end(self, error: BaseException | None = None) -> None:
+        from opentelemetry import context
+        from opentelemetry.trace import Status, StatusCode
+
+        if self._token is not None:
+            context.detach(cast(Any, self._token))
+            self._token = None
+        if error is None:
+            self.span.set_status(Status(StatusCode.OK))
+        elif isinstance(error, Exception):  # GeneratorExit and the like: the caller stopped, nothing failed
+            self.set(_error_attributes(error))
+            message = self.scrub(f"{type(error).__name__}: {_message(error)}")
+            self.span.add_event("exception", {"exception.type": type(error).__name__, "exception.message": message})
+            self.span.set_status(Status(StatusCode.ERROR, message))
+        self.span.end()
+
+
+def _error_attributes(error: Exception) -> dict[str, Any]:
+    attributes: dict[str, Any] = {ERROR_TYPE: type(error).__name__}
+    if isinstance(error, AgnoError):  # the plugin's failures: DeepInfra's status, and the retry verdict
+        from agno_deepinfra._retry import is_retryable  # here: `_retry` imports this module
+
+        attributes[HTTP_STATUS] = getattr(error, "provider_status_code", None) or error.status_code
+        # agno's loop and ours retry only `ModelProviderError`s (an authentication error is final)
+        attributes[RETRYABLE] = isinstance(error, ModelProviderError) and is_retryable(error)
+    return attributes
+
+
+def _message(error: BaseException) -> str:
+    return str(getattr(error, "message", None) or error)
+
+
+# ------------------------------------------------------------------------ the chat model's span
+
+
+def traced_model_call(method: F) -> F:
+    """Give one of the model's four entry points an LLM span while agno's instrumentor is active.
+
+    Off (the instrumentor never imported or not instrumenting), the call goes straight through:
+    streams are returned as they are, so no chunk pays for a wrapper.
+    """
+    entry = method.__name__
+    if inspect.iscoroutinefunction(method):
+
+        @wraps(method)
+        async def acall(model: Any, *args: Any, **kwargs: Any) -> Any:
+            call = _open_model_span(model, entry, args, kwargs)
+            if call is None:
+                return await method(model, *args, **kwargs)
+            call.attach()
+            try:
+                response = await method(model, *args, **kwargs)
+            except BaseException as error:
+                call.end(error)
+                raise
+            call.finish(response)
+            return response
+
+        return cast(F, acall)
+
+    if inspect.isasyncgenfunction(method):
+
+        @wraps(method)
+        def astream(model: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            call = _open_model_span(model, entry, args, kwargs)
+            stream = method(model, *args, **kwargs)
+            return stream if call is None else call.astream(stream)
+
+        return cast(F, astream)
+
+    if inspect.isgeneratorfunction(method):
+
+        @wraps(method)
+        def stream(model: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            call = _open_model_span(model, entry, args, kwargs)
+            chunks = method(model, *args, **kwargs)
+            return chunks if call is None else call.stream(chunks)
+
+        return cast(F, stream)
+
+    @wraps(method)
+    def invoke(model: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _open_model_span(model, entry, args, kwargs)
+        if call is None:
+            return method(model, *args, **kwargs)
+        call.attach()
+        try:
+            response = method(model, *args, **kwargs)
+        except BaseException as error:
+            call.end(error)
+            raise
+        call.finish(response)
+        return response
+
+    return cast(F, invoke)
+
+
+def _open_model_span(model: Any, entry: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _ModelCall | None:
+    tracer = agno_tracer()
+    if tracer is None or _instrumentor_wraps(type(model), entry):
+        return None
+    from agno_deepinfra._config import resolve_api_key
+
+    messages = kwargs.get("messages", args[0] if args else None) or []
+    tools = kwargs.get("tools", args[3] if len(args) > 3 else None) or []
+    attributes = {
+        SPAN_KIND: "LLM",
+        LLM_MODEL_NAME: model.id,
+        LLM_PROVIDER: model.provider,
+        LLM_INVOCATION_PARAMETERS: _invocation_parameters(model),
+        **_input_attributes(messages),
+        **{f"{LLM_TOOLS}.{i}.{TOOL_JSON_SCHEMA}": _dumps(tool) for i, tool in enumerate(tools)},
+    }
+    # Named as the instrumentor names the spans of agno's own models: "DeepInfra.invoke" and so on.
+    return _ModelCall(model, tracer, f"{model.name}.{entry}", attributes, resolve_api_key(model.api_key))
+
+
+class _ModelCall(_Recorder):
+    """An LLM span: the answer's content, tool calls, tokens and cost go on it at the end."""
+
+    def __init__(self, model: Any, tracer: Tracer, name: str, attributes: dict[str, Any], secret: str | None) -> None:
+        super().__init__(tracer, name, attributes, secret)
+        self.model = model
+
+    def finish(self, response: Any) -> None:
+        usage = getattr(response, "response_usage", None)
+        tool_calls = getattr(response, "tool_calls", None) or []
+        self.set(_output_attributes(getattr(response, "content", None), tool_calls, usage))
+        self.end()
+
+    def stream(self, chunks: Iterator[Any]) -> Iterator[Any]:
+        """The chunks, passed on as they come; the span ends with the stream."""
+        seen = _StreamedAnswer()
+        try:
+            for chunk in chunks:
+                seen.add(chunk)
+                yield chunk
+        except BaseException as error:
+            self.end(error)
+            raise
+        self.set(seen.attributes(self.model))
+        self.end()
+
+    async def astream(self, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """Async twin of `stream`."""
+        seen = _StreamedAnswer()
+        try:
+            async for chunk in chunks:
+                seen.add(chunk)
+                yield chunk
+        except BaseException as error:
+            self.end(error)
+            raise
+        self.set(seen.attributes(self.model))
+        self.end()
+
+
+class _StreamedAnswer:
+    """What a stream delivered: its text, its tool-call deltas and the usage of its last chunk."""
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.tool_call_deltas: list[Any] = []
+        self.usage: Any = None
+
+    def add(self, chunk: Any) -> None:
+        if isinstance(getattr(chunk, "content", None), str):
+            self.content.append(chunk.content)
+        self.tool_call_deltas.extend(getattr(chunk, "tool_calls", None) or [])
+        self.usage = getattr(chunk, "response_usage", None) or self.usage
+
+    def attributes(self, model: Any) -> dict[str, Any]:
+        tool_calls = model.parse_tool_calls(self.tool_call_deltas) if self.tool_call_deltas else []
+        return _output_attributes("".join(self.content) or None, tool_calls, self.usage)
+
+
+def _invocation_parameters(model: Any) -> str:
+    """The request parameters as agno's instrumentor reads them, without headers or credentials."""
+    params = {
+        key: _REDACTED if any(word in key.lower() for word in _SECRET_NAMES) else value
+        for key, value in model.get_request_params().items()
+        if key not in _HIDDEN_PARAMS
+    }
+    return _dumps(params)
+
+
+def _input_attributes(messages: list[Any]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {INPUT_MIME_TYPE: JSON}
+    simple = []
+    for index, message in enumerate(messages):
+        prefix = f"{LLM_INPUT_MESSAGES}.{index}"
+        content = message.get_content_string() if message.content is not None else None
+        attributes[f"{prefix}.{MESSAGE_ROLE}"] = message.role
+        attributes[f"{prefix}.{MESSAGE_CONTENT}"] = content
+        attributes[f"{prefix}.{MESSAGE_TOOL_CALL_ID}"] = message.tool_call_id
+        attributes.update(_tool_call_attributes(f"{prefix}.{MESSAGE_TOOL_CALLS}", message.tool_calls or []))
+        simple.append({"role": message.role, "content": content})
+    attributes[INPUT_VALUE] = _dumps({"messages": simple})
+    return attributes
+
+
+def _output_attributes(content: str | None, tool_calls: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
+    prefix = f"{LLM_OUTPUT_MESSAGES}.0"
+    attributes: dict[str, Any] = {
+        OUTPUT_MIME_TYPE: JSON,
+        OUTPUT_VALUE: _dumps({"role": "assistant", "content": content, "tool_calls": tool_calls or None}),
+        f"{prefix}.{MESSAGE_ROLE}": "assistant",
+        f"{prefix}.{MESSAGE_CONTENT}": content,
+        **_tool_call_attributes(f"{prefix}.{MESSAGE_TOOL_CALLS}", tool_calls),
+    }
+    if usage is not None:
+        prompt, completion = getattr(usage, "input_tokens", 0) or 0, getattr(usage, "output_tokens", 0) or 0
+        attributes[TOKENS_PROMPT] = prompt
+        attributes[TOKENS_COMPLETION] = completion
+        attributes[TOKENS_TOTAL] = getattr(usage, "total_tokens", 0) or prompt + completion
+        attributes[TOKENS_CACHE_READ] = getattr(usage, "cache_read_tokens", 0) or None
+        attributes[TOKENS_REASONING] = getattr(usage, "reasoning_tokens", 0) or None
+        attributes[COST_TOTAL] = getattr(usage, "cost", None)
+    return attributes
+
+
+def _tool_call_attributes(prefix: str, tool_calls: list[Any]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for index, call in enumerate(tool_calls):
+        call = call if isinstance(call, dict) else {}
+        function = call.get("function") or {}
+        arguments = function.get("arguments")
+        attributes[f"{prefix}.{index}.{TOOL_CALL_ID}"] = call.get("id")
+        attributes[f"{prefix}.{index}.{TOOL_CALL_NAME}"] = function.get("name")
+        attributes[f"{prefix}.{index}.{TOOL_CALL_ARGUMENTS}"] = (
+            arguments if isinstance(arguments, str) or arguments is None else _dumps(arguments)
+        )
+    return attributes
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ embedder and reranker spans
+
+
+class _Noop:
+    """Stands in for a span when tracing is off: every method does nothing."""
+
+    def __enter__(self) -> _Noop:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def response(self, body: Any) -> Any:
+        return body
+
+
+_NOOP = _Noop()
+# The knowledge span in progress in this thread or task, for `note_retry`.
+_current: ContextVar[_KnowledgeCall | None] = ContextVar("agno_deepinfra_knowledge_span", default=None)
+
+
+class _KnowledgeCall(_Recorder):
+    """An EMBEDDING or RERANKER span around one request and its retries; current while it runs."""
+
+    def __enter__(self) -> _KnowledgeCall:
+        self.attach()
+        self._previous = _current.set(self)
+        return self
+
+    def __exit__(self, exc_type: object, error: BaseException | None, tb: object) -> None:
+        _current.reset(self._previous)
+        self.end(error)
+
+    def response(self, body: Any) -> Any:
+        """Record a response body's tokens and cost on the span; the body passes through unchanged."""
+        if isinstance(body, dict):
+            self.set(_knowledge_usage(body))
+        return body
+
+    def retry(self, error: Exception, attempt: int, wait: float) -> None:
+        event = {**_error_attributes(error), "attempt": attempt, "wait_seconds": wait}
+        event["exception.message"] = self.scrub(_message(error))
+        self.span.add_event(RETRY_EVENT, event)
+
+
+KnowledgeSpan = _KnowledgeCall | _Noop
+
+
+def _knowledge_usage(body: dict[str, Any]) -> dict[str, Any]:
+    """Tokens and cost (USD) from an OpenAI-shaped `usage` (embeddings) or DeepInfra's native body (rerank)."""
+    usage = body.get("usage")
+    if isinstance(usage, dict):
+        prompt = usage.get("prompt_tokens")
+        return {
+            TOKENS_PROMPT: prompt,
+            TOKENS_TOTAL: usage.get("total_tokens", prompt),
+            COST_TOTAL: usage.get("estimated_cost"),
+        }
+    status = body.get("inference_status")
+    status = status if isinstance(status, dict) else {}
+    prompt = body.get("input_tokens", status.get("tokens_input"))
+    return {TOKENS_PROMPT: prompt, TOKENS_TOTAL: prompt, COST_TOTAL: status.get("cost")}
+
+
+def embedding_span(model_id: str, texts: int, payload: Mapping[str, Any], secret: str | None) -> KnowledgeSpan:
+    """`with embedding_span(...) as span:` around one embeddings request; a no-op when tracing is off."""
+    tracer = _knowledge_tracer()
+    if tracer is None:
+        return _NOOP
+    params = {key: value for key, value in payload.items() if key != "input"}
+    attributes = {
+        SPAN_KIND: "EMBEDDING",
+        EMBEDDING_MODEL_NAME: model_id,
+        EMBEDDING_INVOCATION_PARAMETERS: _dumps(params),
+        EMBEDDING_TEXT_COUNT: texts,
+    }
+    return _KnowledgeCall(tracer, "DeepInfraEmbedder.embed", attributes, secret)
+
+
+def reranker_span(model_id: str, query: str, documents: int, top_k: int | None, secret: str | None) -> KnowledgeSpan:
+    """`with reranker_span(...) as span:` around one rerank request; a no-op when tracing is off."""
+    tracer = _knowledge_tracer()
+    if tracer is None:
+        return _NOOP
+    attributes = {
+        SPAN_KIND: "RERANKER",
+        RERANKER_MODEL_NAME: model_id,
+        RERANKER_QUERY: query,
+        RERANKER_TOP_K: top_k,
+        RERANKER_DOCUMENT_COUNT: documents,
+    }
+    return _KnowledgeCall(tracer, "DeepInfraReranker.rerank", attributes, secret)
+
+
+def note_retry(error: Exception, attempt: int, wait: float) -> None:
+    """Record a failed attempt that will be retried on the knowledge span in progress, if any."""
+    call = _current.get()
+    if call is not None:
+        call.retry(error, attempt, wait)
