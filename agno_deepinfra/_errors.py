@@ -23,9 +23,12 @@ from agno.exceptions import (
     ModelRateLimitError,
 )
 
-from agno_deepinfra._retry import RETRYABLE_STATUS_CODES, retry_after_seconds
+from agno_deepinfra._retry import CAPACITY_STATUS_CODES, RETRYABLE_STATUS_CODES, retry_after_seconds
 
 MAX_TEXT = 300  # characters of a non-JSON body (an HTML proxy page) kept in a message
+# Characters of DeepInfra's text in an error's message. agno's retry log prints the error two or
+# three times per line; the whole text stays on the error as `detail`.
+MAX_MESSAGE_TEXT = 200
 
 _HINTS = {
     401: "check DEEPINFRA_API_KEY (or api_key=...): DeepInfra did not accept the key",
@@ -33,7 +36,8 @@ _HINTS = {
     403: "the key may not use this model or endpoint",
     404: "check the model id: agno_deepinfra.list_models() lists the ids DeepInfra serves",
     422: "DeepInfra rejected a request parameter: fix the value named above",
-    429: "DeepInfra is rate limiting this account or model; 200 concurrent requests per model by default",
+    429: "rate limited: DeepInfra allows 200 concurrent requests per model by default",
+    503: "no capacity for this model right now",
 }
 
 # Context overflows come back as 400 with one of these phrases (agno's own list plus DeepInfra's wording).
@@ -75,14 +79,16 @@ class DeepInfraError(ModelProviderError):
     Attributes:
         retryable: whether another attempt can succeed (None: decide from the status code).
         retry_after: seconds the server asked the client to wait (`Retry-After`), if any.
+        detail: DeepInfra's whole error text (the message keeps its first 200 characters).
     """
 
     retryable: bool | None = None
     retry_after: float | None = None
+    detail: str | None = None
 
 
 class DeepInfraRateLimitError(DeepInfraError, ModelRateLimitError):
-    """HTTP 429 from DeepInfra; an agno `ModelRateLimitError`."""
+    """DeepInfra has no room for the request now (429, 503, 529); an agno `ModelRateLimitError`."""
 
 
 class DeepInfraContextWindowError(DeepInfraError, ContextWindowExceededError):
@@ -131,29 +137,59 @@ def _plain_text(text: str) -> str:
 
 
 def is_context_overflow(status: int, text: str) -> bool:
-    """DeepInfra reports an overlong prompt as a 400 (or 413) whose text names the context length."""
+    """Whether an error names the context length: DeepInfra's overlong prompts are 400s saying so.
+
+    Any status but a capacity one counts, because agno's `ModelProviderError.classify`, which its
+    retry loop applies to every chat error, decides the same way from the text alone.
+    """
     lowered = text.lower()
-    return status in (400, 413) and any(pattern in lowered for pattern in _CONTEXT_PATTERNS)
+    return status not in CAPACITY_STATUS_CODES and any(pattern in lowered for pattern in _CONTEXT_PATTERNS)
+
+
+def error_class(status: int, text: str) -> tuple[type[DeepInfraError], bool]:
+    """The one table: agno's error class and the retry verdict for an HTTP error, on every path.
+
+    agno re-classifies chat errors (`ModelProviderError.classify`: 429 and 529 become
+    `ModelRateLimitError`, a context-length phrase `ContextWindowExceededError`) and leaves those
+    two types alone. Assigning them here, the same way, keeps chat, the embedder and the reranker
+    in agreement and our `retryable` and `retry_after` on the error agno's loop sees. (401 is
+    `ModelAuthenticationError`, built apart: it is not a `ModelProviderError` in agno.)
+
+    | status | class | retried |
+    |---|---|---|
+    | 429, 503, 529 (no room now) | `DeepInfraRateLimitError` | yes, after `Retry-After` |
+    | a context-length phrase (any other status) | `DeepInfraContextWindowError` | no |
+    | 408, 425, 500, 502, 504 | `DeepInfraError` | yes (`Retry-After` honoured) |
+    | any other | `DeepInfraError` | no |
+    """
+    if status in CAPACITY_STATUS_CODES:
+        return DeepInfraRateLimitError, True
+    if is_context_overflow(status, text):
+        return DeepInfraContextWindowError, False
+    return DeepInfraError, status in RETRYABLE_STATUS_CODES
+
+
+def _short(text: str) -> str:
+    text = text.rstrip(".")
+    return text if len(text) <= MAX_MESSAGE_TEXT else text[: MAX_MESSAGE_TEXT - 3].rstrip() + "..."
 
 
 def status_error(
     status: int, response: HTTPResponse, *, model_id: str, model_name: str, what: str = "model"
 ) -> AgnoError:
-    """The agno exception for an HTTP error response from DeepInfra."""
+    """The agno exception for an HTTP error response from DeepInfra (see `error_class`)."""
     text = error_text(response)
     hint = _HINTS.get(status, "")
     # No closing period: agno's retry log appends ". Retrying in ...".
-    message = f"DeepInfra HTTP {status} for {what} '{model_id}': {text.rstrip('.')}" + (f" ({hint})" if hint else "")
+    message = f"DeepInfra HTTP {status} for {what} '{model_id}': {_short(text)}" + (f" ({hint})" if hint else "")
     if status == 401:
-        return ModelAuthenticationError(message=message, status_code=401, model_name=model_name)
-    error_class: type[DeepInfraError] = DeepInfraError
-    if status == 429:
-        error_class = DeepInfraRateLimitError
-    elif is_context_overflow(status, text):
-        error_class = DeepInfraContextWindowError
-    error = error_class(message=message, status_code=status, model_name=model_name, model_id=model_id)
-    error.retryable = status in RETRYABLE_STATUS_CODES and error_class is not DeepInfraContextWindowError
-    if status in (429, 503):
+        auth_error = ModelAuthenticationError(message=message, status_code=401, model_name=model_name)
+        auth_error.detail = text  # type: ignore[attr-defined]
+        return auth_error
+    kind, retryable = error_class(status, text)
+    error = kind(message=message, status_code=status, model_name=model_name, model_id=model_id)
+    error.retryable, error.detail = retryable, text
+    if retryable:
         error.retry_after = retry_after_seconds(response.headers)
     return error
 

@@ -21,8 +21,10 @@ from agno_deepinfra._tracing import note_retry
 
 logger = logging.getLogger("agno_deepinfra")
 
-# Transient by nature: timeouts, too-early, rate limits and server-side failures.
-RETRYABLE_STATUS_CODES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# No room for the request now: rate limited (429), no capacity for the model (503), overloaded (529).
+CAPACITY_STATUS_CODES = frozenset({429, 503, 529})
+# Transient by nature: timeouts, too-early, no room now and server-side failures.
+RETRYABLE_STATUS_CODES = frozenset({408, 425, 500, 502, 504}) | CAPACITY_STATUS_CODES
 # Fail the same way on every attempt. 402 (out of funds) is DeepInfra's addition to agno's list.
 NON_RETRYABLE_STATUS_CODES = frozenset({400, 401, 402, 403, 404, 413, 422})
 

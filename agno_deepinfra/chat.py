@@ -116,12 +116,13 @@ class DeepInfra(OpenAILike):
             `https://api.deepinfra.com/v1/openai`. Both the root form (`https://api.deepinfra.com`)
             and the `/v1/openai` form are accepted; an explicit argument always wins.
         retries: how many times agno's invocation loop retries a transient failure (408, 425, 429,
-            500, 502, 503, 504, connection errors, timeouts). Each model call makes at most
-            `retries + 1` HTTP attempts: the openai client's own retries are off.
+            500, 502, 503, 504, 529, connection errors, timeouts; the table is `_errors.error_class`).
+            Each model call makes at most `retries + 1` HTTP attempts: the openai client's own
+            retries are off.
         delay_between_retries: seconds before each retry (floats accepted).
         exponential_backoff: double the delay on each retry: `delay_between_retries * 2**k` before retry k.
         max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`
-            or `retry-after-ms` on a 429 or 503 (the wait is never shorter than the schedule).
+            or `retry-after-ms` on a retried error (the wait is never shorter than the schedule).
         retry_jitter: add up to this fraction of each wait at random (0.1 = up to +10%); 0 keeps
             the documented schedule exact.
         timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.

@@ -104,8 +104,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             off by default, as in agno).
         batch_size: texts per request in the batch methods (100).
         max_concurrency: batch requests in flight at once in `async_get_embeddings_batch_and_usage`.
-        retries: retries of a transient failure (408, 425, 429, 5xx, connection errors); each text
-            or batch makes at most `retries + 1` requests.
+        retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each
+            text or batch makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
         max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`.

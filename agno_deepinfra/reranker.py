@@ -56,7 +56,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
         batch_size: documents per request; longer lists are split (64).
         max_concurrency: requests in flight at once in `arerank` (`rerank` sends batches one by one).
         raise_on_error: raise DeepInfra failures instead of logging them and keeping the input order.
-        retries: retries of a transient failure (408, 425, 429, 5xx, connection errors); each batch
+        retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each batch
             makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.

@@ -132,7 +132,7 @@ class DeepInfraTools(ClosesClients, Toolkit):
         speech_voice: the voice, `"af_heart"` by default; `KOKORO_VOICES` lists Kokoro's English ones.
         speech_format: `"mp3"` (default), `"opus"`, `"flac"`, `"wav"` or `"pcm"` (16-bit mono).
         speech_speed: 0.25 to 4.0 (1.0 is normal speed).
-        retries: retries of a transient failure (408, 425, 429, 5xx, connection errors), as for `DeepInfra`.
+        retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`).
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
         max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`.
