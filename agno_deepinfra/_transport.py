@@ -19,6 +19,17 @@ def check_async_transport(transport: str) -> None:
         raise ValueError(f'async_transport must be "httpx" or "aiohttp", not {transport!r}')
     if transport == "aiohttp" and find_spec("aiohttp") is None:
         raise ValueError(f'async_transport="aiohttp" needs the aiohttp package: {_INSTALL_HINT}')
+    if transport == "aiohttp" and not _sdk_has_aiohttp_adapter():
+        raise ValueError(f'async_transport="aiohttp": the openai SDK\'s aiohttp adapter is missing; {_INSTALL_HINT}')
+
+
+def _sdk_has_aiohttp_adapter() -> bool:
+    """Whether the SDK's `DefaultAioHttpClient` is the real one, not its stand-in that fails when built.
+
+    Without its adapter (`httpx_aiohttp`, vendored in openai 3) the SDK defines the class on plain
+    httpx; found here, the problem is reported when the model is built, not at its first request.
+    """
+    return any("aiohttp" in base.__module__ for base in DefaultAioHttpClient.__mro__[1:])
 
 
 def new_async_http_client(transport: AsyncTransport) -> Any:

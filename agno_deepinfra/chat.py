@@ -54,6 +54,9 @@ from agno_deepinfra.model_strings import warn_if_rebuilt_as_agnos
 
 ResponseFormat = dict[str, Any] | type[BaseModel] | None
 
+# agno's default, kept so code written for agno's class runs unchanged; DeepInfra may retire it.
+DEFAULT_MODEL_ID = "meta-llama/Llama-2-70b-chat-hf"
+
 # Request fields the openai SDK accepts as keyword arguments, sent when set.
 _SDK_FIELDS = (
     "store",
@@ -147,7 +150,7 @@ class DeepInfra(OpenAILike):
             works on every DeepInfra model.
     """
 
-    id: str = "meta-llama/Llama-2-70b-chat-hf"
+    id: str = DEFAULT_MODEL_ID
     name: str = "DeepInfra"
     provider: str = "DeepInfra"
     # Equality means "same configuration": keys and live clients do not take part.
@@ -268,8 +271,12 @@ class DeepInfra(OpenAILike):
         max_tokens = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
         if max_tokens is not None:
             params["max_tokens"] = max_tokens
+        request_params = dict(self.request_params or {})
+        # Later wins, and every layer is copied, never mutated: the typed DeepInfra fields, then
+        # `extra_body=`, then an `extra_body` inside `request_params` (merged, not replacing the rest).
         extra_body = {name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None}
-        extra_body.update(self.extra_body or {})  # copied, never mutated: the caller's dict stays as it was
+        extra_body.update(self.extra_body or {})
+        extra_body.update(request_params.pop("extra_body", None) or {})
         if extra_body:
             params["extra_body"] = extra_body
         if response_format is not None:
@@ -278,7 +285,7 @@ class DeepInfra(OpenAILike):
             params["tools"] = [_wire_tool(tool) for tool in tools]
             if tool_choice is not None:
                 params["tool_choice"] = tool_choice
-        params.update(self.request_params or {})
+        params.update(request_params)
         return params
 
     def _chat_request(
@@ -542,6 +549,11 @@ def _suggest_model_ids(error: AgnoError, model: DeepInfra) -> None:
     suggestions = catalog.closest_model_ids(model.id, catalog.cached_ids(model._catalog_url))
     if suggestions:
         error.message = f"{error.message}; closest available ids: {', '.join(suggestions)}"
+    if model.id == DEFAULT_MODEL_ID:
+        error.message += (
+            f"; '{DEFAULT_MODEL_ID}' is the default id (agno's, kept for drop-in compatibility): "
+            "pass DeepInfra(id=...) with a model DeepInfra serves"
+        )
 
 
 def _for_model(request: dict[str, Any], model_id: str) -> dict[str, Any]:

@@ -175,3 +175,35 @@ def test_embedder_error_keeps_deepinfras_validation_text(emu: DeepInfraEmulator)
     assert "HTTP 422" in str(raised.value)
     assert "dimensions" in str(raised.value)
     assert json.dumps(emu.requests_for("embeddings")[0].body["dimensions"]) == "8"
+
+
+def test_an_unknown_default_id_says_it_is_the_default_and_how_to_choose(
+    emu: DeepInfraEmulator, make_model: MakeModel
+) -> None:
+    model = DeepInfra(base_url=emu.base_url, api_key=emu.api_key)  # no id=: agno's Llama-2 default
+    emu.queue(Fault.status(404, body={"detail": {"error": "Model is not available"}}))
+    output = Agent(model=model).run("hi")
+    assert output.status == RunStatus.error
+    assert "is the default id" in str(output.content) and "DeepInfra(id=...)" in str(output.content)
+    emu.queue(Fault.status(404, body={"detail": {"error": "Model is not available"}}))
+    other = Agent(model=make_model(id="meta-llama/Some-Other-Model")).run("hi")
+    assert "default id" not in str(other.content)
+
+
+def test_a_missing_key_is_an_authentication_error_in_every_class(emu: DeepInfraEmulator) -> None:
+    """The model and the reranker raise `ModelAuthenticationError`; the embedder raises agno's
+    `EmbeddingError` (what agno's vector databases handle) with reason "authentication", caused by
+    the same `ModelAuthenticationError`. No request is sent by any of them."""
+    from agno.exceptions import ModelAuthenticationError
+
+    settings = {"base_url": emu.base_url}
+    with pytest.raises(ModelAuthenticationError, match="DEEPINFRA_API_KEY is not set"):
+        DeepInfra(**settings).response(messages=[Message(role="user", content="hi")])
+    with pytest.raises(ModelAuthenticationError, match="DEEPINFRA_API_KEY is not set"):
+        DeepInfraReranker(raise_on_error=True, **settings).rerank("q", [Document(content="a")])
+    with pytest.raises(EmbeddingError, match="DEEPINFRA_API_KEY is not set") as raised:
+        DeepInfraEmbedder(**settings).get_embedding("hi")
+    assert raised.value.status_code == 401
+    assert getattr(raised.value, "reason", "authentication") == "authentication"  # agno >= 3.1 has `reason`
+    assert isinstance(raised.value.__cause__, ModelAuthenticationError)
+    assert emu.requests == []

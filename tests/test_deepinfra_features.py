@@ -123,6 +123,20 @@ def test_extra_body_wins_and_is_not_mutated(emu: DeepInfraEmulator, make_model: 
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_an_extra_body_in_request_params_keeps_the_typed_fields(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    """`request_params={"extra_body": ...}` adds to the body; it used to replace `top_k` and the rest."""
+    inner = {"custom": "y", "min_p": 0.3}
+    model = make_model(top_k=7, min_p=0.1, extra_body={"custom": "x", "other": 1}, request_params={"extra_body": inner})
+    content, error = run_path(Agent(model=model), path)
+    assert error is None and content
+    body = emu.requests_for("chat")[0].body
+    assert (body["top_k"], body["min_p"], body["custom"], body["other"]) == (7, 0.3, "y", 1)
+    assert inner == {"custom": "y", "min_p": 0.3} and model.request_params == {"extra_body": inner}
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_request_options_stay_out_of_the_body(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
     # The body travels pre-built in `extra_body`; headers, query and timeout must still act as options.
     options = {"extra_headers": {"X-Trace": "t-1"}, "extra_query": {"trace": "1"}, "timeout": 30.0}

@@ -413,6 +413,18 @@ def test_unknown_transport_is_refused() -> None:
         DeepInfra(async_transport="curl")  # type: ignore[arg-type]
 
 
+@NEEDS_AIOHTTP
+def test_aiohttp_without_the_sdks_adapter_fails_when_the_model_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    class StandIn(httpx.AsyncClient):  # what the SDK defines when its aiohttp adapter cannot be imported
+        pass
+
+    monkeypatch.setattr(transport_module, "DefaultAioHttpClient", StandIn)
+    with pytest.raises(ValueError, match="aiohttp adapter is missing"):
+        DeepInfra(async_transport="aiohttp")
+
+
 def test_aiohttp_without_the_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport_module, "find_spec", lambda name: None)  # as if aiohttp were not installed
     with pytest.raises(ValueError, match=r'pip install "agno-deepinfra\[aiohttp\]"'):

@@ -22,10 +22,10 @@ from agno.db.base import SessionType
 from agno.db.sqlite import SqliteDb
 from agno.models.deepinfra import DeepInfra as AgnosDeepInfra
 from agno.team import Team
+from paths import PATHS, run_path
 
 from agno_deepinfra import DeepInfra
 from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply
-from tests.paths import PATHS, run_path
 
 MakeModel = Callable[..., DeepInfra]
 SECRET = "sk-never-stored-0123456789"
