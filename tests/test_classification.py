@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from agno.agent import Agent
 from agno.exceptions import ContextWindowExceededError, ModelProviderError, ModelRateLimitError
 from agno.knowledge.document import Document
 from agno.models.message import Message
+from agno.run.agent import RunErrorEvent
+from paths import PATHS, run_path
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
 from agno_deepinfra._errors import MAX_MESSAGE_TEXT
@@ -96,3 +99,24 @@ def test_a_long_deepinfra_text_keeps_agnos_retry_log_readable(
     assert len(long_text) > 1800 and len(retry_line) < 3 * (MAX_MESSAGE_TEXT + 200)
     assert raised.value.detail == long_text  # type: ignore[attr-defined]  # the whole text stays on the error
     assert len(raised.value.message) < MAX_MESSAGE_TEXT + 150
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("status", [429, 401, 400])
+def test_through_an_agent_the_message_names_the_status(emu: DeepInfraEmulator, path: str, status: int) -> None:
+    """README, "Errors, as your code sees them": nothing raises; the message starts with the status."""
+    emu.queue(Fault.status(status))
+    content, error = run_path(Agent(model=_model(emu)), path)
+    assert content == "" and error is not None and error.startswith(f"DeepInfra HTTP {status} for model ")
+
+
+@pytest.mark.parametrize(("status", "error_type"), [(429, "model_provider_error"), (401, "model_authentication_error")])
+def test_a_streamed_run_ends_with_agnos_error_type(emu: DeepInfraEmulator, status: int, error_type: str) -> None:
+    emu.queue(Fault.status(status))
+    events = list(Agent(model=_model(emu)).run("hi", stream=True))
+    [event] = [e for e in events if isinstance(e, RunErrorEvent)]
+    assert event.error_type == error_type and str(event.content).startswith(f"DeepInfra HTTP {status}")
+
+
+def _model(emu: DeepInfraEmulator) -> DeepInfra:
+    return DeepInfra(id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=emu.base_url, api_key=emu.api_key)
