@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ EXPECTED = {
     "structured_output": ['"storyline"', '"characters"'],
     "knowledge_rag": ["reranking_score=0.", "within 45 days", "Answer: "],
     "retries": ["attempt 3", "capital of France"],
-    "cost_tracking": ["37 million", "Run cost:      $0.0000"],
+    "cost_tracking": ["37 million", "Run cost:      $"],
     "tracing": ["37 million", "Trace 'Agent.run'", "LLM       DeepInfra.invoke", "EMBEDDING DeepInfraEmbedder.embed"],
     "sampling_params": ["'top_k': 40", "haiku about rivers"],
     "reasoning": ["DeepSeek-R1 reasoning:\nThe user wrote", "Qwen3 answer (streamed):\nYou said"],
@@ -39,6 +40,10 @@ EXPECTED = {
     "speech": ["Saved speech (audio/mpeg", "It says: How many legs"],
     "list_models": ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "closest available ids: meta-llama/Llama-3.3-70B"],
 }
+
+
+# Numbers a recipe prints that must be positive: a cost of $0.00000000 (or None) is a failure.
+POSITIVE = {"cost_tracking": r"Run cost:\s+\$(\d+\.\d+)"}
 
 
 def test_every_recipe_has_an_expectation() -> None:
@@ -59,5 +64,8 @@ def test_recipe_runs_against_the_emulator(recipe: str, emu: DeepInfraEmulator) -
     assert result.returncode == 0, result.stderr[-2000:]
     for expected in EXPECTED[recipe]:
         assert expected in result.stdout, f"{expected!r} missing from:\n{result.stdout[-2000:]}"
+    if recipe in POSITIVE:
+        found = re.search(POSITIVE[recipe], result.stdout)
+        assert found and float(found.group(1)) > 0, f"{POSITIVE[recipe]!r} not positive in:\n{result.stdout[-2000:]}"
     if recipe != "retries":  # retries.py brings its own emulator with injected failures
         assert emu.requests_for("chat"), "the recipe never reached the emulator"

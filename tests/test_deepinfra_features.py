@@ -389,7 +389,9 @@ def test_public_surface() -> None:
         "unregister",
         "__version__",
     }
-    assert agno_deepinfra.__version__[0].isdigit()
+    from importlib.metadata import version
+
+    assert agno_deepinfra.__version__ == version("agno-deepinfra") != "0.0.0+unknown"
 
 
 def test_asyncio_gather_on_list_models(emu: DeepInfraEmulator) -> None:

@@ -400,12 +400,22 @@ def test_own_async_client_closes_with_its_event_loop(
 
 
 def test_a_callers_http_client_is_never_closed(make_model: MakeModel) -> None:
-    async def run_once() -> bool:
-        http_client = httpx.AsyncClient()
-        await Agent(model=make_model(http_client=http_client)).arun("hi")
-        return http_client.is_closed
+    """Checked after `asyncio.run` has shut its loop down, when the model's own clients are closed."""
+    http_client = httpx.AsyncClient()
 
-    assert asyncio.run(run_once()) is False
+    async def run_once() -> None:
+        await Agent(model=make_model(http_client=http_client)).arun("hi")
+
+    asyncio.run(run_once())
+    assert http_client.is_closed is False
+    own = make_model()  # the contrast: a client the model made itself is closed with the loop
+    made = asyncio.run(run_once_with(own))
+    assert made.is_closed()
+
+
+async def run_once_with(model: DeepInfra) -> Any:
+    await Agent(model=model).arun("hi")
+    return model.get_async_client()
 
 
 def test_unknown_transport_is_refused() -> None:

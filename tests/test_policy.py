@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agno.exceptions import ContextWindowExceededError, ModelProviderError
+from agno.exceptions import ContextWindowExceededError, ModelAuthenticationError, ModelProviderError
 
 from agno_deepinfra._errors import error_text, status_error
 from agno_deepinfra._retry import is_retryable, retry_after_seconds, retry_delay
@@ -90,6 +90,7 @@ def test_delay_schedule_and_hint() -> None:
         (502, True),
         (503, True),
         (504, True),
+        (529, True),
         (400, False),
         (401, False),
         (402, False),
@@ -103,9 +104,11 @@ def test_delay_schedule_and_hint() -> None:
 )
 def test_statuses_from_deepinfra(status: int, retryable: bool) -> None:
     error = status_error(status, response(status, {"detail": "x"}), model_id="m", model_name="DeepInfra")
-    assert isinstance(error, ModelProviderError) or status == 401
-    if isinstance(error, ModelProviderError):
-        assert is_retryable(error) is retryable
+    if status == 401:  # in agno, ModelAuthenticationError is not a ModelProviderError: agno never retries it
+        assert isinstance(error, ModelAuthenticationError) and not isinstance(error, ModelProviderError)
+        return
+    assert isinstance(error, ModelProviderError) and error.status_code == status
+    assert is_retryable(error) is retryable
 
 
 def test_context_overflow_becomes_agnos_type() -> None:
