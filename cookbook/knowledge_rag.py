@@ -9,10 +9,12 @@ Run: `python cookbook/knowledge_rag.py` (uses DEEPINFRA_API_KEY; `make demo` run
 emulator). Needs LanceDB: `pip install "agno-deepinfra[knowledge]"`.
 """
 
+import asyncio
 import shutil
 import tempfile
 
 from agno.agent import Agent
+from agno.knowledge.document import Document
 from agno.knowledge.knowledge import Knowledge
 from agno.vectordb.lancedb import LanceDb
 
@@ -34,7 +36,9 @@ POLICIES = {
     "hours": "Store hours: the Grenoble flagship store opens 9:00 to 19:00 Monday to Saturday and closes on Sundays.",
 }
 
-# enable_batch: async ingestion (`knowledge.ainsert`) embeds up to `batch_size` chunks per request.
+# enable_batch: where agno embeds a list of documents at once (the vector database's `async_insert`),
+# it sends up to `batch_size` texts per request. `knowledge.insert` / `ainsert` go one document at a
+# time, and LanceDB's sync `insert` embeds chunk by chunk: one request per document or chunk.
 embedder = DeepInfraEmbedder(id="Qwen/Qwen3-Embedding-0.6B", enable_batch=True)
 reranker = DeepInfraReranker(
     model="Qwen/Qwen3-Reranker-0.6B",
@@ -65,8 +69,10 @@ agent = Agent(
 # ---------------------------------------------------------------------------
 
 if __name__ == "__main__":
-    for name, text in POLICIES.items():
-        knowledge.insert(name=name, text_content=text)
+    # Many small documents: hand them to the vector database in one list, and all five are embedded
+    # in a single request (`knowledge.insert` per policy would make five).
+    documents = [Document(name=name, content=text) for name, text in POLICIES.items()]
+    asyncio.run(vector_db.async_insert(content_hash="store-policies", documents=documents))
 
     question = "Search the knowledge base: how many days do I have to return unworn gear?"
     print(f"Question: {question}\n\nRetrieved passages, most relevant first:")

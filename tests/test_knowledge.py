@@ -514,6 +514,24 @@ async def test_async_insert_embeds_chunks_in_batches(
     assert "45 days" in (await knowledge.asearch(QUESTION))[0].content
 
 
+def test_many_small_documents_one_request_through_async_insert_one_each_through_insert(
+    emu: DeepInfraEmulator, make_embedder: MakeEmbedder, make_reranker: MakeReranker, tmp_path: Path
+) -> None:
+    """What cookbook/knowledge_rag.py says: `knowledge.insert` per document makes a request per
+    document even with `enable_batch`; one list through the vector db's `async_insert` makes one."""
+    embedder = make_embedder(enable_batch=True)
+    per_document = make_knowledge(tmp_path / "a", embedder, make_reranker(), max_results=3)
+    for name, text in POLICIES.items():
+        per_document.insert(name=name, text_content=text)
+    assert len(emu.requests_for("embeddings")) == len(POLICIES)
+    emu.reset()
+    together = make_knowledge(tmp_path / "b", embedder, make_reranker(), max_results=3)
+    asyncio.run(together.vector_db.async_insert(content_hash="policies", documents=documents()))
+    [request] = emu.requests_for("embeddings")
+    assert len(request.body["input"]) == len(POLICIES)
+    assert together.search(QUESTION)[0].name == "returns"
+
+
 def test_an_agent_answers_from_the_right_passage(
     emu: DeepInfraEmulator, make_embedder: MakeEmbedder, make_reranker: MakeReranker, tmp_path: Path
 ) -> None:
