@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from agno_deepinfra.testing.app import App
+from agno_deepinfra.testing.batches import BatchApi, BatchClock
 from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, guess_reasoning
 from agno_deepinfra.testing.script import Fault, Item, RecordedRequest, Reply, Script
 from agno_deepinfra.testing.server import EmulatorServer
@@ -22,6 +23,9 @@ class DeepInfraEmulator:
     Use it as a context manager (or call `start()` / `stop()`): it listens on a free port (or
     `port`) in a daemon thread. Script answers per route with `queue`, `always` and `fail_every`;
     anything unscripted gets a deterministic, useful answer. Every request is logged in `requests`.
+    The Batch API lives in `batch_api` (`fail_requests`, `end_next`, `created`); a batch stays
+    `batch_validating_seconds` validating, then `batch_running_seconds` in progress, on `batch_clock`
+    (`time.time` unless given; `ManualClock` and `TickingClock` make it deterministic).
     """
 
     def __init__(
@@ -32,12 +36,18 @@ class DeepInfraEmulator:
         api_key: str = DEFAULT_API_KEY,
         chunk_delay: float = 0.0,
         record: bool = True,
+        batch_clock: BatchClock | None = None,
+        batch_validating_seconds: float = 0.2,
+        batch_running_seconds: float = 0.5,
     ) -> None:
         self.host = host
         self.api_key = api_key
         self.catalog = Catalog()
         self._script = Script(record=record)
-        self._server = EmulatorServer(App(api_key, self.catalog, self._script), host, port, chunk_delay)
+        # The Batch API (files and batches); its statuses move on `batch_clock` (see testing/batches.py).
+        self.batch_api = BatchApi(self.catalog, batch_clock, batch_validating_seconds, batch_running_seconds)
+        app = App(api_key, self.catalog, self._script, self.batch_api)
+        self._server = EmulatorServer(app, host, port, chunk_delay)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Future[None] | None = None
