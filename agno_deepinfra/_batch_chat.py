@@ -45,8 +45,8 @@ def _target(model: BatchChatModel) -> Target:
 
 def _body(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The batch line's body, and whether the caller asked for a stream."""
+    # The wire-ready body travels whole in `extra_body` (see `DeepInfra._chat_request`), model included.
     body = {key: value for key, value in request["extra_body"].items() if key not in VOLATILE_FIELDS}
-    body["model"] = request["model"]
     return body, bool(request.get("stream"))
 
 

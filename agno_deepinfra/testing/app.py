@@ -76,6 +76,7 @@ class App:
         self.catalog = catalog
         self.script = script
         self.batch_api = batch_api or BatchApi(catalog)
+        self.prompt_cache = self.batch_api.prompt_cache
         self.api_key = api_key
         self._bearer = f"Bearer {api_key}"
 
@@ -121,7 +122,7 @@ class App:
 
     def _prepare(self, route: str, path_model: str | None, body: Any) -> Renderer:
         if route == "chat":
-            return prepare_chat(body, self.catalog)
+            return prepare_chat(body, self.catalog, self.prompt_cache)
         if route == "embeddings":
             return prepare_embeddings(body, self.catalog)
         if route == "inference":

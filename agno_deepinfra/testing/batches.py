@@ -43,6 +43,7 @@ from agno_deepinfra.testing.chat import prepare_chat
 from agno_deepinfra.testing.endpoints import prepare_embeddings
 from agno_deepinfra.testing.errors import detail_error, not_found
 from agno_deepinfra.testing.outcome import ApiError, Outcome, Respond, json_response
+from agno_deepinfra.testing.prompt_cache import PromptCache
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 MAX_LINES = 50_000
@@ -165,6 +166,7 @@ class BatchApi:
         self.clock: BatchClock = clock or time.time
         self.validating_seconds = validating_seconds
         self.running_seconds = running_seconds
+        self.prompt_cache = PromptCache()  # shared with the real-time chat route (see App)
         self.files: dict[str, _File] = {}
         self.batches: dict[str, _Batch] = {}
         self._failures: list[_LineFailure] = []
@@ -357,7 +359,7 @@ class BatchApi:
             if endpoint == "/v1/embeddings":
                 action = prepare_embeddings(body, self.catalog)(None, None)
             elif endpoint == "/v1/chat/completions":
-                action = prepare_chat(body, self.catalog)(None, None)
+                action = prepare_chat(body, self.catalog, self.prompt_cache)(None, None)
             else:
                 return 404, detail_error("The emulator does not run /v1/completions batches")
         except ApiError as error:
