@@ -233,3 +233,55 @@ def test_a_retried_create_never_submits_twice(bemu: DeepInfraEmulator) -> None:
     assert output.status == RunStatus.completed
     assert len(calls) == 1  # the retry looked up the batch instead of creating another
     assert len(bemu.batch_api.created()) == 1
+
+
+# ------------------------------------------------------------------------------- the embedder
+
+EMBEDDING_MODEL = "BAAI/bge-m3"
+
+
+def test_the_embedder_sends_every_request_of_a_list_in_one_batch(bemu: DeepInfraEmulator) -> None:
+    from agno_deepinfra import DeepInfraEmbedder
+
+    texts = [f"passage number {index}" for index in range(25)]
+    common = {"id": EMBEDDING_MODEL, "base_url": bemu.base_url, "api_key": bemu.api_key, "batch_size": 10}
+    batched = DeepInfraEmbedder(batch_api=options(3), **common)
+    vectors, usages = batched.get_embeddings_batch_and_usage(texts)
+    (created,) = bemu.batch_api.created()
+    assert created["endpoint"] == "/v1/embeddings" and created["request_counts"]["total"] == 3
+    realtime_vectors, realtime_usages = DeepInfraEmbedder(**common).get_embeddings_batch_and_usage(texts)
+    assert vectors == realtime_vectors  # same answers, in input order
+    assert usages[0] is not None and realtime_usages[0] is not None
+    assert usages[0]["estimated_cost"] == pytest.approx(realtime_usages[0]["estimated_cost"] * BATCH_PRICE_FACTOR)
+
+
+async def test_a_corpus_inserted_concurrently_fills_one_batch(bemu: DeepInfraEmulator, tmp_path: Path) -> None:
+    from agno.knowledge.document import Document
+    from agno.vectordb.lancedb import LanceDb
+
+    from agno_deepinfra import DeepInfraEmbedder
+
+    embedder = DeepInfraEmbedder(id=EMBEDDING_MODEL, base_url=bemu.base_url, api_key=bemu.api_key, batch_api=options(5))
+    vector_db = LanceDb(uri=str(tmp_path / "lance"), table_name="corpus", embedder=embedder)
+    vector_db.create()
+    documents = [Document(name=f"d{index}", content=f"Document {index} is about topic {index}.") for index in range(5)]
+    await vector_db.async_insert(content_hash="corpus", documents=documents)
+    (created,) = bemu.batch_api.created()
+    assert created["request_counts"] == {"total": 5, "completed": 5, "failed": 0}
+    assert all(document.embedding and len(document.embedding) == embedder.dimensions for document in documents)
+    # Queries need an answer now: search the table with a real-time embedder (same model, same vectors).
+    realtime = DeepInfraEmbedder(id=EMBEDDING_MODEL, base_url=bemu.base_url, api_key=bemu.api_key)
+    searcher = LanceDb(uri=str(tmp_path / "lance"), table_name="corpus", embedder=realtime)
+    assert searcher.search("Document 3 is about topic 3.", limit=1)[0].name == "d3"
+
+
+def test_an_embeddings_call_above_the_limit_fails_before_any_request(bemu: DeepInfraEmulator) -> None:
+    from agno_deepinfra import DeepInfraEmbedder
+    from agno_deepinfra.embedder import EmbeddingError
+
+    embedder = DeepInfraEmbedder(
+        id=EMBEDDING_MODEL, base_url=bemu.base_url, api_key=bemu.api_key, batch_api=True, batch_size=60_000
+    )
+    with pytest.raises(EmbeddingError, match="at most 50000 inputs"):
+        embedder.get_embeddings_batch_and_usage(["x"] * 50_001)
+    assert not bemu.requests
