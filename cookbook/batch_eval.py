@@ -53,7 +53,7 @@ agent = Agent(model=DeepInfra(id=MODEL, batch_api=options), tools=[get_populatio
 
 async def evaluate() -> None:
     outputs = await asyncio.gather(*(agent.arun(f"What is the population of {city}?") for city in CITIES))
-    correct = sum(POPULATIONS[city] in str(output.content) for city, output in zip(CITIES, outputs))
+    correct = sum(POPULATIONS[city] in str(output.content) for city, output in zip(CITIES, outputs, strict=False))
     print(f"\nCorrect answers: {correct}/{len(CITIES)}")
 
     batch_cost = sum(output.metrics.cost or 0 for output in outputs if output.metrics)
