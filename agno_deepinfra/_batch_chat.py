@@ -14,10 +14,12 @@ from typing import Any, Protocol
 
 from openai import OpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from pydantic import ValidationError
 
+from agno_deepinfra._errors import unusable_response_error
 from agno_deepinfra._journal import VOLATILE_FIELDS
 from agno_deepinfra._retry import RetryPolicy
-from agno_deepinfra.batch import BatchOptions, Target, aresult, result, submit
+from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, result, submit
 
 ENDPOINT = "/v1/chat/completions"
 
@@ -37,10 +39,23 @@ class BatchChatModel(Protocol):
 
 
 def _target(model: BatchChatModel) -> Target:
-    def client() -> OpenAI:
-        return OpenAI(**model._get_client_params())
+    params = model._get_client_params()  # raises before any request when no key is set
 
-    return Target(ENDPOINT, str(model.base_url), client, RetryPolicy.of(model), model.name)
+    def client() -> OpenAI:
+        return OpenAI(**params)
+
+    account = account_of(str(params["api_key"]))
+    return Target(ENDPOINT, str(model.base_url), client, RetryPolicy.of(model), model.name, account)
+
+
+def _completion(body: dict[str, Any], model: BatchChatModel) -> ChatCompletion:
+    try:
+        return ChatCompletion.model_validate(body)
+    except ValidationError as exc:
+        problem = (
+            f"a batch result that is not a chat completion ({exc.error_count()} problems: {exc.errors()[0]['msg']})"
+        )
+        raise unusable_response_error(problem, model_id=str(body.get("model")), model_name=model.name) from exc
 
 
 def _body(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -53,14 +68,14 @@ def _body(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 def create(model: BatchChatModel, options: BatchOptions, request: dict[str, Any]) -> Any:
     """The completion (or replayed stream) for `request`, once its batch is done; blocks."""
     body, stream = _body(request)
-    completion = ChatCompletion.model_validate(result(submit(options, _target(model), body)))
+    completion = _completion(result(submit(options, _target(model), body)), model)
     return ReplayedStream(completion) if stream else completion
 
 
 async def acreate(model: BatchChatModel, options: BatchOptions, request: dict[str, Any]) -> Any:
     """Async twin of `create`: the event loop keeps running while the batch runs."""
     body, stream = _body(request)
-    completion = ChatCompletion.model_validate(await aresult(submit(options, _target(model), body)))
+    completion = _completion(await aresult(submit(options, _target(model), body)), model)
     return ReplayedStream(completion) if stream else completion
 
 

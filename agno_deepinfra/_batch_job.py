@@ -10,11 +10,13 @@ by an earlier process are collected from that batch instead of being submitted a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from agno.exceptions import AgnoError
@@ -35,6 +37,9 @@ from agno_deepinfra.batch import (
 )
 
 T = TypeVar("T")
+# Status checks are free and idempotent, and a batch runs for hours: a passing 503 must not end
+# every run waiting on it. They get at least this many retries, whatever the owner's `retries`.
+MIN_POLL_RETRIES = 5
 TOKEN_KEY = "agno_deepinfra_submission"  # the batch metadata key that makes create idempotent
 ENDED_BADLY = ("failed", "expired", "cancelled")
 
@@ -71,8 +76,10 @@ class BatchJob:
             if isinstance(error, DeepInfraError):
                 error.retryable = False  # a retry by agno's loop would submit the calls again
             for call in self.waiting:
-                if not call.future.done():
-                    call.future.set_exception(error)
+                _settle(call.future, error=error)
+        finally:
+            if self._client is not None:
+                self._client.close()
 
     def _wire_failure(self, exc: BaseException) -> BaseException:
         if isinstance(exc, MAPPED_EXCEPTIONS):
@@ -159,8 +166,8 @@ class BatchJob:
                 return batch.id
         return None
 
-    def _call(self, attempt: Callable[[], T]) -> T:
-        """One wire call with the owner's retries, failures mapped to agno's errors."""
+    def _call(self, attempt: Callable[[], T], min_retries: int = 0) -> T:
+        """One wire call with the owner's retries (at least `min_retries`), failures mapped to agno's errors."""
 
         def mapped() -> T:
             try:
@@ -168,7 +175,10 @@ class BatchJob:
             except MAPPED_EXCEPTIONS as exc:
                 raise map_error(exc, model_id=self.model_id, model_name=self.target.model_name) from exc
 
-        return call_with_retries(mapped, self.target.policy)
+        policy = self.target.policy
+        if policy.retries < min_retries:
+            policy = replace(policy, retries=min_retries)
+        return call_with_retries(mapped, policy)
 
     # ------------------------------------------------------------------------------- waiting
 
@@ -185,7 +195,7 @@ class BatchJob:
             interval = min(max(interval * 2, interval), self.options.max_poll_interval)
 
     def _check(self, item: _Tracked, journal: Journal | None) -> None:
-        batch = self._call(lambda: self.client.batches.retrieve(item.batch_id))
+        batch = self._call(lambda: self.client.batches.retrieve(item.batch_id), MIN_POLL_RETRIES)
         counts = batch.request_counts
         completed, failed, total = (counts.completed, counts.failed, counts.total) if counts else (0, 0, 0)
         if item.last != (batch.status, completed, failed):
@@ -206,7 +216,7 @@ class BatchJob:
         for file_id in (output, errors):
             if file_id is None:
                 continue
-            text = self._call(lambda file_id=file_id: self.client.files.content(file_id).text)  # type: ignore[misc]
+            text = self._call(lambda file_id=file_id: self.client.files.content(file_id).text, MIN_POLL_RETRIES)  # type: ignore[misc]
             for raw in text.splitlines():
                 if raw.strip():
                     self._answer(item, json.loads(raw))
@@ -215,14 +225,9 @@ class BatchJob:
                 ending = f"ended '{status}'" + (f" ({why})" if why else "")
                 if status == "completed":
                     ending = "completed without a result for this request"
-                call.future.set_exception(
-                    batch_error(
-                        f"DeepInfra batch {item.batch_id} {ending} (request {custom_id})",
-                        model_id=self.model_id,
-                        model_name=self.target.model_name,
-                        status=502,
-                    )
-                )
+                message = f"DeepInfra batch {item.batch_id} {ending} (request {custom_id})"
+                error = batch_error(message, model_id=self.model_id, model_name=self.target.model_name, status=502)
+                _settle(call.future, error=error)
 
     def _answer(self, item: _Tracked, line: dict[str, Any]) -> None:
         call = item.by_custom_id.get(str(line.get("custom_id")))
@@ -232,7 +237,7 @@ class BatchJob:
         status = int(response.get("status_code") or 0)
         body = response.get("body")
         if 200 <= status < 300 and isinstance(body, dict) and line.get("error") is None:
-            call.future.set_result(self._priced(body))
+            _settle(call.future, value=self._priced(body))
             return
         problem = line.get("error") or body
         text = text_of(problem) if problem is not None else "no response"
@@ -244,7 +249,7 @@ class BatchJob:
             model_id=self.model_id,
         )
         error.retryable, error.detail = False, text
-        call.future.set_exception(error)
+        _settle(call.future, error=error)
 
     # ------------------------------------------------------------------------------- pricing
 
@@ -277,6 +282,17 @@ class BatchJob:
                 if info.id == self.model_id and info.pricing.input_per_million is not None:
                     self._prices = (info.pricing.input_per_million, info.pricing.output_per_million or 0.0)
         return self._prices if self._prices is not False else None  # type: ignore[return-value]
+
+
+def _settle(
+    future: Future[dict[str, Any]], value: dict[str, Any] | None = None, error: BaseException | None = None
+) -> None:
+    """Resolve a call's future, unless its run gave up waiting (an async run cancelled meanwhile)."""
+    with contextlib.suppress(InvalidStateError):
+        if error is not None:
+            future.set_exception(error)
+        elif value is not None:
+            future.set_result(value)
 
 
 def _batch_errors(batch: Any) -> str:

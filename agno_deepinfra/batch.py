@@ -18,6 +18,7 @@ as ordinary input tokens (the catalog has no cached-token price): an upper bound
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import sys
@@ -82,7 +83,7 @@ class BatchOptions:
     on_progress: Callable[[BatchProgress], None] | None = field(default=None, repr=False)
     progress_bar: bool | None = None
     sleep: Callable[[float], None] | None = field(default=None, repr=False)
-    _collectors: dict[tuple[str, str], _Collector] = field(default_factory=dict, init=False, repr=False)
+    _collectors: dict[tuple[str, str, str], _Collector] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -130,6 +131,7 @@ class Target:
     client: Callable[[], OpenAI] = field(repr=False)
     policy: RetryPolicy
     model_name: str
+    account: str = field(default="", repr=False)  # a hash of the API key: accounts never share a batch
 
 
 class _Settings(Protocol):
@@ -138,6 +140,11 @@ class _Settings(Protocol):
     exponential_backoff: bool
     max_retry_delay: float
     retry_jitter: float
+
+
+def account_of(api_key: str) -> str:
+    """A short hash of the key (collectors are per account; the key itself is never kept here)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
 def batch_error(message: str, *, model_id: str, model_name: str, status: int = 400) -> DeepInfraError:
@@ -167,7 +174,7 @@ def submit(options: BatchOptions, target: Target, body: dict[str, Any], weight: 
             model_name=target.model_name,
         )
     with options._lock:
-        key = (target.base_url, target.endpoint)
+        key = (target.base_url, target.endpoint, target.account)
         collector = options._collectors.get(key)
         if collector is None:
             collector = options._collectors[key] = _Collector(options, target, model_id)
@@ -263,7 +270,10 @@ def show_progress(options: BatchOptions, progress: BatchProgress) -> None:
         progress.failed,
     )
     if options.on_progress is not None:
-        options.on_progress(progress)
+        try:
+            options.on_progress(progress)
+        except Exception:  # a broken callback must not end the runs waiting on the batch
+            logger.exception("BatchOptions.on_progress raised; the batch goes on")
     bar = options.progress_bar if options.progress_bar is not None else sys.stderr.isatty()
     if bar:
         done = progress.completed + progress.failed

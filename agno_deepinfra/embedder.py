@@ -37,7 +37,7 @@ from agno_deepinfra._http import (
 )
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
-from agno_deepinfra.batch import BatchOptions, Target, aresult, resolve_options, result, submit
+from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
 
 try:
     from agno.exceptions import EmbeddingError
@@ -258,7 +258,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         def client() -> OpenAI:
             return OpenAI(**params)
 
-        target = Target("/v1/embeddings", base_url, client, RetryPolicy.of(self), _OWNER)
+        account = account_of(params["api_key"])
+        target = Target("/v1/embeddings", base_url, client, RetryPolicy.of(self), _OWNER, account)
         assert isinstance(self.batch_api, BatchOptions)
         return call, submit(self.batch_api, target, call.payload, weight=len(texts))
 

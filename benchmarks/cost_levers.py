@@ -89,3 +89,12 @@ def cost_section(sizes: Sizes) -> Section:
             "prompt_cache_key (DeepInfra also caches prefixes without one), so the first two rows show no cache hits.",
         ],
     )
+
+
+if __name__ == "__main__":  # `python -m benchmarks.cost_levers [--quick]`: this table alone
+    import sys
+
+    from benchmarks.config import FULL, QUICK
+    from benchmarks.report import section_markdown
+
+    print(section_markdown(cost_section(QUICK if "--quick" in sys.argv else FULL)))

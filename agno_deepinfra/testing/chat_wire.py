@@ -46,9 +46,8 @@ def usage_json(call: ChatCall, reply: Reply, tool_calls: list[dict[str, Any]]) -
     override = reply.usage or {}
     prompt = int(override.get("prompt_tokens", call.prompt_tokens))
     completion = int(override.get("completion_tokens", completion))
-    # A scripted usage is reported as scripted (its own prompt_tokens_details included), cache or not.
-    scripted_details = override.get("prompt_tokens_details") or {}
-    cached = int(scripted_details.get("cached_tokens", 0)) if override else min(call.cached_tokens, prompt)
+    # A scripted usage is reported exactly as scripted: no cache hit is added to it.
+    cached = 0 if override else min(call.cached_tokens, prompt)
     usage: dict[str, Any] = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
