@@ -143,7 +143,7 @@ async def test_a_failed_line_fails_only_its_run_with_deepinfras_text(bemu: DeepI
 
 @pytest.mark.parametrize("ending", ["failed", "expired", "cancelled"])
 def test_a_batch_that_ends_badly_ends_its_runs_naming_batch_and_status(bemu: DeepInfraEmulator, ending: str) -> None:
-    bemu.batch_api.end_next(ending)
+    bemu.batch_api.end_next(ending, message="the account ran out of funds" if ending == "failed" else None)
     agent = Agent(model=batch_model(bemu, options(2)))
     with ThreadPoolExecutor(2) as pool:
         outputs = list(pool.map(agent.run, ["What is 1 + 1?", "What is 2 + 2?"]))
@@ -152,6 +152,8 @@ def test_a_batch_that_ends_badly_ends_its_runs_naming_batch_and_status(bemu: Dee
     assert failed, "a batch that did not complete must fail runs"
     for output in failed:
         assert batch_id in str(output.content) and f"'{ending}'" in str(output.content)
+        if ending == "failed":
+            assert "the account ran out of funds" in str(output.content)  # DeepInfra's reason, passed on
     # Expired and cancelled batches answer what they ran (here: half); a failed batch answers nothing.
     assert len(failed) == (2 if ending == "failed" else 1)
     assert len(bemu.batch_api.created()) == 1  # agno's retry loop did not submit again

@@ -170,7 +170,7 @@ class BatchApi:
         self.files: dict[str, _File] = {}
         self.batches: dict[str, _Batch] = {}
         self._failures: list[_LineFailure] = []
-        self._endings: list[str] = []
+        self._endings: list[tuple[str, str | None]] = []
         self._lock = threading.Lock()
 
     # -- scripting -------------------------------------------------------------------------------
@@ -179,11 +179,14 @@ class BatchApi:
         """Fail every batch line whose body's JSON contains `matching`, with `status` and DeepInfra's error body."""
         self._failures.append(_LineFailure(matching, status, message))
 
-    def end_next(self, status: str) -> None:
-        """End the next batch created with `status` ("failed", "expired" or "cancelled") instead of completing it."""
+    def end_next(self, status: str, message: str | None = None) -> None:
+        """End the next batch created with `status` ("failed", "expired" or "cancelled") instead of completing it.
+
+        `message` becomes an entry of the batch's `errors` (as DeepInfra reports why a batch failed).
+        """
         if status not in ("failed", "expired", "cancelled"):
             raise ValueError(f"end_next takes 'failed', 'expired' or 'cancelled', not {status!r}")
-        self._endings.append(status)
+        self._endings.append((status, message))
 
     def created(self) -> list[dict[str, Any]]:
         """Every batch created so far, as `GET /batches/{id}` would show it."""
@@ -266,7 +269,10 @@ class BatchApi:
         source = self._file(str(body.get("input_file_id")))
         batch = _Batch(f"batch_{uuid.uuid4().hex[:24]}", endpoint, source.id, metadata, self.clock())
         batch.lines, batch.errors = _validated_lines(source.content, endpoint)
-        batch.ending = self._endings.pop(0) if self._endings else None
+        if self._endings:
+            batch.ending, message = self._endings.pop(0)
+            if message is not None:
+                batch.errors.append({"code": "batch_failed", "message": message, "param": None, "line": None})
         self.batches[batch.id] = batch
         return json_response(200, batch.to_json())
 
@@ -309,7 +315,7 @@ class BatchApi:
             self._finish(batch, "cancelled", now)
             return
         if batch.status == "validating" and now >= batch.created_at + self.validating_seconds:
-            if batch.errors:
+            if batch.errors and batch.ending is None:
                 self._finish(batch, "failed", now)
                 return
             batch.status = "in_progress"
