@@ -65,6 +65,8 @@ class BatchJob:
         self.model_id = model_id
         self.waiting = waiting
         self._client: OpenAI | None = None
+        self._journal: Journal | None = None
+        self._claims: dict[str, list[str]] = {}  # token -> custom_ids this job took from the journal
         self._prices: tuple[float, float] | bool | None = False  # False: not looked up yet
 
     def run(self) -> None:
@@ -77,6 +79,9 @@ class BatchJob:
                 error.retryable = False  # a retry by agno's loop would submit the calls again
             for call in self.waiting:
                 _settle(call.future, error=error)
+            if self._journal is not None:  # unanswered requests stay collectable by a later job
+                for token, custom_ids in self._claims.items():
+                    self._journal.release(token, custom_ids)
         finally:
             if self._client is not None:
                 self._client.close()
@@ -96,6 +101,7 @@ class BatchJob:
 
     def _run(self) -> None:
         journal = open_journal(self.options.journal) if self.options.journal is not None else None
+        self._journal = journal
         fresh: list[Waiting] = list(self.waiting)
         resumed: dict[str, tuple[Submission, dict[str, Waiting]]] = {}
         if journal is not None:
@@ -106,6 +112,7 @@ class BatchJob:
                     fresh.append(call)
                 else:
                     submission, custom_id = claim
+                    self._claims.setdefault(submission.token, []).append(custom_id)
                     resumed.setdefault(submission.token, (submission, {}))[1][custom_id] = call
         tracked = [self._resume(submission, calls, journal) for submission, calls in resumed.values()]
         if fresh:
@@ -124,6 +131,7 @@ class BatchJob:
         if journal is not None:
             requests = [(call.fingerprint, custom_id) for custom_id, call in by_custom_id.items()]
             journal.submitting(Submission(token, self.target.endpoint, self.model_id, uploaded.id, requests))
+            self._claims[token] = list(by_custom_id)
         batch_id = self._create(uploaded.id, token)
         if journal is not None:
             journal.submitted(token, batch_id)

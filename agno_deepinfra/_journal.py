@@ -112,6 +112,13 @@ class Journal:
                     return submission, custom_id
         return None
 
+    def release(self, token: str, custom_ids: list[str]) -> None:
+        """Give claimed requests back (their job failed): a later job of this process may collect them."""
+        with self._lock:
+            submission = self._submissions.get(token)
+            if submission is not None:
+                submission.claimed.difference_update(custom_ids)
+
     def submitting(self, submission: Submission) -> None:
         """Record a submission before its batch is created (its file is uploaded)."""
         submission.claimed = {custom_id for _, custom_id in submission.requests}

@@ -287,3 +287,39 @@ def test_an_embeddings_call_above_the_limit_fails_before_any_request(bemu: DeepI
     with pytest.raises(EmbeddingError, match="at most 50000 inputs"):
         embedder.get_embeddings_batch_and_usage(["x"] * 50_001)
     assert not bemu.requests
+
+
+def test_a_job_that_died_between_upload_and_create_is_finished_not_repeated(
+    bemu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal holds an uploaded file whose batch was never created: the rerun creates it, uploads nothing."""
+    from agno_deepinfra import _batch_job
+
+    journal = tmp_path / "journal.jsonl"
+    real_create = _batch_job.BatchJob._create
+
+    def crash(self: _batch_job.BatchJob, file_id: str, token: str) -> str:
+        raise RuntimeError("killed between upload and create")
+
+    monkeypatch.setattr(_batch_job.BatchJob, "_create", crash)
+    first = Agent(model=batch_model(bemu, options(1, journal=journal))).run("What is 1 + 1?")
+    assert first.status == RunStatus.error and "killed between upload and create" in str(first.content)
+    assert not bemu.batch_api.created()
+
+    monkeypatch.setattr(_batch_job.BatchJob, "_create", real_create)
+    second = Agent(model=batch_model(bemu, options(1, journal=journal))).run("What is 1 + 1?")
+    assert second.status == RunStatus.completed and "The answer is 2" in str(second.content)
+    uploads = [request for request in bemu.requests_for("files") if request.method == "POST"]
+    assert len(uploads) == 1 and len(bemu.batch_api.created()) == 1
+
+
+async def test_an_async_stream_and_the_progress_line(
+    bemu: DeepInfraEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agent = Agent(model=batch_model(bemu, options(1, progress_bar=True)))
+    events = [event async for event in agent.arun("What is 2 + 3?", stream=True)]
+    content = "".join(str(event.content) for event in events if type(event).__name__ == "RunContentEvent")
+    assert "The answer is 5" in content
+    batch_id = bemu.batch_api.created()[0]["id"]
+    err = capsys.readouterr().err
+    assert f"\r{batch_id} [{'#' * 30}] 1/1 completed\n" in err and "0/1 in_progress" in err
