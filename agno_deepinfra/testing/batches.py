@@ -188,6 +188,15 @@ class BatchApi:
             raise ValueError(f"end_next takes 'failed', 'expired' or 'cancelled', not {status!r}")
         self._endings.append((status, message))
 
+    def reset(self) -> None:
+        """Forget files, batches, scripted failures and endings, and the prompt cache."""
+        with self._lock:
+            self.files.clear()
+            self.batches.clear()
+            self._failures.clear()
+            self._endings.clear()
+            self.prompt_cache.clear()
+
     def created(self) -> list[dict[str, Any]]:
         """Every batch created so far, as `GET /batches/{id}` would show it."""
         with self._lock:

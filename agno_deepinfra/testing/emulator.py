@@ -155,8 +155,12 @@ class DeepInfraEmulator:
         self._script.clear_rules(route)
 
     def reset(self) -> None:
-        """Clear queues, rules, counters and the request log (models added with `add_model` stay)."""
+        """Clear queues, rules, counters and the request log (models added with `add_model` stay).
+
+        Also forgets the Batch API's files and batches and the prompt cache.
+        """
         self._script.reset()
+        self.batch_api.reset()
         self._server.peak_connections = self._server.open_connections
 
     @property

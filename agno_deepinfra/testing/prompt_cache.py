@@ -40,3 +40,8 @@ class PromptCache:
                 break
             shared += 1
         return prompt_tokens(messages[:shared])
+
+    def clear(self) -> None:
+        """Forget every key."""
+        with self._lock:
+            self._prompts.clear()
