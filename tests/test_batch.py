@@ -323,3 +323,27 @@ async def test_an_async_stream_and_the_progress_line(
     batch_id = bemu.batch_api.created()[0]["id"]
     err = capsys.readouterr().err
     assert f"\r{batch_id} [{'#' * 30}] 1/1 completed\n" in err and "0/1 in_progress" in err
+
+
+def test_the_docs_name_tests_that_exist() -> None:
+    """Every test the "Cutting cost" and "Batch mode" docs name is a test of this suite."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    reliability = (root / "RELIABILITY.md").read_text()
+    sections = [
+        readme.split("## Cutting cost", 1)[1].split("\n## ", 1)[0],
+        reliability.split("## Batch mode", 1)[1].split("\n## ", 1)[0],
+    ]
+    named = {name for text in sections for name in re.findall(r"::(test_\w+)", text)}
+    assert len(named) >= 10
+    defined = {
+        name
+        for path in (root / "tests").glob("test_*.py")
+        for name in re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), re.M)
+    }
+    assert named <= defined, named - defined
+    for text in sections:
+        for path in re.findall(r"`(tests/test_\w+\.py)", text):
+            assert (root / path).exists(), path
