@@ -302,8 +302,8 @@ class DeepInfra(OpenAILike):
 
         The body is built wire-ready and travels whole in `extra_body`, which the SDK sends as given
         and merges over its keywords. Passed as keywords, it would be re-validated field by field
-        against the SDK's TypedDicts (`maybe_transform`): 0.3-0.7 ms per call on a 2-core machine,
-        10-20% of the client's CPU, for a body that needs nothing done to it.
+        against the SDK's TypedDicts (`maybe_transform`): in `make bench`'s profile, 334 µs per call
+        for agno's class against 94 µs here, for a body that needs nothing done to it.
         """
         params = self.get_request_params(response_format, tools, tool_choice, run_response)
         options = {key: params.pop(key) for key in _CALL_OPTIONS if key in params}
