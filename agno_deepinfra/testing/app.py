@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat import prepare_chat
+from agno_deepinfra.testing.chat_wire import StreamUsage
 from agno_deepinfra.testing.endpoints import prepare_embeddings, prepare_inference, prepare_models
 from agno_deepinfra.testing.errors import detail_error, field_error, not_found, status_message, validation_error
 from agno_deepinfra.testing.media import PREPARERS as MEDIA_PREPARERS
@@ -68,6 +69,7 @@ class App:
         self.script = script
         self.api_key = api_key
         self._bearer = f"Bearer {api_key}"
+        self.stream_usage: StreamUsage = "deepinfra"  # where streams carry usage; see chat_wire.StreamUsage
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Outcome:
         """Record the request, then answer it: errors first, then the script, then the endpoint."""
@@ -106,7 +108,7 @@ class App:
 
     def _prepare(self, route: str, path_model: str | None, body: Any) -> Renderer:
         if route == "chat":
-            return prepare_chat(body, self.catalog)
+            return prepare_chat(body, self.catalog, self.stream_usage)
         if route == "embeddings":
             return prepare_embeddings(body, self.catalog)
         if route == "inference":
