@@ -14,7 +14,6 @@ from agno_deepinfra.testing.outcome import DONE_EVENT, MALFORMED_EVENT, Stream, 
 from agno_deepinfra.testing.script import Fault, Reply, ToolCall
 from agno_deepinfra.testing.text import count_tokens, split_even, word_pieces
 
-
 # Where a stream carries `usage` (see WIRE.md, "Usage in streams"):
 # "deepinfra": on the chunk whose finish_reason is set, on every stream (DeepInfra's documented wire);
 # "openai": in a separate `choices: []` chunk, only when `stream_options.include_usage` is set;
