@@ -508,11 +508,13 @@ def test_models_list_is_public_with_metadata(emu: DeepInfraEmulator) -> None:
 
 
 def test_model_details_404_and_add_model(emu: DeepInfraEmulator, http: httpx.Client) -> None:
-    assert httpx.get(f"{emu.root_url}/models/{LLAMA_8B}").json()["id"] == LLAMA_8B
+    assert httpx.get(f"{emu.base_url}/models/{LLAMA_8B}").json()["id"] == LLAMA_8B
+    assert httpx.get(f"{emu.root_url}/models/{LLAMA_8B}").json()["model_name"] == LLAMA_8B
     missing = httpx.get(f"{emu.root_url}/models/acme/unknown")
-    assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
+    assert (missing.status_code, missing.json()) == (404, {"error": "Model not found"})
     emu.add_model("acme/Tiny-1B", context_length=64, tags=["tools"], pricing={"input_tokens": 1, "output_tokens": 2})
-    assert httpx.get(f"{emu.root_url}/models/acme/Tiny-1B").json()["metadata"]["tags"] == ["tools"]
+    assert httpx.get(f"{emu.root_url}/models/acme/Tiny-1B").json()["tags"] == ["tools"]
+    assert httpx.get(f"{emu.base_url}/models/acme/Tiny-1B").json()["metadata"]["tags"] == ["tools"]
     answer = http.post("/v1/openai/chat/completions", json=chat_body(model="acme/Tiny-1B")).json()
     assert answer["model"] == "acme/Tiny-1B"
     overflow = http.post("/v1/openai/chat/completions", json=chat_body("word " * 100, model="acme/Tiny-1B"))

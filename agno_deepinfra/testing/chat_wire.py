@@ -37,12 +37,22 @@ class ChatCall:
     @property
     def usage_on_finish(self) -> bool:
         """Whether the finish chunk carries `usage` (DeepInfra's placement)."""
-        return self.stream_usage != "openai"
+        return usage_on_finish(self.stream_usage)
 
     @property
     def usage_chunk(self) -> bool:
         """Whether a separate `choices: []` usage chunk follows the finish chunk (OpenAI's placement)."""
-        return self.stream_usage != "deepinfra" and self.include_usage
+        return usage_chunk(self.stream_usage, self.include_usage)
+
+
+def usage_on_finish(style: StreamUsage) -> bool:
+    """Whether a stream's finish chunk carries `usage` under `style`."""
+    return style != "openai"
+
+
+def usage_chunk(style: StreamUsage, include_usage: bool) -> bool:
+    """Whether a stream ends with a `choices: []` usage chunk under `style` and `stream_options.include_usage`."""
+    return style != "deepinfra" and include_usage
 
 
 def tool_call_json(call: ToolCall) -> dict[str, Any]:

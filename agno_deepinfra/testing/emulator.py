@@ -147,7 +147,7 @@ class DeepInfraEmulator:
     def queue(self, item: Reply | Fault, route: str = "chat") -> None:
         """Answer the next request on `route` with `item`.
 
-        Routes: "chat", "embeddings", "inference", "models", and the media routes "images",
+        Routes: "chat", "completions", "embeddings", "inference", "models", and the media routes "images",
         "transcriptions" and "speech".
         """
         self._script.queue(item, route)

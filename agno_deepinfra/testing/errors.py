@@ -33,6 +33,11 @@ def detail_error(message: str) -> dict[str, Any]:
     return {"detail": {"error": message}}
 
 
+def deep_error(message: str) -> dict[str, Any]:
+    """`{"error": message}`: DeepInfra's `DeepError` (native routes; the official SDK reads it)."""
+    return {"error": message}
+
+
 def not_found() -> dict[str, Any]:
     """FastAPI's body for an unknown path or model page."""
     return {"detail": "Not Found"}
