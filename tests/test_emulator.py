@@ -735,6 +735,7 @@ def test_cli_serve(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     command = [sys.executable, "-m", "agno_deepinfra.testing", "serve", "--port", str(port), "--api-key", "cli-key"]
+    command += ["--stream-usage", "openai"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         assert process.stdout is not None
@@ -743,6 +744,13 @@ def test_cli_serve(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{port}/v1/openai/models").status_code == 200
         denied = httpx.post(f"http://127.0.0.1:{port}/v1/openai/chat/completions", json=chat_body())
         assert denied.status_code == 401
+        headers = {"Authorization": "Bearer cli-key"}
+        body = chat_body(stream=True, stream_options={"include_usage": True})
+        with httpx.stream(
+            "POST", f"{line.split('base_url=')[1].split()[0]}/chat/completions", json=body, headers=headers
+        ) as r:
+            last = json.loads(sse_data(r)[-2])
+        assert last["choices"] == [] and last["usage"]["total_tokens"] > 0  # --stream-usage openai
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
