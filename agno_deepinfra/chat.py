@@ -49,7 +49,7 @@ from agno_deepinfra._transport import (
     close_with_the_loop,
     new_async_http_client,
 )
-from agno_deepinfra._usage import usage_metrics
+from agno_deepinfra._usage import StreamUsage, usage_metrics
 from agno_deepinfra.model_strings import warn_if_rebuilt_as_agnos
 
 ResponseFormat = dict[str, Any] | type[BaseModel] | None
@@ -513,16 +513,19 @@ class _FailureScope:
 
 
 class _StreamScope(_FailureScope):
-    """A stream's state: thinking split out of the content, output delivered, a finish seen."""
+    """A stream's state: thinking split out of the content, usage counted, output delivered, a finish seen."""
 
     def __init__(self, model: DeepInfra) -> None:
         super().__init__(model)
         self.thinking = ThinkSplitter()
+        self.usage = StreamUsage()
         self.finished = False
 
     def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
         """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""
         response = self.thinking.split(self.model._parse_provider_response_delta(chunk))
+        if response.response_usage is not None:  # a usage record may come more than once (see StreamUsage)
+            response.response_usage = self.usage.count(response.response_usage)
         if not self.delivered and (response.content or response.tool_calls or response.reasoning_content):
             self.delivered = True
         if chunk.choices and chunk.choices[0].finish_reason:

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 from agno_deepinfra.testing.catalog import Catalog
-from agno_deepinfra.testing.chat_wire import ChatCall, completion_json, stream_response
+from agno_deepinfra.testing.chat_wire import ChatCall, StreamUsage, completion_json, stream_response
 from agno_deepinfra.testing.errors import context_overflow, validation_error
 from agno_deepinfra.testing.outcome import Action, ApiError, json_response, modify_plain
 from agno_deepinfra.testing.responder import unscripted_reply
@@ -15,8 +15,11 @@ from agno_deepinfra.testing.text import prompt_tokens
 from agno_deepinfra.testing.validation import require_dict, require_model, validate_chat
 
 
-def prepare_chat(raw: Any, catalog: Catalog) -> partial[Action]:
-    """Validate a chat request (422, 404, 400 context overflow) and return its renderer."""
+def prepare_chat(raw: Any, catalog: Catalog, stream_usage: StreamUsage = "deepinfra") -> partial[Action]:
+    """Validate a chat request (422, 404, 400 context overflow) and return its renderer.
+
+    `stream_usage` says where a stream carries `usage` (see `chat_wire.StreamUsage`).
+    """
     body = require_dict(raw)
     errors = validate_chat(body)
     if errors:
@@ -36,6 +39,7 @@ def prepare_chat(raw: Any, catalog: Catalog) -> partial[Action]:
         stream=body.get("stream") is True,
         include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         service_tier=body.get("service_tier"),
+        stream_usage=stream_usage,
     )
     return partial(render_chat, call, body)
 
