@@ -6,9 +6,11 @@ STAMP := $(VENV)/.installed
 # The lowest versions we support, tested on every `make test` beside the newest releases.
 LOWEST_VENV := .venv-lowest
 LOWEST_PINS := "agno==3.0.0" "openai==1.106.1"
+# Other people's DeepInfra clients, run against the emulator in a venv of their own (never our deps).
+CONFORMANCE_VENV := .venv-conformance
 PYTEST_FLAGS ?= -q
 
-.PHONY: install demo test lint typecheck unit test-lowest live bench clean
+.PHONY: install demo test lint typecheck unit test-lowest conformance live bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +45,18 @@ test-lowest: $(LOWEST_VENV)/.installed
 	@$(LOWEST_VENV)/bin/python -c "import agno, openai, importlib.metadata as m; print('lowest supported: agno', m.version('agno'), 'openai', openai.__version__)"
 	AGNO_TELEMETRY=false $(LOWEST_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
 
-test: lint typecheck unit test-lowest
+# The package goes in without its dependencies: the suite needs only the emulator (and h11).
+$(CONFORMANCE_VENV)/.installed: conformance/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(CONFORMANCE_VENV)
+	$(CONFORMANCE_VENV)/bin/python -m pip install -qq --upgrade pip
+	$(CONFORMANCE_VENV)/bin/python -m pip install -qq -r conformance/requirements.txt
+	$(CONFORMANCE_VENV)/bin/python -m pip install -qq --no-deps -e .
+	@touch $@
+
+conformance: $(CONFORMANCE_VENV)/.installed
+	cd conformance && ../$(CONFORMANCE_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+
+test: lint typecheck unit test-lowest conformance
 	@$(BIN)/python -c "import importlib.metadata as m; print('newest tested: agno', m.version('agno'), 'openai', m.version('openai'))"
 
 # Live checks against the real API (needs DEEPINFRA_API_KEY); never part of `make test`.
@@ -55,4 +68,4 @@ bench: $(STAMP)
 	AGNO_TELEMETRY=false $(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(CONFORMANCE_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -337,7 +337,7 @@ class _ModelCall(_Recorder):
 
 
 class _StreamedAnswer:
-    """What a stream delivered: its text, its tool-call deltas and the usage of its last chunk."""
+    """What a stream delivered: its text, its tool-call deltas and its usage (the sum of its chunks')."""
 
     def __init__(self) -> None:
         self.content: list[str] = []
@@ -348,7 +348,9 @@ class _StreamedAnswer:
         if isinstance(getattr(chunk, "content", None), str):
             self.content.append(chunk.content)
         self.tool_call_deltas.extend(getattr(chunk, "tool_calls", None) or [])
-        self.usage = getattr(chunk, "response_usage", None) or self.usage
+        usage = getattr(chunk, "response_usage", None)
+        if usage is not None:  # each chunk's usage is its increment (see _usage.StreamUsage): they add up
+            self.usage = usage if self.usage is None else self.usage + usage
 
     def attributes(self, model: Any) -> dict[str, Any]:
         tool_calls = model.parse_tool_calls(self.tool_call_deltas) if self.tool_call_deltas else []

@@ -50,3 +50,48 @@ def usage_metrics(usage: Any) -> MessageMetrics:
         cost = usage_field(usage, "cost")
     metrics.cost = float(cost) if isinstance(cost, (int, float)) else None
     return metrics
+
+
+# The token counters of `MessageMetrics` that a usage record sets (see `usage_metrics`).
+_COUNTERS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+    "audio_total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+class StreamUsage:
+    """Counts one stream's usage once, whichever chunks carry it.
+
+    agno adds up the usage of every chunk of a stream. DeepInfra documents usage on the chunk
+    whose `finish_reason` is set; OpenAI's shape puts it in a later `choices: []` chunk; a server
+    may send both, or running totals on every chunk (`stream_options.continuous_usage_stats`).
+    Each record is the stream's total so far, so each chunk passes on only what its record adds
+    to the ones before: the stream's metrics end up equal to its last (largest) record.
+    """
+
+    def __init__(self) -> None:
+        self._counted = MessageMetrics()
+        self._cost: float | None = None
+
+    def count(self, record: MessageMetrics) -> MessageMetrics | None:
+        """The part of `record` not yet counted; None when it adds nothing (a repeated record)."""
+        increment = MessageMetrics()
+        added = False
+        for name in _COUNTERS:
+            new, old = getattr(record, name) or 0, getattr(self._counted, name) or 0
+            if new > old:
+                setattr(increment, name, new - old)
+                setattr(self._counted, name, new)
+                added = True
+        if record.cost is not None and record.cost > (self._cost or 0.0):
+            increment.cost = record.cost - (self._cost or 0.0)
+            self._cost = record.cost
+            added = True
+        return increment if added else None

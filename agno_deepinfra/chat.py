@@ -50,7 +50,7 @@ from agno_deepinfra._transport import (
     close_with_the_loop,
     new_async_http_client,
 )
-from agno_deepinfra._usage import usage_metrics
+from agno_deepinfra._usage import StreamUsage, usage_metrics
 from agno_deepinfra.batch import BatchOptions, resolve_options
 from agno_deepinfra.model_strings import warn_if_rebuilt_as_agnos
 
@@ -316,8 +316,8 @@ class DeepInfra(OpenAILike):
 
         The body is built wire-ready and travels whole in `extra_body`, which the SDK sends as given
         and merges over its keywords. Passed as keywords, it would be re-validated field by field
-        against the SDK's TypedDicts (`maybe_transform`): 0.3-0.7 ms per call on a 2-core machine,
-        10-20% of the client's CPU, for a body that needs nothing done to it.
+        against the SDK's TypedDicts (`maybe_transform`): in `make bench`'s profile, 334 µs per call
+        for agno's class against 94 µs here, for a body that needs nothing done to it.
         """
         params = self.get_request_params(response_format, tools, tool_choice, run_response)
         options = {key: params.pop(key) for key in _CALL_OPTIONS if key in params}
@@ -531,16 +531,19 @@ class _FailureScope:
 
 
 class _StreamScope(_FailureScope):
-    """A stream's state: thinking split out of the content, output delivered, a finish seen."""
+    """A stream's state: thinking split out of the content, usage counted, output delivered, a finish seen."""
 
     def __init__(self, model: DeepInfra) -> None:
         super().__init__(model)
         self.thinking = ThinkSplitter()
+        self.usage = StreamUsage()
         self.finished = False
 
     def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
         """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""
         response = self.thinking.split(self.model._parse_provider_response_delta(chunk))
+        if response.response_usage is not None:  # a usage record may come more than once (see StreamUsage)
+            response.response_usage = self.usage.count(response.response_usage)
         if not self.delivered and (response.content or response.tool_calls or response.reasoning_content):
             self.delivered = True
         if chunk.choices and chunk.choices[0].finish_reason:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from agno.agent import Agent
 from agno.media import Image
+from agno.metrics import MessageMetrics
 from agno.models.response import ModelResponse
 from agno.run.agent import RunContentEvent, RunOutput
 from agno.run.base import RunStatus
@@ -20,6 +21,7 @@ from paths import PATHS, run_path
 import agno_deepinfra
 from agno_deepinfra import DeepInfra, ModelInfo, alist_models, list_models
 from agno_deepinfra._reasoning import ThinkSplitter
+from agno_deepinfra._usage import StreamUsage, usage_metrics
 from agno_deepinfra.testing import CATALOG, DeepInfraEmulator, Fault, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]
@@ -81,6 +83,50 @@ async def test_cost_of_an_async_stream(emu: DeepInfraEmulator, make_model: MakeM
     output = final_output([e async for e in agent.arun("go", stream=True, yield_run_output=True)])
     assert output.metrics is not None
     assert output.metrics.cost == pytest.approx(expected_cost(50, 3))
+
+
+@pytest.mark.parametrize("placement", ["deepinfra", "openai", "both"])
+@pytest.mark.parametrize("run_async", [False, True])
+async def test_stream_usage_is_counted_once_from_either_placement(
+    emu: DeepInfraEmulator, make_model: MakeModel, placement: str, run_async: bool
+) -> None:
+    """Usage on the finish chunk (DeepInfra), in a `choices: []` chunk (OpenAI), or in both: counted once."""
+    emu.stream_usage = placement  # type: ignore[assignment]
+    emu.queue(Reply(content="a b c", chunks=3, usage={"prompt_tokens": 50, "completion_tokens": 3}))
+    agent = Agent(model=make_model())
+    if run_async:
+        output = final_output([e async for e in agent.arun("go", stream=True, yield_run_output=True)])
+    else:
+        output = final_output(list(agent.run("go", stream=True, yield_run_output=True)))
+    assert output.metrics is not None
+    assert (output.metrics.input_tokens, output.metrics.output_tokens, output.metrics.total_tokens) == (50, 3, 53)
+    assert output.metrics.cost == pytest.approx(expected_cost(50, 3))
+
+
+def test_running_usage_totals_add_up_to_the_last_record() -> None:
+    """`continuous_usage_stats`-style running totals on several chunks count as the last record, not their sum."""
+    counter = StreamUsage()
+    records = [
+        usage_metrics(_usage(10, 1, 0.001)),
+        usage_metrics(_usage(10, 2, 0.002)),
+        usage_metrics(_usage(10, 2, 0.002)),
+    ]
+    increments = [counter.count(record) for record in records]
+    assert increments[2] is None  # a repeated record adds nothing
+    total = MessageMetrics()
+    for increment in increments:
+        total += increment or MessageMetrics()
+    assert (total.input_tokens, total.output_tokens, total.total_tokens) == (10, 2, 12)
+    assert total.cost == pytest.approx(0.002)
+
+
+def _usage(prompt: int, completion: int, cost: float) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "estimated_cost": cost,
+    }
 
 
 # ------------------------------------------------------------------------ request fields

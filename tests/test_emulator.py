@@ -142,25 +142,64 @@ def test_unscripted_answer_does_simple_arithmetic(client: openai.OpenAI) -> None
     assert "84" in (response.choices[0].message.content or "")
 
 
-def test_stream_shape_with_usage(http: httpx.Client) -> None:
+def test_stream_shape_with_usage_on_the_finish_chunk(http: httpx.Client) -> None:
+    """DeepInfra's wire (WIRE.md): usage rides on the finish_reason chunk, and every chunk has a choice."""
     events = stream_chat(http, chat_body("Stream me something", stream_options={"include_usage": True}))
     assert events[-1] == "[DONE]"
     chunks = [json.loads(event) for event in events[:-1]]
     assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
     assert len({chunk["id"] for chunk in chunks}) == 1
+    assert all(chunk["choices"] for chunk in chunks)  # DeepInfra's own example reads choices[0] on every chunk
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    text = "".join(chunk["choices"][0]["delta"].get("content", "") for chunk in chunks if chunk["choices"])
+    text = "".join(chunk["choices"][0]["delta"].get("content", "") for chunk in chunks)
     assert "Stream me something" in text
-    assert len([c for c in chunks if c["choices"] and c["choices"][0]["delta"].get("content")]) > 3
-    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
-    assert chunks[-1]["choices"] == []
+    assert len([c for c in chunks if c["choices"][0]["delta"].get("content")]) > 3
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["usage"]["estimated_cost"] > 0
     assert chunks[-1]["usage"]["completion_tokens"] > 0
+    assert all("usage" not in chunk for chunk in chunks[:-1])
 
 
-def test_stream_without_include_usage_has_no_usage_chunk(http: httpx.Client) -> None:
-    events = stream_chat(http, chat_body())
-    assert all("usage" not in json.loads(event) for event in events[:-1])
+def test_stream_without_stream_options_still_has_usage(http: httpx.Client) -> None:
+    chunks = [json.loads(event) for event in stream_chat(http, chat_body())[:-1]]
+    assert [chunk["choices"][0]["finish_reason"] for chunk in chunks if "usage" in chunk] == ["stop"]
+
+
+def test_documented_deepinfra_client_code_reads_usage_from_the_last_chunk(client: openai.OpenAI) -> None:
+    """The loop of DeepInfra's "OpenAI API" page, run as written: `event.choices[0]` on every chunk."""
+    finished = []
+    for event in client.chat.completions.create(
+        model=LLAMA_8B, messages=[{"role": "user", "content": "Hi"}], stream=True
+    ):
+        if event.choices[0].finish_reason:
+            assert event.usage is not None
+            finished.append((event.choices[0].finish_reason, event.usage.prompt_tokens, event.usage.completion_tokens))
+    assert len(finished) == 1 and finished[0][0] == "stop" and finished[0][1] > 0 and finished[0][2] > 0
+
+
+def test_openai_style_usage_chunk_only_with_include_usage(emu: DeepInfraEmulator, http: httpx.Client) -> None:
+    emu.stream_usage = "openai"
+    without = [json.loads(event) for event in stream_chat(http, chat_body())[:-1]]
+    assert all("usage" not in chunk for chunk in without)
+    events = stream_chat(http, chat_body(stream_options={"include_usage": True}))
+    chunks = [json.loads(event) for event in events[:-1]]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop" and "usage" not in chunks[-2]
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
+
+
+def test_both_usage_placements_carry_the_same_record(emu: DeepInfraEmulator, http: httpx.Client) -> None:
+    emu.stream_usage = "both"
+    chunks = [json.loads(event) for event in stream_chat(http, chat_body(stream_options={"include_usage": True}))[:-1]]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["choices"] == []
+    assert chunks[-2]["usage"] == chunks[-1]["usage"]
+
+
+def test_stream_usage_style_is_checked_and_reset_restores_it(emu: DeepInfraEmulator) -> None:
+    with pytest.raises(ValueError, match="stream_usage must be one of deepinfra, openai, both"):
+        emu.stream_usage = "last"  # type: ignore[assignment]
+    emu.stream_usage = "openai"
+    emu.reset()
+    assert emu.stream_usage == "deepinfra"
 
 
 def test_scripted_reply_in_exact_chunks_and_usage_override(emu: DeepInfraEmulator, http: httpx.Client) -> None:
@@ -469,11 +508,13 @@ def test_models_list_is_public_with_metadata(emu: DeepInfraEmulator) -> None:
 
 
 def test_model_details_404_and_add_model(emu: DeepInfraEmulator, http: httpx.Client) -> None:
-    assert httpx.get(f"{emu.root_url}/models/{LLAMA_8B}").json()["id"] == LLAMA_8B
+    assert httpx.get(f"{emu.base_url}/models/{LLAMA_8B}").json()["id"] == LLAMA_8B
+    assert httpx.get(f"{emu.root_url}/models/{LLAMA_8B}").json()["model_name"] == LLAMA_8B
     missing = httpx.get(f"{emu.root_url}/models/acme/unknown")
-    assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
+    assert (missing.status_code, missing.json()) == (404, {"error": "Model not found"})
     emu.add_model("acme/Tiny-1B", context_length=64, tags=["tools"], pricing={"input_tokens": 1, "output_tokens": 2})
-    assert httpx.get(f"{emu.root_url}/models/acme/Tiny-1B").json()["metadata"]["tags"] == ["tools"]
+    assert httpx.get(f"{emu.root_url}/models/acme/Tiny-1B").json()["tags"] == ["tools"]
+    assert httpx.get(f"{emu.base_url}/models/acme/Tiny-1B").json()["metadata"]["tags"] == ["tools"]
     answer = http.post("/v1/openai/chat/completions", json=chat_body(model="acme/Tiny-1B")).json()
     assert answer["model"] == "acme/Tiny-1B"
     overflow = http.post("/v1/openai/chat/completions", json=chat_body("word " * 100, model="acme/Tiny-1B"))
@@ -694,6 +735,7 @@ def test_cli_serve(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     command = [sys.executable, "-m", "agno_deepinfra.testing", "serve", "--port", str(port), "--api-key", "cli-key"]
+    command += ["--stream-usage", "openai"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         assert process.stdout is not None
@@ -702,6 +744,13 @@ def test_cli_serve(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{port}/v1/openai/models").status_code == 200
         denied = httpx.post(f"http://127.0.0.1:{port}/v1/openai/chat/completions", json=chat_body())
         assert denied.status_code == 401
+        headers = {"Authorization": "Bearer cli-key"}
+        body = chat_body(stream=True, stream_options={"include_usage": True})
+        with httpx.stream(
+            "POST", f"{line.split('base_url=')[1].split()[0]}/chat/completions", json=body, headers=headers
+        ) as r:
+            last = json.loads(sse_data(r)[-2])
+        assert last["choices"] == [] and last["usage"]["total_tokens"] > 0  # --stream-usage openai
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0

@@ -123,6 +123,18 @@ def test_embeddings_batches(client: Any, clock: ManualClock) -> None:
     assert len(row["response"]["body"]["data"]) == 2
 
 
+def test_completions_batches(client: Any, clock: ManualClock) -> None:
+    sdk, _ = client
+    body = {"model": MODEL, "prompt": "Once upon a time", "max_tokens": 16}
+    batch = submit(
+        sdk, [{"custom_id": "c", "method": "POST", "url": "/v1/completions", "body": body}], "/v1/completions"
+    )
+    clock.advance(110)
+    done = sdk.batches.retrieve(batch.id)
+    (row,) = [json.loads(raw) for raw in sdk.files.content(done.output_file_id).text.splitlines()]
+    assert row["response"]["status_code"] == 200 and row["response"]["body"]["choices"][0]["text"]
+
+
 def test_a_repeated_prompt_cache_key_reports_cached_tokens(client: Any) -> None:
     sdk, _ = client
     messages = [{"role": "system", "content": "You are a careful assistant. " * 20}, {"role": "user", "content": "Hi"}]

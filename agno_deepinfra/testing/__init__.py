@@ -9,7 +9,9 @@ with DeepInfraEmulator() as emu:
     ...  # point clients at emu.base_url with emu.api_key
 ```
 
-Built on asyncio and h11 only (no web framework), so faults can act on the socket itself.
+It speaks DeepInfra's documented wire (usage on the last stream chunk, legacy completions, native
+inference and model info, every error body shape); WIRE.md in this package lists each shape and its
+source. Built on asyncio and h11 only (no web framework), so faults can act on the socket itself.
 Importing this package is cheap: it does not import agno or openai.
 """
 

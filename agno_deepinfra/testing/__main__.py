@@ -1,4 +1,4 @@
-"""Command line: `python -m agno_deepinfra.testing serve [--host H] [--port P] [--api-key KEY]`."""
+"""Command line: `python -m agno_deepinfra.testing serve [--host H] [--port P] [--api-key KEY] [--stream-usage S]`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from agno_deepinfra.testing.app import App
 from agno_deepinfra.testing.catalog import Catalog
+from agno_deepinfra.testing.chat_wire import STREAM_USAGE_STYLES
 from agno_deepinfra.testing.emulator import DEFAULT_API_KEY
 from agno_deepinfra.testing.script import Script
 from agno_deepinfra.testing.server import EmulatorServer
@@ -25,13 +26,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--api-key", default=DEFAULT_API_KEY)
     serve.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
     serve.add_argument("--no-record", action="store_true", help="do not keep a request log (long benchmarks)")
+    serve.add_argument(
+        "--stream-usage",
+        choices=STREAM_USAGE_STYLES,
+        default="deepinfra",
+        help="where streams carry usage: on the finish chunk (DeepInfra), a choices:[] chunk (OpenAI), or both",
+    )
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
     """Run the server on this event loop until SIGINT or SIGTERM."""
     script = Script(record=not args.no_record)
-    server = EmulatorServer(App(args.api_key, Catalog(), script), args.host, args.port, args.chunk_delay)
+    app = App(args.api_key, Catalog(), script)
+    app.stream_usage = args.stream_usage
+    server = EmulatorServer(app, args.host, args.port, args.chunk_delay)
     port = await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,11 +11,14 @@ from urllib.parse import unquote
 from agno_deepinfra.testing.batches import BatchApi
 from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat import prepare_chat
+from agno_deepinfra.testing.chat_wire import StreamUsage
+from agno_deepinfra.testing.completions import prepare_completions
 from agno_deepinfra.testing.endpoints import prepare_embeddings, prepare_inference, prepare_models
 from agno_deepinfra.testing.errors import detail_error, field_error, not_found, status_message, validation_error
 from agno_deepinfra.testing.media import PREPARERS as MEDIA_PREPARERS
 from agno_deepinfra.testing.media import ROUTES as MEDIA_ROUTES
 from agno_deepinfra.testing.media import is_form, loggable, parse_form
+from agno_deepinfra.testing.native import prepare_model_info
 from agno_deepinfra.testing.outcome import Action, ApiError, Outcome, fault_action, json_response
 from agno_deepinfra.testing.script import Fault, RecordedRequest, Reply, Script
 
@@ -24,6 +27,7 @@ Renderer = Callable[[Reply | None, Fault | None], Action]
 # path -> (route, method)
 _EXACT: dict[str, tuple[str, str]] = {
     "/v1/openai/chat/completions": ("chat", "POST"),
+    "/v1/openai/completions": ("completions", "POST"),
     "/v1/openai/embeddings": ("embeddings", "POST"),
     "/v1/openai/models": ("models", "GET"),
     **MEDIA_ROUTES,
@@ -79,6 +83,7 @@ class App:
         self.prompt_cache = self.batch_api.prompt_cache
         self.api_key = api_key
         self._bearer = f"Bearer {api_key}"
+        self.stream_usage: StreamUsage = "deepinfra"  # where streams carry usage; see chat_wire.StreamUsage
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Outcome:
         """Record the request, then answer it: errors first, then the script, then the endpoint."""
@@ -105,7 +110,7 @@ class App:
             item = field_error((0,), "JSON decode error", "json_invalid", {}) | {"ctx": {"error": json_problem}}
             return Outcome(json_response(422, validation_error([item])))
         try:
-            render = self._prepare(route, path_model, parsed)
+            render = self._prepare(route, path_model, parsed, native=path.startswith("/models/"))
         except ApiError as error:
             return Outcome(error.response)
         plan = self.script.plan(route)
@@ -120,9 +125,13 @@ class App:
         scheme, _, token = value.partition(" ")
         return scheme.lower() == "bearer" and token.strip() == self.api_key
 
-    def _prepare(self, route: str, path_model: str | None, body: Any) -> Renderer:
+    def _prepare(self, route: str, path_model: str | None, body: Any, native: bool = False) -> Renderer:
         if route == "chat":
-            return prepare_chat(body, self.catalog, self.prompt_cache)
+            return prepare_chat(body, self.catalog, self.stream_usage, self.prompt_cache)
+        if route == "completions":
+            return prepare_completions(body, self.catalog, self.stream_usage)
+        if native and path_model is not None:  # `/models/...`: DeepInfra's native shapes, not OpenAI's
+            return prepare_model_info(path_model, self.catalog)
         if route == "embeddings":
             return prepare_embeddings(body, self.catalog)
         if route == "inference":

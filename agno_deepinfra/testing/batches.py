@@ -16,7 +16,7 @@ Wire shapes, and where they come from:
   in no particular order, at most 50,000 requests a file.
 
 Each line is answered by the same code as the real-time route (`prepare_chat`,
-`prepare_embeddings`), so a batch answer equals the real-time answer for the same body. Its
+`prepare_completions`, `prepare_embeddings`), so a batch answer equals the real-time answer for the same body. Its
 `usage.estimated_cost` is the real-time estimate, as in a real-time body: DeepInfra's docs do not
 say that batch output carries a batch-priced cost.
 
@@ -40,6 +40,7 @@ from urllib.parse import parse_qs
 
 from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat import prepare_chat
+from agno_deepinfra.testing.completions import prepare_completions
 from agno_deepinfra.testing.endpoints import prepare_embeddings
 from agno_deepinfra.testing.errors import detail_error, not_found
 from agno_deepinfra.testing.outcome import ApiError, Outcome, Respond, json_response
@@ -374,9 +375,9 @@ class BatchApi:
             if endpoint == "/v1/embeddings":
                 action = prepare_embeddings(body, self.catalog)(None, None)
             elif endpoint == "/v1/chat/completions":
-                action = prepare_chat(body, self.catalog, self.prompt_cache)(None, None)
+                action = prepare_chat(body, self.catalog, cache=self.prompt_cache)(None, None)
             else:
-                return 404, detail_error("The emulator does not run /v1/completions batches")
+                action = prepare_completions(body, self.catalog)(None, None)
         except ApiError as error:
             return error.response.status, json.loads(error.response.body)
         assert isinstance(action, Respond)  # unscripted answers are plain JSON responses

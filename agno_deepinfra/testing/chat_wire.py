@@ -7,13 +7,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from agno_deepinfra.testing.catalog import ModelEntry
 from agno_deepinfra.testing.outcome import DONE_EVENT, MALFORMED_EVENT, Stream, dumps
 from agno_deepinfra.testing.prompt_cache import CACHED_INPUT_FACTOR
 from agno_deepinfra.testing.script import Fault, Reply, ToolCall
 from agno_deepinfra.testing.text import count_tokens, split_even, word_pieces
+
+# Where a stream carries `usage` (see WIRE.md, "Usage in streams"):
+# "deepinfra": on the chunk whose finish_reason is set, on every stream (DeepInfra's documented wire);
+# "openai": in a separate `choices: []` chunk, only when `stream_options.include_usage` is set;
+# "both": both of the above, so a client can be checked for counting one stream's usage twice.
+StreamUsage = Literal["deepinfra", "openai", "both"]
+STREAM_USAGE_STYLES: tuple[StreamUsage, ...] = ("deepinfra", "openai", "both")
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,28 @@ class ChatCall:
     stream: bool
     include_usage: bool
     service_tier: str | None
+    stream_usage: StreamUsage = "deepinfra"
     cached_tokens: int = 0  # prompt tokens served from the prompt cache (see prompt_cache.py)
+
+    @property
+    def usage_on_finish(self) -> bool:
+        """Whether the finish chunk carries `usage` (DeepInfra's placement)."""
+        return usage_on_finish(self.stream_usage)
+
+    @property
+    def usage_chunk(self) -> bool:
+        """Whether a separate `choices: []` usage chunk follows the finish chunk (OpenAI's placement)."""
+        return usage_chunk(self.stream_usage, self.include_usage)
+
+
+def usage_on_finish(style: StreamUsage) -> bool:
+    """Whether a stream's finish chunk carries `usage` under `style`."""
+    return style != "openai"
+
+
+def usage_chunk(style: StreamUsage, include_usage: bool) -> bool:
+    """Whether a stream ends with a `choices: []` usage chunk under `style` and `stream_options.include_usage`."""
+    return style != "deepinfra" and include_usage
 
 
 def tool_call_json(call: ToolCall) -> dict[str, Any]:
@@ -100,13 +128,17 @@ class ChunkEnvelope:
         self._delta_prefix = self._head + b',"choices":[{"index":0,"delta":'
         self._open_suffix = b',"logprobs":null,"finish_reason":null}]}\n\n'
 
-    def event(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        """One `data: {...}` event carrying `delta` (and a finish reason on the last one)."""
-        suffix = self._open_suffix if finish is None else b',"logprobs":null,"finish_reason":%s}]}\n\n' % dumps(finish)
-        return self._delta_prefix + dumps(delta) + suffix
+    def event(self, delta: dict[str, Any], finish: str | None = None, usage: dict[str, Any] | None = None) -> bytes:
+        """One `data: {...}` event carrying `delta` (and a finish reason, maybe with `usage`, on the last one)."""
+        if finish is None:
+            return self._delta_prefix + dumps(delta) + self._open_suffix
+        tail = b"" if usage is None else b',"usage":' + dumps(usage)
+        return (
+            self._delta_prefix + dumps(delta) + b',"logprobs":null,"finish_reason":%s}]%s}\n\n' % (dumps(finish), tail)
+        )
 
     def usage_event(self, usage: dict[str, Any]) -> bytes:
-        """The final `choices: []` event with `usage` (when `stream_options.include_usage` is set)."""
+        """OpenAI's separate `choices: []` event with `usage` (see `ChatCall.usage_chunk`)."""
         return self._head + b',"choices":[],"usage":' + dumps(usage) + b"}\n\n"
 
 
@@ -147,9 +179,10 @@ def stream_response(call: ChatCall, reply: Reply, modifier: Fault | None) -> Str
         # Serialised one at a time as they are sent: the first token leaves before the last is built.
         yield envelope.event(role)
         yield from (envelope.event(delta) for delta in deltas)
-        yield envelope.event({}, finish_reason(reply))
-        if call.include_usage:
-            yield envelope.usage_event(usage_json(call, reply, tool_calls))
+        usage = usage_json(call, reply, tool_calls)
+        yield envelope.event({}, finish_reason(reply), usage if call.usage_on_finish else None)
+        if call.usage_chunk:
+            yield envelope.usage_event(usage)
         if kind != "no_done":
             yield DONE_EVENT
 

@@ -11,6 +11,7 @@ from typing import Any
 from agno_deepinfra.testing.app import App
 from agno_deepinfra.testing.batches import BatchApi, BatchClock
 from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, guess_reasoning
+from agno_deepinfra.testing.chat_wire import STREAM_USAGE_STYLES, StreamUsage
 from agno_deepinfra.testing.script import Fault, Item, RecordedRequest, Reply, Script
 from agno_deepinfra.testing.server import EmulatorServer
 
@@ -26,6 +27,11 @@ class DeepInfraEmulator:
     The Batch API lives in `batch_api` (`fail_requests`, `end_next`, `created`); a batch stays
     `batch_validating_seconds` validating, then `batch_running_seconds` in progress, on `batch_clock`
     (`time.time` unless given; `ManualClock` and `TickingClock` make it deterministic).
+
+    `stream_usage` says where streamed chat and completions carry `usage`: "deepinfra" (default,
+    DeepInfra's documented wire) on the chunk whose `finish_reason` is set, on every stream;
+    "openai" in a separate `choices: []` chunk, only when `stream_options.include_usage` is set;
+    "both" in both places. See WIRE.md in this package for each shape and its source.
     """
 
     def __init__(
@@ -36,6 +42,7 @@ class DeepInfraEmulator:
         api_key: str = DEFAULT_API_KEY,
         chunk_delay: float = 0.0,
         record: bool = True,
+        stream_usage: StreamUsage = "deepinfra",
         batch_clock: BatchClock | None = None,
         batch_validating_seconds: float = 0.2,
         batch_running_seconds: float = 0.5,
@@ -48,6 +55,8 @@ class DeepInfraEmulator:
         self.batch_api = BatchApi(self.catalog, batch_clock, batch_validating_seconds, batch_running_seconds)
         app = App(api_key, self.catalog, self._script, self.batch_api)
         self._server = EmulatorServer(app, host, port, chunk_delay)
+        self.stream_usage = stream_usage
+        self._initial_stream_usage = stream_usage  # what `reset()` restores
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Future[None] | None = None
@@ -132,12 +141,23 @@ class DeepInfraEmulator:
         """The most connections open at once since start (or the last `reset()`)."""
         return self._server.peak_connections
 
+    @property
+    def stream_usage(self) -> StreamUsage:
+        """Where streams carry `usage`: "deepinfra", "openai" or "both" (settable while running)."""
+        return self._server.app.stream_usage
+
+    @stream_usage.setter
+    def stream_usage(self, style: StreamUsage) -> None:
+        if style not in STREAM_USAGE_STYLES:
+            raise ValueError(f"stream_usage must be one of {', '.join(STREAM_USAGE_STYLES)}, not {style!r}")
+        self._server.app.stream_usage = style
+
     # -- scripting -------------------------------------------------------------------------------
 
     def queue(self, item: Reply | Fault, route: str = "chat") -> None:
         """Answer the next request on `route` with `item`.
 
-        Routes: "chat", "embeddings", "inference", "models", and the media routes "images",
+        Routes: "chat", "completions", "embeddings", "inference", "models", and the media routes "images",
         "transcriptions" and "speech".
         """
         self._script.queue(item, route)
@@ -155,12 +175,14 @@ class DeepInfraEmulator:
         self._script.clear_rules(route)
 
     def reset(self) -> None:
-        """Clear queues, rules, counters and the request log (models added with `add_model` stay).
+        """Clear queues, rules, counters and the request log, and restore the constructor's `stream_usage`.
 
-        Also forgets the Batch API's files and batches and the prompt cache.
+        Models added with `add_model` stay. Also forgets the Batch API's files and batches and the
+        prompt cache.
         """
         self._script.reset()
         self.batch_api.reset()
+        self.stream_usage = self._initial_stream_usage
         self._server.peak_connections = self._server.open_connections
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 
 from agno_deepinfra.testing.catalog import Catalog, ModelEntry
 from agno_deepinfra.testing.errors import detail_error, field_error, not_found, validation_error
+from agno_deepinfra.testing.native import prepare_text_generation
 from agno_deepinfra.testing.outcome import Action, ApiError, Respond, dumps, json_response, modify_plain
 from agno_deepinfra.testing.script import Fault, Reply
 from agno_deepinfra.testing.text import count_tokens
@@ -108,7 +109,7 @@ def _render_embeddings(call: EmbeddingCall, reply: Reply | None, modifier: Fault
 
 
 def prepare_inference(path_model: str, raw: Any, catalog: Catalog) -> partial[Action]:
-    """`POST /v1/inference/{model}`: rerankers take queries + documents, embedding models take inputs."""
+    """`POST /v1/inference/{model}`: rerankers take queries + documents, embedding models inputs, LLMs input."""
     entry = catalog.get(path_model)
     if entry is None:
         raise ApiError(404, detail_error("Model is not available"))
@@ -121,7 +122,9 @@ def prepare_inference(path_model: str, raw: Any, catalog: Catalog) -> partial[Ac
         if errors:
             raise ApiError(422, validation_error(errors))
         return partial(_render_native_embeddings, entry, inputs, body.get("normalize") is not False)
-    raise ApiError(400, detail_error(f"Model {path_model} is a chat model: use /v1/openai/chat/completions"))
+    if entry.kind == "chat":
+        return prepare_text_generation(entry, body)
+    raise ApiError(400, detail_error(f"Model {path_model} is a {entry.kind} model: use its OpenAI-compatible route"))
 
 
 def _rerank_inputs(body: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:

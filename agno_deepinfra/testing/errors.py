@@ -1,7 +1,11 @@
-"""DeepInfra-shaped error bodies (FastAPI `detail` shapes and the OpenAI `error` shape)."""
+"""DeepInfra-shaped error bodies: FastAPI `detail` shapes, OpenAI's `error` object, `DeepError`'s plain string.
+
+WIRE.md ("Error surface") tables every shape, status and `Retry-After`, with sources.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 # Texts modelled on what DeepInfra's gateway answers for each status.
@@ -33,6 +37,11 @@ def detail_error(message: str) -> dict[str, Any]:
     return {"detail": {"error": message}}
 
 
+def deep_error(message: str) -> dict[str, Any]:
+    """`{"error": message}`: DeepInfra's `DeepError` (native routes; the official SDK reads it)."""
+    return {"error": message}
+
+
 def not_found() -> dict[str, Any]:
     """FastAPI's body for an unknown path or model page."""
     return {"detail": "Not Found"}
@@ -61,3 +70,58 @@ def context_overflow(limit: int, prompt: int, completion: int) -> dict[str, Any]
         "Please reduce the length of the messages or completion."
     )
     return openai_error(message, "invalid_request_error", "context_length_exceeded", "messages")
+
+
+@dataclass(frozen=True)
+class ErrorShape:
+    """One shape of error body DeepInfra answers with (WIRE.md, "Error surface", lists them all)."""
+
+    name: str
+    status: int  # a status this shape comes with
+    body: Any  # the JSON body, or a `str` for a non-JSON page
+    message: str  # the text a client should show from it
+    source: str
+
+
+# Every error body shape, with a typical status. The emulator's own answers use each of them;
+# `Fault.status(code, body=shape.body)` (or `text=` for the page) scripts any of them on any route.
+ERROR_SHAPES: tuple[ErrorShape, ...] = (
+    ErrorShape(
+        "detail-error",
+        404,
+        detail_error("Model is not available"),
+        "Model is not available",
+        "DeepInfra's gateway; LiteLLM's DeepInfra rerank error parser reads detail.error",
+    ),
+    ErrorShape("detail-string", 404, not_found(), "Not Found", "FastAPI's default body for an unknown path"),
+    ErrorShape(
+        "validation",
+        422,
+        validation_error(
+            [field_error(("temperature",), "Input should be less than or equal to 2", "less_than_equal", 3)]
+        ),
+        "temperature: Input should be less than or equal to 2",
+        "DeepInfra's OpenAPI spec: HTTPValidationError",
+    ),
+    ErrorShape(
+        "openai-error",
+        400,
+        context_overflow(8192, 9000, 100),
+        "This model's maximum context length is 8192 tokens",
+        "OpenAI's error object, on DeepInfra's OpenAI-compatible routes",
+    ),
+    ErrorShape(
+        "plain-error",
+        404,
+        deep_error("Model not found"),
+        "Model not found",
+        "DeepInfra's OpenAPI spec: DeepError; the official SDK's extract_error_message",
+    ),
+    ErrorShape(
+        "html-page",
+        502,
+        "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+        "502 Bad Gateway",
+        "a proxy in front of the API",
+    ),
+)

@@ -8,8 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Route = Literal["chat", "embeddings", "inference", "models", "images", "transcriptions", "speech"]
-ROUTES: tuple[Route, ...] = ("chat", "embeddings", "inference", "models", "images", "transcriptions", "speech")
+Route = Literal["chat", "completions", "embeddings", "inference", "models", "images", "transcriptions", "speech"]
+ROUTES: tuple[Route, ...] = (
+    "chat",
+    "completions",
+    "embeddings",
+    "inference",
+    "models",
+    "images",
+    "transcriptions",
+    "speech",
+)
 
 FaultKind = Literal["status", "drop", "drop_after", "delay", "hang", "malformed_json", "no_done"]
 # Faults that change how a normal answer is delivered, rather than replacing it.
