@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agno_deepinfra._errors import DeepInfraContextWindowError, DeepInfraError, DeepInfraRateLimitError
+    from agno_deepinfra.batch import BatchOptions, BatchProgress
     from agno_deepinfra.catalog import ModelInfo, ModelPricing, alist_models, list_models
     from agno_deepinfra.chat import DeepInfra
     from agno_deepinfra.embedder import DeepInfraEmbedder
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 # public name -> the module that defines it
 _EXPORTS = {
     "DeepInfra": "agno_deepinfra.chat",
+    "BatchOptions": "agno_deepinfra.batch",
+    "BatchProgress": "agno_deepinfra.batch",
     "DeepInfraEmbedder": "agno_deepinfra.embedder",
     "DeepInfraReranker": "agno_deepinfra.reranker",
     "DeepInfraTools": "agno_deepinfra.tools",
@@ -38,6 +41,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "BatchOptions",
+    "BatchProgress",
     "DeepInfra",
     "DeepInfraContextWindowError",
     "DeepInfraEmbedder",

@@ -285,3 +285,8 @@ def map_error(exc: Exception, *, model_id: str, model_name: str, delivered: bool
         error.retryable = False
         error.message = f"{error.message} (the stream broke after output was delivered; not retried)"
     return error
+
+
+def text_of(body: Any) -> str:
+    """DeepInfra's message from a parsed error body of any shape (a batch line's `body` or `error`)."""
+    return _text_from_body(body)

@@ -27,7 +27,7 @@ from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
-from agno_deepinfra import catalog
+from agno_deepinfra import _batch_chat, catalog
 from agno_deepinfra._config import (
     API_KEY_ENV,
     DEFAULT_TIMEOUT,
@@ -42,6 +42,7 @@ from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error,
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._records import stored_form
 from agno_deepinfra._retry import is_retryable, retry_delay
+from agno_deepinfra._session_cache import session_cache_key
 from agno_deepinfra._tracing import traced_model_call
 from agno_deepinfra._transport import (
     AsyncTransport,
@@ -50,6 +51,7 @@ from agno_deepinfra._transport import (
     new_async_http_client,
 )
 from agno_deepinfra._usage import StreamUsage, usage_metrics
+from agno_deepinfra.batch import BatchOptions, resolve_options
 from agno_deepinfra.model_strings import warn_if_rebuilt_as_agnos
 
 ResponseFormat = dict[str, Any] | type[BaseModel] | None
@@ -148,6 +150,12 @@ class DeepInfra(OpenAILike):
         supports_json_schema_outputs: send `json_schema` response formats for `output_schema`
             instead of JSON mode; only for models that support them. JSON mode (the default)
             works on every DeepInfra model.
+        batch_api: run every call through DeepInfra's Batch API at 20% off: `True`, or
+            `agno_deepinfra.BatchOptions(window=..., max_requests=..., poll_interval=..., journal=...)`.
+            Calls wait for their batch (minutes to hours); see `agno_deepinfra.batch`.
+        session_prompt_cache: when a run has an agno session and no `prompt_cache_key` is set,
+            send a key derived from agno's user and session ids (hashed; see `_session_cache`),
+            so one conversation keeps hitting DeepInfra's prompt cache. `False` switches it off.
     """
 
     id: str = DEFAULT_MODEL_ID
@@ -164,6 +172,8 @@ class DeepInfra(OpenAILike):
     max_retry_delay: ClientSetting[float] = ClientSetting(60.0)
     retry_jitter: ClientSetting[float] = ClientSetting(0.0)
     async_transport: ClientSetting[AsyncTransport] = ClientSetting("httpx")
+    batch_api: ClientSetting[bool | BatchOptions | None] = ClientSetting(None)
+    session_prompt_cache: bool = True
 
     top_k: int | None = None
     min_p: float | None = None
@@ -192,6 +202,7 @@ class DeepInfra(OpenAILike):
         super().__post_init__()
         self.base_url = openai_url(str(self.base_url or default_base_url()))
         check_async_transport(self.async_transport)
+        self.batch_api = resolve_options(self.batch_api)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
         copied: DeepInfra = super().__deepcopy__(memo)
@@ -277,6 +288,9 @@ class DeepInfra(OpenAILike):
         extra_body = {name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None}
         extra_body.update(self.extra_body or {})
         extra_body.update(request_params.pop("extra_body", None) or {})
+        session_key = session_cache_key(run_response) if self.session_prompt_cache else None
+        if session_key is not None and "prompt_cache_key" not in extra_body:
+            extra_body["prompt_cache_key"] = session_key  # an explicit key wins
         if extra_body:
             params["extra_body"] = extra_body
         if response_format is not None:
@@ -324,7 +338,9 @@ class DeepInfra(OpenAILike):
     # the same attempt: it does not use up a retry. The spelling is then used from the start.
 
     def _create(self, request: dict[str, Any]) -> Any:
-        """`chat.completions.create`, with the one case correction described above."""
+        """`chat.completions.create`, with the one case correction described above (or a batch call)."""
+        if isinstance(self.batch_api, BatchOptions):
+            return _batch_chat.create(self, self.batch_api, request)
         completions = self.get_client().chat.completions
         try:
             return completions.create(**request)
@@ -336,6 +352,8 @@ class DeepInfra(OpenAILike):
 
     async def _acreate(self, request: dict[str, Any]) -> Any:
         """Async twin of `_create`; the catalog is fetched without blocking the event loop."""
+        if isinstance(self.batch_api, BatchOptions):
+            return await _batch_chat.acreate(self, self.batch_api, request)
         completions = self.get_async_client().chat.completions
         try:
             return await completions.create(**request)

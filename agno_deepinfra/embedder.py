@@ -6,6 +6,7 @@ import base64
 import binascii
 import struct
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -15,8 +16,16 @@ from typing import Any, Literal
 import httpx
 from agno.exceptions import AgnoError
 from agno.knowledge.embedder.base import Embedder
+from openai import OpenAI
 
-from agno_deepinfra._config import API_KEY_ENV, default_base_url, openai_url, resolve_api_key
+from agno_deepinfra._config import (
+    API_KEY_ENV,
+    DEFAULT_TIMEOUT,
+    ClientSetting,
+    default_base_url,
+    openai_url,
+    resolve_api_key,
+)
 from agno_deepinfra._http import (
     PROVIDER,
     Call,
@@ -28,6 +37,7 @@ from agno_deepinfra._http import (
 )
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
+from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
 
 try:
     from agno.exceptions import EmbeddingError
@@ -114,6 +124,11 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         request_params: extra JSON fields for every request (e.g. `{"service_tier": "priority"}`).
         client: an `httpx.Client` to use instead of the embedder's own (the caller closes it).
         async_client: an `httpx.AsyncClient` to use instead of the embedder's own, on one event loop.
+        batch_api: embed through DeepInfra's Batch API at 20% off (`True` or
+            `agno_deepinfra.BatchOptions(...)`; see `agno_deepinfra.batch`). Every request made
+            within the window shares one batch: one `vector_db.async_insert(documents)` call, or
+            concurrent `knowledge.ainsert(...)` calls (`asyncio.gather`), fill one batch. agno's
+            `ainsert_many` inserts one item after another, so it makes one batch per item.
 
     Usage dicts are DeepInfra's `usage`: `prompt_tokens`, `total_tokens` and `estimated_cost` (USD).
     The batch methods give every text of a request that request's usage, as agno's embedders do.
@@ -139,8 +154,10 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     client: httpx.Client | None = field(default=None, repr=False, compare=False)
     async_client: httpx.AsyncClient | None = field(default=None, repr=False, compare=False)
     _clients: HttpClients = field(default_factory=HttpClients, init=False, repr=False, compare=False)
+    batch_api: ClientSetting[bool | BatchOptions | None] = ClientSetting(None)
 
     def __post_init__(self) -> None:
+        self.batch_api = resolve_options(self.batch_api)
         self.base_url = openai_url(self.base_url or default_base_url())
         if self.dimensions is None:
             self.dimensions = NATIVE_DIMENSIONS.get(self.id, FALLBACK_DIMENSIONS)
@@ -170,13 +187,27 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     # ---------------------------------------------------------------------------- many texts
 
     def get_embeddings_batch_and_usage(self, texts: list[str]) -> tuple[list[list[float]], list[dict[str, Any] | None]]:
-        """Embeddings of `texts` in input order, one request per `batch_size` texts, sent one after another."""
+        """Embeddings of `texts` in input order, one request per `batch_size` texts, sent one after another.
+
+        In batch mode every request joins the collector at once, so they can share one batch.
+        """
+        if isinstance(self.batch_api, BatchOptions):
+            with _embedding_errors(self.id):
+                calls = [self._batch_call(batch) for batch in self._batches(texts)]
+                return _flatten([self._parse_response(result(future), call) for call, future in calls])
         return _flatten([self._embed(batch) for batch in self._batches(texts)])
 
     async def async_get_embeddings_batch_and_usage(
         self, texts: list[str]
     ) -> tuple[list[list[float]], list[dict[str, Any] | None]]:
-        """Embeddings of `texts` in input order, one request per `batch_size` texts, up to `max_concurrency` at once."""
+        """Embeddings of `texts` in input order, one request per `batch_size` texts, up to `max_concurrency` at once.
+
+        In batch mode every request joins the collector at once (no concurrency bound: nothing is in flight).
+        """
+        if isinstance(self.batch_api, BatchOptions):
+            with _embedding_errors(self.id):
+                calls = [self._batch_call(batch) for batch in self._batches(texts)]
+                return _flatten([self._parse_response(await aresult(future), call) for call, future in calls])
         jobs = [partial(self._aembed, batch) for batch in self._batches(texts)]
         return _flatten(await gather_bounded(jobs, self.max_concurrency))
 
@@ -187,6 +218,9 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
 
     def _embed(self, texts: list[str]) -> Batch:
         with _embedding_errors(self.id):
+            if isinstance(self.batch_api, BatchOptions):
+                call, future = self._batch_call(texts)
+                return self._parse_response(result(future), call)
             call = self._build_payload(texts)
             client = self._clients.sync(self.client, self.timeout, call.url)
             with self._span(call) as span:
@@ -196,6 +230,9 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
 
     async def _aembed(self, texts: list[str]) -> Batch:
         with _embedding_errors(self.id):
+            if isinstance(self.batch_api, BatchOptions):
+                call, future = self._batch_call(texts)
+                return self._parse_response(await aresult(future), call)
             call = self._build_payload(texts)
             client = self._clients.async_(self.async_client, self.timeout, call.url)
 
@@ -205,6 +242,26 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
                     return self._parse_response(span.response(await call.asend(client)), call)
 
                 return await acall_with_retries(attempt, RetryPolicy.of(self))
+
+    def _batch_call(self, texts: list[str]) -> tuple[Call, Future[dict[str, Any]]]:
+        """The request for `texts`, handed to the batch collector (see `agno_deepinfra.batch`)."""
+        call = self._build_payload(texts)
+        headers = dict(call.headers)  # raises before any request when no key is set
+        base_url = openai_url(self.base_url or default_base_url())
+        params: dict[str, Any] = {
+            "api_key": headers["Authorization"].removeprefix("Bearer "),
+            "base_url": base_url,
+            "timeout": DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+            "max_retries": 0,  # retries are the embedder's own (`RetryPolicy`)
+        }
+
+        def client() -> OpenAI:
+            return OpenAI(**params)
+
+        account = account_of(params["api_key"])
+        target = Target("/v1/embeddings", base_url, client, RetryPolicy.of(self), _OWNER, account)
+        assert isinstance(self.batch_api, BatchOptions)
+        return call, submit(self.batch_api, target, call.payload, weight=len(texts))
 
     def _span(self, call: Call) -> KnowledgeSpan:
         """An OpenInference EMBEDDING span around one request and its retries (a no-op without tracing)."""

@@ -75,6 +75,9 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
         sections.append(current.stage("embedding ingestion", lambda: embedding_section(endpoints, sizes)))
         sections.append(current.stage("reranking", lambda: rerank_section(endpoints, sizes)))
         profiled = current.stage("profiling", lambda: profile(fast, sizes))
+    from benchmarks.cost_levers import cost_section
+
+    sections.append(current.stage("cost levers (batch, session cache)", lambda: cost_section(sizes)))
     current.stage(
         "plot", lambda: fanout_plot(load.latencies_ms, output_dir / PLOT_NAME, load.capacity.requests_per_second)
     )

@@ -38,12 +38,22 @@ EXPECTED = {
     "image_generation": ["Generated 1 image(s) of 1024x1024", "Saved image 1 (image/png"],
     "transcription": ["voice-memo.wav: 2.0 seconds of audio"],
     "speech": ["Saved speech (audio/mpeg", "It says: How many legs"],
+    "batch_eval": ["Correct answers: 100/100", "Batch cost:        $", "Saved:             20%"],
+    "batch_corpus": ["Embedded 200 documents in one batch", "Search hit: stoves-7"],
+    "session_caching": ["Turn 1: ", "0 from the cache", "Turn 4: ", "cached input tokens"],
     "list_models": ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "closest available ids: meta-llama/Llama-3.3-70B"],
 }
 
 
 # Numbers a recipe prints that must be positive: a cost of $0.00000000 (or None) is a failure.
-POSITIVE = {"cost_tracking": r"Run cost:\s+\$(\d+\.\d+)"}
+POSITIVE = {
+    "cost_tracking": r"Run cost:\s+\$(\d+\.\d+)",
+    "batch_eval": r"Batch cost:\s+\$(\d+\.\d+)",
+    "batch_corpus": r"batch cost \$(\d+\.\d+)",
+    "session_caching": r"Session: (\d+) cached input tokens",
+}
+# Recipes that never use the real-time chat route (they run through the Batch API, or embed only).
+NO_REALTIME_CHAT = {"retries", "batch_eval", "batch_corpus"}
 
 
 def test_every_recipe_has_an_expectation() -> None:
@@ -67,5 +77,5 @@ def test_recipe_runs_against_the_emulator(recipe: str, emu: DeepInfraEmulator) -
     if recipe in POSITIVE:
         found = re.search(POSITIVE[recipe], result.stdout)
         assert found and float(found.group(1)) > 0, f"{POSITIVE[recipe]!r} not positive in:\n{result.stdout[-2000:]}"
-    if recipe != "retries":  # retries.py brings its own emulator with injected failures
+    if recipe not in NO_REALTIME_CHAT:  # retries.py brings its own emulator with injected failures
         assert emu.requests_for("chat"), "the recipe never reached the emulator"

@@ -15,6 +15,7 @@ source. Built on asyncio and h11 only (no web framework), so faults can act on t
 Importing this package is cheap: it does not import agno or openai.
 """
 
+from agno_deepinfra.testing.batches import ManualClock, TickingClock
 from agno_deepinfra.testing.catalog import CATALOG, ModelEntry
 from agno_deepinfra.testing.emulator import DEFAULT_API_KEY, DeepInfraEmulator
 from agno_deepinfra.testing.script import Fault, RecordedRequest, Reply, ToolCall
@@ -24,8 +25,10 @@ __all__ = [
     "DEFAULT_API_KEY",
     "DeepInfraEmulator",
     "Fault",
+    "ManualClock",
     "ModelEntry",
     "RecordedRequest",
     "Reply",
+    "TickingClock",
     "ToolCall",
 ]

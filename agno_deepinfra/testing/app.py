@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from agno_deepinfra.testing.batches import BatchApi
 from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat import prepare_chat
 from agno_deepinfra.testing.chat_wire import StreamUsage
@@ -54,6 +55,14 @@ def match_route(path: str) -> tuple[str, str, str | None] | None:
     return None
 
 
+def _batch_route(path: str) -> str | None:
+    """ "files" or "batches" for the Batch API's paths (see `testing/batches.py`), else None."""
+    for route in ("files", "batches"):
+        if path == f"/v1/openai/{route}" or path.startswith(f"/v1/openai/{route}/"):
+            return route
+    return None
+
+
 def parse_json(body: bytes) -> tuple[Any, str | None]:
     """(parsed body, None) or (None, decoder message); an empty body parses to None."""
     if not body:
@@ -67,9 +76,11 @@ def parse_json(body: bytes) -> tuple[Any, str | None]:
 class App:
     """Turns one HTTP request into an `Outcome`; pure computation, so it runs inline on the event loop."""
 
-    def __init__(self, api_key: str, catalog: Catalog, script: Script) -> None:
+    def __init__(self, api_key: str, catalog: Catalog, script: Script, batch_api: BatchApi | None = None) -> None:
         self.catalog = catalog
         self.script = script
+        self.batch_api = batch_api or BatchApi(catalog)
+        self.prompt_cache = self.batch_api.prompt_cache
         self.api_key = api_key
         self._bearer = f"Bearer {api_key}"
         self.stream_usage: StreamUsage = "deepinfra"  # where streams carry usage; see chat_wire.StreamUsage
@@ -80,9 +91,14 @@ class App:
         matched = match_route(path)
         form = is_form(headers)
         parsed, json_problem = parse_form(headers, body) if form else parse_json(body)
-        route = matched[0] if matched else "unknown"
+        batch_route = _batch_route(path)
+        route = matched[0] if matched else (batch_route or "unknown")
         logged = loggable(parsed) if form else parsed
         self.script.record(RecordedRequest(method, target, route, headers, logged, time.monotonic()))
+        if batch_route is not None and json_problem is None:
+            if not self._authorized(headers):
+                return UNAUTHORIZED
+            return self.batch_api.handle(method, path, target.partition("?")[2], parsed)
         if matched is None:
             return NOT_FOUND
         route, allowed, path_model = matched
@@ -111,7 +127,7 @@ class App:
 
     def _prepare(self, route: str, path_model: str | None, body: Any, native: bool = False) -> Renderer:
         if route == "chat":
-            return prepare_chat(body, self.catalog, self.stream_usage)
+            return prepare_chat(body, self.catalog, self.stream_usage, self.prompt_cache)
         if route == "completions":
             return prepare_completions(body, self.catalog, self.stream_usage)
         if native and path_model is not None:  # `/models/...`: DeepInfra's native shapes, not OpenAI's

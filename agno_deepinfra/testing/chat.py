@@ -9,16 +9,20 @@ from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat_wire import ChatCall, StreamUsage, completion_json, stream_response
 from agno_deepinfra.testing.errors import context_overflow, validation_error
 from agno_deepinfra.testing.outcome import Action, ApiError, json_response, modify_plain
+from agno_deepinfra.testing.prompt_cache import PromptCache
 from agno_deepinfra.testing.responder import unscripted_reply
 from agno_deepinfra.testing.script import Fault, Reply
 from agno_deepinfra.testing.text import prompt_tokens
 from agno_deepinfra.testing.validation import require_dict, require_model, validate_chat
 
 
-def prepare_chat(raw: Any, catalog: Catalog, stream_usage: StreamUsage = "deepinfra") -> partial[Action]:
+def prepare_chat(
+    raw: Any, catalog: Catalog, stream_usage: StreamUsage = "deepinfra", cache: PromptCache | None = None
+) -> partial[Action]:
     """Validate a chat request (422, 404, 400 context overflow) and return its renderer.
 
-    `stream_usage` says where a stream carries `usage` (see `chat_wire.StreamUsage`).
+    `stream_usage` says where a stream carries `usage` (see `chat_wire.StreamUsage`); `cache` is
+    the emulator's prompt cache (see `prompt_cache.py`).
     """
     body = require_dict(raw)
     errors = validate_chat(body)
@@ -40,6 +44,7 @@ def prepare_chat(raw: Any, catalog: Catalog, stream_usage: StreamUsage = "deepin
         include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         service_tier=body.get("service_tier"),
         stream_usage=stream_usage,
+        cached_tokens=cache.cached_tokens(body) if cache is not None else 0,
     )
     return partial(render_chat, call, body)
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from agno_deepinfra.testing.catalog import ModelEntry
 from agno_deepinfra.testing.outcome import DONE_EVENT, MALFORMED_EVENT, Stream, dumps
+from agno_deepinfra.testing.prompt_cache import CACHED_INPUT_FACTOR
 from agno_deepinfra.testing.script import Fault, Reply, ToolCall
 from agno_deepinfra.testing.text import count_tokens, split_even, word_pieces
 
@@ -33,6 +34,7 @@ class ChatCall:
     include_usage: bool
     service_tier: str | None
     stream_usage: StreamUsage = "deepinfra"
+    cached_tokens: int = 0  # prompt tokens served from the prompt cache (see prompt_cache.py)
 
     @property
     def usage_on_finish(self) -> bool:
@@ -72,12 +74,19 @@ def usage_json(call: ChatCall, reply: Reply, tool_calls: list[dict[str, Any]]) -
     override = reply.usage or {}
     prompt = int(override.get("prompt_tokens", call.prompt_tokens))
     completion = int(override.get("completion_tokens", completion))
-    return {
+    # A scripted usage is reported exactly as scripted: no cache hit is added to it.
+    cached = 0 if override else min(call.cached_tokens, prompt)
+    usage: dict[str, Any] = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": int(override.get("total_tokens", prompt + completion)),
         "estimated_cost": call.entry.cost(prompt, completion),
     }
+    if cached:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        saved = call.entry.cost(cached) * (1 - CACHED_INPUT_FACTOR)
+        usage["estimated_cost"] = round(usage["estimated_cost"] - saved, 12)
+    return usage
 
 
 def finish_reason(reply: Reply) -> str:

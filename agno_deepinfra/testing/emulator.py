@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from agno_deepinfra.testing.app import App
+from agno_deepinfra.testing.batches import BatchApi, BatchClock
 from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, guess_reasoning
 from agno_deepinfra.testing.chat_wire import STREAM_USAGE_STYLES, StreamUsage
 from agno_deepinfra.testing.script import Fault, Item, RecordedRequest, Reply, Script
@@ -23,6 +24,9 @@ class DeepInfraEmulator:
     Use it as a context manager (or call `start()` / `stop()`): it listens on a free port (or
     `port`) in a daemon thread. Script answers per route with `queue`, `always` and `fail_every`;
     anything unscripted gets a deterministic, useful answer. Every request is logged in `requests`.
+    The Batch API lives in `batch_api` (`fail_requests`, `end_next`, `created`); a batch stays
+    `batch_validating_seconds` validating, then `batch_running_seconds` in progress, on `batch_clock`
+    (`time.time` unless given; `ManualClock` and `TickingClock` make it deterministic).
 
     `stream_usage` says where streamed chat and completions carry `usage`: "deepinfra" (default,
     DeepInfra's documented wire) on the chunk whose `finish_reason` is set, on every stream;
@@ -39,12 +43,18 @@ class DeepInfraEmulator:
         chunk_delay: float = 0.0,
         record: bool = True,
         stream_usage: StreamUsage = "deepinfra",
+        batch_clock: BatchClock | None = None,
+        batch_validating_seconds: float = 0.2,
+        batch_running_seconds: float = 0.5,
     ) -> None:
         self.host = host
         self.api_key = api_key
         self.catalog = Catalog()
         self._script = Script(record=record)
-        self._server = EmulatorServer(App(api_key, self.catalog, self._script), host, port, chunk_delay)
+        # The Batch API (files and batches); its statuses move on `batch_clock` (see testing/batches.py).
+        self.batch_api = BatchApi(self.catalog, batch_clock, batch_validating_seconds, batch_running_seconds)
+        app = App(api_key, self.catalog, self._script, self.batch_api)
+        self._server = EmulatorServer(app, host, port, chunk_delay)
         self.stream_usage = stream_usage
         self._initial_stream_usage = stream_usage  # what `reset()` restores
         self._thread: threading.Thread | None = None
@@ -167,9 +177,11 @@ class DeepInfraEmulator:
     def reset(self) -> None:
         """Clear queues, rules, counters and the request log, and restore the constructor's `stream_usage`.
 
-        Models added with `add_model` stay.
+        Models added with `add_model` stay. Also forgets the Batch API's files and batches and the
+        prompt cache.
         """
         self._script.reset()
+        self.batch_api.reset()
         self.stream_usage = self._initial_stream_usage
         self._server.peak_connections = self._server.open_connections
 

@@ -1,0 +1,283 @@
+"""Batch mode: agno's model calls run through DeepInfra's Batch API, billed 20% below real time.
+
+`DeepInfra(batch_api=True)` or `DeepInfra(batch_api=BatchOptions(...))` (and the same on
+`DeepInfraEmbedder`). User code stays as it is: every model call made within `window` seconds
+waits in one collector, shared by every event loop and thread of the process for one
+`BatchOptions` object, one endpoint and one base URL. The collected calls are written as one
+JSONL file (a `custom_id` per call), uploaded with `purpose=batch`, submitted as one batch
+(`completion_window="24h"`) and polled with backoff (`_batch_job`); each waiting call then gets
+its own answer, matched by `custom_id`. A sync call blocks until then; an async call awaits it.
+
+Cost: DeepInfra's Batch API docs do not say that a batch output line carries `estimated_cost`,
+nor at which price (the line's body is "the real-time response"). So the cost agno sees is
+computed here: the line's token counts priced from DeepInfra's catalog (`GET /models`) at the
+batch rate, `BATCH_PRICE_FACTOR` (0.8) times the real-time price. Cached prompt tokens are priced
+as ordinary input tokens (the catalog has no cached-token price): an upper bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from openai import OpenAI
+
+from agno_deepinfra._errors import DeepInfraError
+from agno_deepinfra._journal import fingerprint
+from agno_deepinfra._retry import RetryPolicy
+
+logger = logging.getLogger("agno_deepinfra")
+
+ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+MAX_REQUESTS = 50_000  # requests in one batch file (DeepInfra follows OpenAI's limit)
+MAX_EMBEDDING_INPUTS = 50_000  # inputs in one embeddings batch, all requests together
+BATCH_PRICE_FACTOR = 0.8  # "20% below real-time pricing" (DeepInfra's Batch API docs)
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """One status report of a batch, as logged and handed to `BatchOptions.on_progress`."""
+
+    batch_id: str
+    status: str
+    completed: int
+    failed: int
+    total: int
+    endpoint: str
+    model: str
+
+
+@dataclass(eq=False)
+class BatchOptions:
+    """How batch mode collects, submits and waits. `batch_api=True` means `BatchOptions()`.
+
+    Attributes:
+        window: seconds to collect calls after the first one arrives before submitting them.
+        max_requests: submit as soon as this many calls wait (at most 50,000, DeepInfra's limit).
+        poll_interval: seconds before the first status check; doubled after each check.
+        max_poll_interval: upper bound on the wait between checks.
+        journal: a file path. Each submitted batch is recorded there with the fingerprints of its
+            requests (never the key or the text), so a rerun of the same workload after a crash
+            collects the batch already submitted instead of paying for it again (see `_journal`).
+        on_progress: called with a `BatchProgress` on each status or count change (any thread).
+        progress_bar: draw a progress line on stderr; None (default) draws it when stderr is a terminal.
+        sleep: the wait between status checks (`time.sleep` unless given; tests inject their own).
+
+    One `BatchOptions` object is one collector: share it between models to share batches (they
+    must use the same model id: a batch runs one model). Copies of a model share it too.
+    """
+
+    window: float = 5.0
+    max_requests: int = MAX_REQUESTS
+    poll_interval: float = 10.0
+    max_poll_interval: float = 300.0
+    journal: str | os.PathLike[str] | None = None
+    on_progress: Callable[[BatchProgress], None] | None = field(default=None, repr=False)
+    progress_bar: bool | None = None
+    sleep: Callable[[float], None] | None = field(default=None, repr=False)
+    _collectors: dict[tuple[str, str, str], _Collector] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_requests <= MAX_REQUESTS:
+            raise ValueError(
+                f"BatchOptions(max_requests=...) must be between 1 and {MAX_REQUESTS}; got {self.max_requests}"
+            )
+        if self.window < 0 or self.poll_interval < 0 or self.max_poll_interval < self.poll_interval:
+            raise ValueError("BatchOptions: window and poll_interval must be >= 0, max_poll_interval >= poll_interval")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BatchOptions:
+        return self  # agno copies models and agents; the copies must keep collecting together
+
+    def __copy__(self) -> BatchOptions:
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Picklable settings (a model sent to a worker process); collectors and the lock stay here.
+        state = {key: value for key, value in self.__dict__.items() if key not in ("_collectors", "_lock")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._collectors = {}
+        self._lock = threading.Lock()
+
+
+def resolve_options(value: bool | BatchOptions | None) -> BatchOptions | None:
+    """`batch_api=` as given to a model: True means default options, False or None means off."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return BatchOptions()
+    if isinstance(value, BatchOptions):
+        return value
+    raise TypeError(f"batch_api takes True, False or agno_deepinfra.BatchOptions(...); got {value!r}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where collected calls go, and who is asking (for clients, retries and error messages)."""
+
+    endpoint: str
+    base_url: str
+    client: Callable[[], OpenAI] = field(repr=False)
+    policy: RetryPolicy
+    model_name: str
+    account: str = field(default="", repr=False)  # a hash of the API key: accounts never share a batch
+
+
+class _Settings(Protocol):
+    retries: int
+    delay_between_retries: float
+    exponential_backoff: bool
+    max_retry_delay: float
+    retry_jitter: float
+
+
+def account_of(api_key: str) -> str:
+    """A short hash of the key (collectors are per account; the key itself is never kept here)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+def batch_error(message: str, *, model_id: str, model_name: str, status: int = 400) -> DeepInfraError:
+    """A batch-mode failure; never retried by agno's loop, since a retry would submit another batch."""
+    error = DeepInfraError(message=message, status_code=status, model_name=model_name, model_id=model_id)
+    error.retryable = False
+    return error
+
+
+def submit(options: BatchOptions, target: Target, body: dict[str, Any], weight: int = 1) -> Future[dict[str, Any]]:
+    """Hand one request body to the collector; the future resolves to the response body of its line.
+
+    Raises before any request is sent for an unsupported endpoint, a call above the limits, or a
+    model other than the one this collector's batches run.
+    """
+    model_id = str(body.get("model"))
+    if target.endpoint not in ENDPOINTS:
+        raise batch_error(
+            f"DeepInfra's Batch API runs {', '.join(ENDPOINTS)}; {target.endpoint} cannot run in batch mode",
+            model_id=model_id,
+            model_name=target.model_name,
+        )
+    if target.endpoint == "/v1/embeddings" and weight > MAX_EMBEDDING_INPUTS:
+        raise batch_error(
+            f"an embeddings batch takes at most {MAX_EMBEDDING_INPUTS} inputs; this call has {weight}: split it",
+            model_id=model_id,
+            model_name=target.model_name,
+        )
+    with options._lock:
+        key = (target.base_url, target.endpoint, target.account)
+        collector = options._collectors.get(key)
+        if collector is None:
+            collector = options._collectors[key] = _Collector(options, target, model_id)
+    return collector.add(body, weight)
+
+
+def result(future: Future[dict[str, Any]]) -> dict[str, Any]:
+    """Block until the call's batch is done (a sync run)."""
+    return future.result()
+
+
+async def aresult(future: Future[dict[str, Any]]) -> dict[str, Any]:
+    """Await the call's batch without blocking the event loop (an async run)."""
+    return await asyncio.wrap_future(future)
+
+
+@dataclass
+class Waiting:
+    """One collected call: its body, fingerprint, weight (inputs, for embeddings) and future."""
+
+    body: dict[str, Any]
+    fingerprint: str
+    weight: int
+    future: Future[dict[str, Any]]
+
+
+class _Collector:
+    """Calls waiting for the next batch of one model, endpoint and base URL."""
+
+    def __init__(self, options: BatchOptions, target: Target, model_id: str) -> None:
+        self.options = options
+        self.target = target
+        self.model_id = model_id
+        self.waiting: list[Waiting] = []
+        self.weight = 0
+        self.timer: threading.Timer | None = None
+        self.lock = threading.Lock()
+
+    def add(self, body: dict[str, Any], weight: int) -> Future[dict[str, Any]]:
+        model_id = str(body.get("model"))
+        if model_id != self.model_id:
+            raise batch_error(
+                f"a DeepInfra batch runs one model: these BatchOptions already collect for '{self.model_id}', "
+                f"not '{model_id}'. Give each model its own BatchOptions (or batch_api=True)",
+                model_id=model_id,
+                model_name=self.target.model_name,
+            )
+        future: Future[dict[str, Any]] = Future()
+        waiting = Waiting(body, fingerprint(self.target.endpoint, body), weight, future)
+        with self.lock:
+            if self.waiting and self._full_with(weight):
+                self._flush_locked()
+            self.waiting.append(waiting)
+            self.weight += weight
+            if len(self.waiting) >= self.options.max_requests:
+                self._flush_locked()
+            elif self.timer is None:
+                self.timer = threading.Timer(self.options.window, self._flush_on_timer)
+                self.timer.daemon = True
+                self.timer.start()
+        return future
+
+    def _full_with(self, weight: int) -> bool:
+        return self.target.endpoint == "/v1/embeddings" and self.weight + weight > MAX_EMBEDDING_INPUTS
+
+    def _flush_on_timer(self) -> None:
+        with self.lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        """Start a job for the waiting calls (in a thread of its own: it waits minutes to hours)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        batch, self.waiting, self.weight = self.waiting, [], 0
+        if not batch:
+            return
+        from agno_deepinfra._batch_job import BatchJob
+
+        job = BatchJob(self.options, self.target, self.model_id, batch)
+        threading.Thread(target=job.run, name="deepinfra-batch", daemon=True).start()
+
+
+def show_progress(options: BatchOptions, progress: BatchProgress) -> None:
+    """Report a status change: the log, the callback, and a progress line on a terminal."""
+    logger.info(
+        "DeepInfra batch %s (%s): %s, %d of %d completed, %d failed",
+        progress.batch_id,
+        progress.model,
+        progress.status,
+        progress.completed,
+        progress.total,
+        progress.failed,
+    )
+    if options.on_progress is not None:
+        try:
+            options.on_progress(progress)
+        except Exception:  # a broken callback must not end the runs waiting on the batch
+            logger.exception("BatchOptions.on_progress raised; the batch goes on")
+    bar = options.progress_bar if options.progress_bar is not None else sys.stderr.isatty()
+    if bar:
+        done = progress.completed + progress.failed
+        filled = int(30 * done / progress.total) if progress.total else 0
+        line = f"\r{progress.batch_id} [{'#' * filled}{'.' * (30 - filled)}] {done}/{progress.total} {progress.status}"
+        sys.stderr.write(line + ("\n" if progress.status in ("completed", "failed", "expired", "cancelled") else ""))
+        sys.stderr.flush()

@@ -1,0 +1,83 @@
+"""No paying twice: a process killed after submitting its batch, rerun with the same journal, collects that batch.
+
+The child processes are real interpreters running agno agents in batch mode against this test's
+emulator. The emulator's batch clock is a `ManualClock`: the batch stays `validating` until the
+test moves the clock, after the first child has been killed (SIGKILL: no cleanup runs).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agno_deepinfra.testing import DeepInfraEmulator, ManualClock
+
+CHILD = Path(__file__).with_name("batch_child.py")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def emu(clock: ManualClock) -> Iterator[DeepInfraEmulator]:
+    with DeepInfraEmulator(batch_clock=clock, batch_validating_seconds=10, batch_running_seconds=10) as emulator:
+        yield emulator
+
+
+def _start(emu: DeepInfraEmulator, journal: Path) -> subprocess.Popen[str]:
+    command = [sys.executable, str(CHILD), emu.base_url, emu.api_key, str(journal)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(condition: object, child: subprocess.Popen[str], what: str) -> None:
+    """Wait for an event (not a duration): the condition, or the child's early exit, within a generous bound."""
+    deadline = time.monotonic() + 90
+    while not condition():  # type: ignore[operator]
+        if child.poll() is not None:
+            raise AssertionError(f"the child exited before {what}: {child.stderr.read() if child.stderr else ''}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_killed_run_resumes_from_the_journal_without_a_second_submission(
+    emu: DeepInfraEmulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    journal = tmp_path / "batches.jsonl"
+    first = _start(emu, journal)
+
+    def submitted() -> bool:
+        return journal.exists() and '"event":"submitted"' in journal.read_text()
+
+    _wait_for(submitted, first, "the batch was submitted")
+    first.kill()  # mid-batch: the batch is still validating
+    first.wait(timeout=60)
+    assert first.returncode != 0
+    (batch,) = emu.batch_api.created()
+    assert batch["status"] == "validating" and batch["request_counts"]["total"] == 3
+
+    clock.advance(30)  # DeepInfra finishes the batch while no process waits for it
+    second = _start(emu, journal)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    answers = json.loads(out.strip().splitlines()[-1])
+    assert [status for status, _ in answers] == ["COMPLETED"] * 3
+    assert [
+        "The answer is 2" in answers[0][1],
+        "The answer is 5" in answers[1][1],
+        "The answer is 8" in answers[2][1],
+    ] == [True] * 3
+    assert len(emu.batch_api.created()) == 1  # nothing submitted a second time
+    uploads = [request for request in emu.requests_for("files") if request.method == "POST"]
+    assert len(uploads) == 1
+    text = journal.read_text()
+    assert emu.api_key not in text and "What is" not in text  # fingerprints only: no key, no request text
+    assert [json.loads(line)["event"] for line in text.splitlines()] == ["submitting", "submitted", "finished"]
