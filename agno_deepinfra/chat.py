@@ -173,7 +173,7 @@ class DeepInfra(OpenAILike):
     retry_jitter: ClientSetting[float] = ClientSetting(0.0)
     async_transport: ClientSetting[AsyncTransport] = ClientSetting("httpx")
     batch_api: ClientSetting[bool | BatchOptions | None] = ClientSetting(None)
-    session_prompt_cache: bool = True
+    session_prompt_cache: ClientSetting[bool] = ClientSetting(True)
 
     top_k: int | None = None
     min_p: float | None = None

@@ -210,6 +210,8 @@ CLIENT_ONLY_CHANGES = [
     {"timeout": httpx.Timeout(5.0)},
     {"max_retries": 3},
     {"api_key": "another-key"},
+    {"batch_api": True},
+    {"session_prompt_cache": False},
 ]
 
 
