@@ -22,6 +22,8 @@ from agno.exceptions import ModelAuthenticationError
 
 from agno_deepinfra._config import DEFAULT_TIMEOUT, missing_key_message, resolve_api_key, warn_if_insecure
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, DeepInfraError, status_error, transport_error
+from agno_deepinfra._limiter import Limiter, aslot_of, slot_of
+from agno_deepinfra._portable import reset_after_fork
 
 T = TypeVar("T")
 PROVIDER = "DeepInfra"
@@ -46,6 +48,7 @@ class Call:
         model_id: the DeepInfra model, for error messages.
         owner: the class making the call (agno's `model_name` in errors).
         what: what the model is, in error messages ("embedding model", "reranker").
+        limiter: the owner's `max_concurrency` limiter; every attempt holds one of its slots.
     """
 
     url: str
@@ -54,22 +57,25 @@ class Call:
     model_id: str = ""
     owner: str = PROVIDER
     what: str = "model"
+    limiter: Limiter | None = field(default=None, repr=False, compare=False)
 
     def send(self, client: httpx.Client) -> Any:
         """POST and return the decoded JSON; failures raise `_errors`' agno exceptions."""
-        try:
-            response = client.post(self.url, json=self.payload, headers=self.headers)
-        except MAPPED_EXCEPTIONS as exc:
-            raise self._transport_error(exc) from exc
-        return self._decode(response)
+        with slot_of(self.limiter):
+            try:
+                response = client.post(self.url, json=self.payload, headers=self.headers)
+            except MAPPED_EXCEPTIONS as exc:
+                raise self._transport_error(exc) from exc
+            return self._decode(response)
 
     async def asend(self, client: httpx.AsyncClient) -> Any:
         """Async twin of `send`."""
-        try:
-            response = await client.post(self.url, json=self.payload, headers=self.headers)
-        except MAPPED_EXCEPTIONS as exc:
-            raise self._transport_error(exc) from exc
-        return self._decode(response)
+        async with aslot_of(self.limiter):
+            try:
+                response = await client.post(self.url, json=self.payload, headers=self.headers)
+            except MAPPED_EXCEPTIONS as exc:
+                raise self._transport_error(exc) from exc
+            return self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
@@ -100,13 +106,15 @@ class HttpClients:
     """The httpx clients of one embedder or reranker: the caller's own, or ones made (and closed) here.
 
     One async client per event loop: an `httpx.AsyncClient`'s pooled connections belong to the
-    loop that opened them, so reusing one after `asyncio.run` returned fails.
+    loop that opened them, so reusing one after `asyncio.run` returned fails. Pickled, copied or
+    forked, it starts empty: clients never travel (see `_portable`).
     """
 
     def __init__(self) -> None:
         self._sync: httpx.Client | None = None
         self._async: WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = WeakKeyDictionary()
         self._lock = threading.Lock()  # two threads embedding at once must not build two clients
+        reset_after_fork(self)
 
     def sync(self, supplied: httpx.Client | None, timeout: float | None, base_url: str) -> httpx.Client:
         """The caller's client if given, else the cached one (created on first use)."""
@@ -147,6 +155,14 @@ class HttpClients:
     def __deepcopy__(self, memo: dict[int, Any]) -> HttpClients:
         # Clients hold locks and sockets and cannot be copied: a copy starts with none of its own.
         return HttpClients()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (HttpClients, ())
+
+    def _after_fork(self) -> None:
+        # The parent's pools stay the parent's: dropped here unclosed (closing would shut the
+        # parent's sockets too), the child opens its own.
+        self.__init__()  # type: ignore[misc]
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:

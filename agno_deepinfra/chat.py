@@ -36,6 +36,8 @@ from agno_deepinfra._config import (
     warn_if_insecure,
 )
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, new_limiter
+from agno_deepinfra._portable import reset_after_fork, without
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._retry import is_retryable, retry_delay
 from agno_deepinfra._transport import check_async_transport, close_with_the_loop, new_async_http_client
@@ -78,9 +80,12 @@ _SETTINGS = (
     "retry_jitter",
     "timeout",
     "async_transport",
+    "max_concurrency",
     "max_retries",
     "supports_json_schema_outputs",
 )
+# Live connection state: never pickled, dropped in a forked child.
+_LIVE = ("client", "async_client", "http_client", "_async_clients")
 # agno marks tools with these keys for its own bookkeeping; they are not part of the wire format.
 _AGNO_TOOL_KEYS = ("requires_confirmation", "external_execution", "approval_type")
 
@@ -128,6 +133,14 @@ class DeepInfra(OpenAILike):
             aiohttp's connection pool stays cheap with hundreds of requests in flight, where
             httpx's costs grow with every queued request: about 1.9x the calls per second at 1,000
             concurrent `arun` calls in `make bench`. Sync calls always use httpx.
+        max_concurrency: HTTP requests this model keeps in flight at once, in this process, across
+            threads and event loops (DeepInfra allows 200 per model and account and answers 429
+            beyond). `None` (default): no limit. An int: a fixed limit; callers beyond it wait
+            their turn, first come first served, and never fail for waiting. `"auto"`: learn the
+            limit from the server, as TCP congestion control does: grow while requests succeed,
+            shrink by a tenth on a 429, no growth before its `Retry-After` has passed; processes
+            unaware of each other settle on sharing the cap. Each HTTP attempt (each retry) takes
+            a slot; copies made by agno share the limit, a pickled copy has its own.
         max_retries: the openai client's own retries, 0 unless set. When set, every one of agno's
             attempts may make up to `max_retries + 1` HTTP requests, with the SDK's delays.
         top_k: sample from the k most likely tokens.
@@ -157,6 +170,7 @@ class DeepInfra(OpenAILike):
     max_retry_delay: float = 60.0
     retry_jitter: float = 0.0
     async_transport: Literal["httpx", "aiohttp"] = "httpx"
+    max_concurrency: MaxConcurrency = None
 
     top_k: int | None = None
     min_p: float | None = None
@@ -177,16 +191,32 @@ class DeepInfra(OpenAILike):
     _async_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncOpenAI, object]] = field(
         default_factory=WeakKeyDictionary, init=False, repr=False, compare=False
     )
+    _limiter: Limiter | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.base_url = openai_url(str(self.base_url or default_base_url()))
         check_async_transport(self.async_transport)
+        self._limiter = new_limiter(self.max_concurrency)
+        reset_after_fork(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
         copied: DeepInfra = super().__deepcopy__(memo)
         copied._async_clients = WeakKeyDictionary()
         return copied
+
+    # A pickle or a forked child carries the settings (the API key included), never live clients:
+    # the copy builds its own on first use, as agno's deepcopy does (see `_portable`).
+    def __getstate__(self) -> dict[str, Any]:
+        return without(vars(self), *_LIVE)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self._after_fork()
+        reset_after_fork(self)
+
+    def _after_fork(self) -> None:
+        vars(self).update(dict.fromkeys(_LIVE), _async_clients=WeakKeyDictionary())
 
     # ----------------------------------------------------------------------------------- clients
 
@@ -322,7 +352,7 @@ class DeepInfra(OpenAILike):
     ) -> ModelResponse:
         """Async twin of `invoke`."""
         request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
-        with _FailureScope(self):
+        async with _FailureScope(self):
             assistant_message.metrics.start_timer()
             completion = await self.get_async_client().chat.completions.create(**request)
             assistant_message.metrics.stop_timer()
@@ -364,7 +394,7 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
-        with _StreamScope(self) as scope:
+        async with _StreamScope(self) as scope:
             assistant_message.metrics.start_timer()
             async with await self.get_async_client().chat.completions.create(**request) as stream:
                 async for chunk in stream:
@@ -438,24 +468,43 @@ _Scope = TypeVar("_Scope", bound="_FailureScope")
 
 
 class _FailureScope:
-    """Turns transport failures into agno errors, the same way on every path."""
+    """One HTTP attempt: holds a `max_concurrency` slot and turns transport failures into agno errors."""
 
     delivered = False  # whether output reached the consumer (only streams deliver before the end)
+    sent_at = 0.0  # when the limiter let the request go
 
     def __init__(self, model: DeepInfra) -> None:
         self.model = model
 
     def __enter__(self: _Scope) -> _Scope:
+        if self.model._limiter is not None:
+            self.sent_at = self.model._limiter.acquire()
+        return self
+
+    async def __aenter__(self: _Scope) -> _Scope:
+        if self.model._limiter is not None:
+            self.sent_at = await self.model._limiter.aacquire()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if isinstance(exc, MAPPED_EXCEPTIONS):
-            error = map_error(exc, model_id=self.model.id, model_name=self.model.name, delivered=self.delivered)
-            if error.status_code == 404:
-                _suggest_model_ids(error, self.model)
+        error = None
+        try:
+            if isinstance(exc, MAPPED_EXCEPTIONS):
+                error = map_error(exc, model_id=self.model.id, model_name=self.model.name, delivered=self.delivered)
+                if error.status_code == 404:
+                    _suggest_model_ids(error, self.model)
+        finally:
+            if self.model._limiter is not None:  # told the mapped error: a 429 shrinks an "auto" limit
+                self.model._limiter.release(self.sent_at, error or exc)
+        if error is not None:
             raise error from exc
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
 
 
 class _StreamScope(_FailureScope):
