@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from agno_deepinfra.testing.capacity import ConcurrencyCap
 from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat import prepare_chat
 from agno_deepinfra.testing.endpoints import prepare_embeddings, prepare_inference, prepare_models
@@ -59,10 +60,19 @@ def parse_json(body: bytes) -> tuple[Any, str | None]:
 class App:
     """Turns one HTTP request into an `Outcome`; pure computation, so it runs inline on the event loop."""
 
-    def __init__(self, api_key: str, catalog: Catalog, script: Script) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        catalog: Catalog,
+        script: Script,
+        cap: ConcurrencyCap | None = None,
+        service_time: float = 0.0,
+    ) -> None:
         self.catalog = catalog
         self.script = script
         self.api_key = api_key
+        self.cap = cap or ConcurrencyCap()
+        self.service_time = service_time  # seconds every admitted model request takes, before its answer
         self._bearer = f"Bearer {api_key}"
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Outcome:
@@ -86,10 +96,21 @@ class App:
             render = self._prepare(route, path_model, parsed)
         except ApiError as error:
             return Outcome(error.response)
-        plan = self.script.plan(route)
+        model = _model_of(route, path_model, parsed)
+        if model is not None:
+            rejected = self.cap.admit(model)
+            if rejected is not None:
+                return rejected
+        plan = self.script.plan(route, parsed)
+        delay = plan.delay + (self.service_time if model is not None else 0.0)
         if plan.terminal is not None:
-            return Outcome(fault_action(plan.terminal), plan.delay)
-        return Outcome(render(plan.reply, plan.modifier), plan.delay)
+            return Outcome(fault_action(plan.terminal), delay, model)
+        return Outcome(render(plan.reply, plan.modifier), delay, model)
+
+    def release(self, outcome: Outcome) -> None:
+        """The outcome was carried out (or its connection died): free its cap slot."""
+        if outcome.slot is not None:
+            self.cap.release(outcome.slot)
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         value = headers.get("authorization", "")
@@ -106,3 +127,12 @@ class App:
         if route == "inference":
             return prepare_inference(path_model or "", body, self.catalog)
         return prepare_models(path_model, self.catalog)
+
+
+def _model_of(route: str, path_model: str | None, body: Any) -> str | None:
+    """The model a request runs on (what DeepInfra's per-model cap counts), None for catalog reads."""
+    if route == "inference":
+        return path_model
+    if route in ("chat", "embeddings") and isinstance(body, dict):
+        return str(body.get("model"))
+    return None

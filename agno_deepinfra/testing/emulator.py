@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 from agno_deepinfra.testing.app import App
+from agno_deepinfra.testing.capacity import DEFAULT_CONCURRENCY_LIMIT, DEFAULT_RETRY_AFTER, ConcurrencyCap
 from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, guess_reasoning
 from agno_deepinfra.testing.script import Fault, Item, RecordedRequest, Reply, Script
 from agno_deepinfra.testing.server import EmulatorServer
@@ -22,6 +23,11 @@ class DeepInfraEmulator:
     Use it as a context manager (or call `start()` / `stop()`): it listens on a free port (or
     `port`) in a daemon thread. Script answers per route with `queue`, `always` and `fail_every`;
     anything unscripted gets a deterministic, useful answer. Every request is logged in `requests`.
+
+    Like DeepInfra, it admits `concurrency_limit` requests in flight per model (200; None: no cap)
+    and answers the rest with DeepInfra's 429 and a `Retry-After` of `retry_after` seconds.
+    `service_time` is how long every admitted model request takes before its answer starts, so
+    that concurrency shows (0 by default: answers are immediate).
     """
 
     def __init__(
@@ -32,12 +38,19 @@ class DeepInfraEmulator:
         api_key: str = DEFAULT_API_KEY,
         chunk_delay: float = 0.0,
         record: bool = True,
+        concurrency_limit: int | None = DEFAULT_CONCURRENCY_LIMIT,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        service_time: float = 0.0,
     ) -> None:
+        if service_time < 0:
+            raise ValueError(f"service_time must be >= 0 seconds, not {service_time!r}")
         self.host = host
         self.api_key = api_key
         self.catalog = Catalog()
+        self.cap = ConcurrencyCap(concurrency_limit, retry_after)
         self._script = Script(record=record)
-        self._server = EmulatorServer(App(api_key, self.catalog, self._script), host, port, chunk_delay)
+        app = App(api_key, self.catalog, self._script, self.cap, service_time)
+        self._server = EmulatorServer(app, host, port, chunk_delay)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Future[None] | None = None
@@ -122,6 +135,14 @@ class DeepInfraEmulator:
         """The most connections open at once since start (or the last `reset()`)."""
         return self._server.peak_connections
 
+    def rejected(self, model: str | None = None) -> int:
+        """429s the concurrency cap answered, for one model or all, since start (or `reset()`)."""
+        return self.cap.rejected[model] if model is not None else sum(self.cap.rejected.values())
+
+    def peak_in_flight(self, model: str) -> int:
+        """The most requests for `model` in flight at once since start (or `reset()`)."""
+        return self.cap.peak[model]
+
     # -- scripting -------------------------------------------------------------------------------
 
     def queue(self, item: Reply | Fault, route: str = "chat") -> None:
@@ -136,6 +157,17 @@ class DeepInfraEmulator:
         """Answer every `every`-th request on `route`, counted from this call, with `item`."""
         self._script.fail_every(every, item, route)
 
+    def fail_first(
+        self, item: Item, key: Callable[[Any], Hashable | None], times: int = 1, route: str = "chat"
+    ) -> None:
+        """Answer the first `times` requests of each distinct `key(request_body)` with `item`.
+
+        `key` runs on the emulator's thread and returns None for requests to leave alone, e.g.
+        `lambda body: body["messages"][-1]["content"]` fails every conversation's first attempt.
+        Unlike `fail_every`, a conversation can never draw more than `times` faults by the timing of others.
+        """
+        self._script.fail_first(item, key, times, route)
+
     def clear_always(self, route: str | None = None) -> None:
         """Remove the persistent rules (`always` and `fail_every`) of `route`, or of every route."""
         self._script.clear_rules(route)
@@ -144,6 +176,7 @@ class DeepInfraEmulator:
         """Clear queues, rules, counters and the request log (models added with `add_model` stay)."""
         self._script.reset()
         self._server.peak_connections = self._server.open_connections
+        self.cap.reset()
 
     @property
     def requests(self) -> list[RecordedRequest]:
