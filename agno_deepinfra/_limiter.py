@@ -77,7 +77,7 @@ class AdaptiveLimit:
         now = self.clock()
         if retry_after:
             self.hold_until = max(self.hold_until, now + retry_after)
-        if sent_at < self.last_cut:
+        if sent_at <= self.last_cut:
             return
         self.limit = self.threshold = max(AUTO_FLOOR, self.limit * AUTO_BACKOFF)
         self.last_cut = now
