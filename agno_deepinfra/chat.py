@@ -36,7 +36,7 @@ from agno_deepinfra._config import (
     warn_if_insecure,
 )
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, new_limiter
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter
 from agno_deepinfra._portable import reset_after_fork, without
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._retry import is_retryable, retry_delay
@@ -471,19 +471,19 @@ class _FailureScope:
     """One HTTP attempt: holds a `max_concurrency` slot and turns transport failures into agno errors."""
 
     delivered = False  # whether output reached the consumer (only streams deliver before the end)
-    sent_at = 0.0  # when the limiter let the request go
+    ticket: Ticket | None = None  # the `max_concurrency` slot held
 
     def __init__(self, model: DeepInfra) -> None:
         self.model = model
 
     def __enter__(self: _Scope) -> _Scope:
         if self.model._limiter is not None:
-            self.sent_at = self.model._limiter.acquire()
+            self.ticket = self.model._limiter.acquire()
         return self
 
     async def __aenter__(self: _Scope) -> _Scope:
         if self.model._limiter is not None:
-            self.sent_at = await self.model._limiter.aacquire()
+            self.ticket = await self.model._limiter.aacquire()
         return self
 
     def __exit__(
@@ -496,8 +496,8 @@ class _FailureScope:
                 if error.status_code == 404:
                     _suggest_model_ids(error, self.model)
         finally:
-            if self.model._limiter is not None:  # told the mapped error: a 429 shrinks an "auto" limit
-                self.model._limiter.release(self.sent_at, error or exc)
+            if self.model._limiter is not None and self.ticket is not None:  # a 429 shrinks an "auto" limit
+                self.model._limiter.release(self.ticket, error or exc)
         if error is not None:
             raise error from exc
 

@@ -13,7 +13,7 @@ import pytest
 from agno.exceptions import ModelRateLimitError
 
 from agno_deepinfra._errors import DeepInfraRateLimitError
-from agno_deepinfra._limiter import AUTO_START, AdaptiveLimit, Limiter, batch_fanout, check_max_concurrency
+from agno_deepinfra._limiter import AUTO_START, AdaptiveLimit, Limiter, Ticket, batch_fanout, check_max_concurrency
 
 
 class FakeClock:
@@ -148,34 +148,56 @@ def test_a_waiting_thread_never_fails_for_waiting() -> None:
     assert limiter.in_flight == 0
 
 
-def test_auto_starts_small_and_doubles_per_round_trip_until_the_first_429() -> None:
-    clock = FakeClock()
-    limit = AdaptiveLimit(clock)
-    assert limit.current() == AUTO_START
+def test_auto_starts_at_20_and_doubles_per_round_trip_until_the_first_429() -> None:
+    limit = AdaptiveLimit(FakeClock())
+    assert limit.current(in_flight=0) == AUTO_START == 20
     for _ in range(AUTO_START):
         limit.on_success(in_flight=AUTO_START)
-    assert limit.current() == 2 * AUTO_START
+    assert limit.current(in_flight=0) == 2 * AUTO_START
 
 
-def test_auto_cuts_a_tenth_once_per_round_and_grows_slowly_after() -> None:
+def test_the_first_429_brings_the_limit_down_to_what_the_server_held() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(clock)
-    limit.limit = 50.0
+    limit.limit = 80.0  # slow start overshot a cap of 50
+    clock.now += 1
+    limit.on_overload(Ticket(sent_at=clock.now, in_flight=51), retry_after=None)
+    assert limit.limit == 50
+
+
+def test_later_429s_cut_a_tenth_once_per_round_then_it_probes_slowly() -> None:
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    limit.limit = limit.threshold = 50.0  # out of slow start
     sent_before_cut = clock.now
     clock.now += 1
-    limit.on_overload(sent_at=clock.now, retry_after=None)
-    assert limit.current() == 45
-    limit.on_overload(sent_at=sent_before_cut, retry_after=None)  # the same overshoot: already answered for
-    assert limit.current() == 45
-    for _ in range(47):  # a round trip of successes (45, and a little more as it grows): +1 in all
+    limit.on_overload(Ticket(clock.now, 50), retry_after=0.5)
+    assert limit.limit == 45
+    limit.on_overload(Ticket(sent_before_cut, 50), retry_after=0.5)  # the same overshoot: already answered for
+    assert limit.limit == 45
+    clock.now += 1  # past Retry-After
+    for _ in range(91):  # two round trips of successes: +0.5 per round trip
         limit.on_success(in_flight=45)
-    assert limit.current() == 46
+    assert limit.current(in_flight=45) == 46
+
+
+def test_after_a_429_nothing_is_sent_until_a_request_succeeds_or_retry_after_passes() -> None:
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    limit.on_overload(Ticket(clock.now, 20), retry_after=2.0)
+    assert limit.current(in_flight=10) == 10  # the 10 still in flight, no new ones
+    assert limit.current(in_flight=0) == 0  # the server is full: no probe before Retry-After
+    assert limit.probe_in() == 2.0
+    clock.now += 2.0
+    assert limit.current(in_flight=0) == 1  # one probe
+    limit.on_success(in_flight=0)
+    assert limit.current(in_flight=0) == int(limit.limit) and limit.probe_in() is None
 
 
 def test_auto_does_not_grow_before_retry_after_has_passed() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(clock)
-    limit.on_overload(sent_at=clock.now, retry_after=2.0)
+    limit.on_overload(Ticket(clock.now, 20), retry_after=2.0)
     before = limit.limit
     limit.on_success(in_flight=100)
     assert limit.limit == before
@@ -188,17 +210,30 @@ def test_auto_does_not_grow_a_limit_it_does_not_use() -> None:
     limit = AdaptiveLimit(FakeClock())
     for _ in range(100):
         limit.on_success(in_flight=1)
-    assert limit.current() == AUTO_START
+    assert limit.current(in_flight=1) == AUTO_START
+
+
+def test_a_blocked_limiter_with_nothing_in_flight_probes_when_retry_after_ends() -> None:
+    """The probe needs no caller to come along: a timer grants it (here after 50 ms of real time)."""
+    limiter = Limiter("auto")
+    limiter.release(limiter.acquire(), rate_limited(retry_after=0.05))
+    got: list[Ticket] = []
+    thread = threading.Thread(target=lambda: got.append(limiter.acquire()))
+    thread.start()
+    thread.join(30)
+    assert got and limiter.in_flight == 1  # granted, never failed
+    limiter.release(got[0])
 
 
 def test_the_limiter_learns_from_429s_and_ignores_other_failures() -> None:
     limiter = Limiter("auto", clock=FakeClock())
-    limiter.adaptive.limit = 20.0  # type: ignore[union-attr]
+    assert limiter.adaptive is not None
+    limiter.adaptive.limit = limiter.adaptive.threshold = 20.0
     limiter.release(limiter.acquire(), ValueError("a bug, not the cap"))
     assert limiter.limit == 20
     assert isinstance(rate_limited(), ModelRateLimitError)
     limiter.release(limiter.acquire(), rate_limited())
-    assert limiter.limit == 18
+    assert limiter.adaptive.limit == 18
 
 
 def test_independent_auto_limiters_converge_to_share_the_server_cap() -> None:

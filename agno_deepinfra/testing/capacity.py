@@ -37,12 +37,14 @@ class ConcurrencyCap:
         self.peak: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.timeline: list[tuple[float, int]] = []
+        self.rejections: list[float] = []  # time.monotonic() of every 429 the cap answered
         self._total = 0
 
     def admit(self, model: str) -> Outcome | None:
         """Take a slot for `model` (None), or the 429 to answer when the model is at its cap."""
         if self.limit is not None and self.in_flight[model] >= self.limit:
             self.rejected[model] += 1
+            self.rejections.append(time.monotonic())
             return self.rejection()
         self.in_flight[model] += 1
         self.peak[model] = max(self.peak[model], self.in_flight[model])
@@ -65,6 +67,7 @@ class ConcurrencyCap:
         self.peak = Counter(self.in_flight)
         self.rejected = Counter()
         self.timeline = []
+        self.rejections = []
 
     def _moved(self, step: int) -> None:
         self._total += step
