@@ -19,9 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
-import sys
-from collections import Counter
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -159,20 +156,6 @@ async def _one(client: Any, number: int) -> tuple[float, str | None]:
 async def _batch(mode: Mode, sizes: ScaleSizes, base_url: str, runs: int) -> BatchResult:
     client = _client(mode, sizes, base_url)
     result = BatchResult(started=time.monotonic())
-    limiter = getattr(getattr(client, "model", None), "_limiter", None)
-    if os.getenv("SCALE_DEBUG") and limiter is not None:
-
-        async def trace() -> None:
-            while True:
-                lim = limiter.adaptive
-                print(
-                    f"{os.getpid()} {time.monotonic() - result.started:5.2f} L={lim.limit:6.1f} thr={lim.threshold:6.1f} if={limiter.in_flight} w={limiter.waiting}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                await asyncio.sleep(0.5)
-
-        tracer = asyncio.ensure_future(trace())
     outcomes = await asyncio.gather(*(_one(client, number) for number in range(runs)))
     result.ended = time.monotonic()
     for latency, error in outcomes:
@@ -284,9 +267,6 @@ def scale_sections(sizes: ScaleSizes, only: set[str] | None = None) -> ScaleResu
             note = f"last error: {measured['last_error']}" if measured["last_error"] else ""
             rows[mode.key] = Row(mode.key, mode.contender, mode.label, measured["values"], note)
             timelines[mode.key] = measured["timeline"]
-            if os.getenv("SCALE_DEBUG"):
-                hist = Counter(int(t * 2) / 2 for t in measured["rejections"])
-                print(mode.key, sorted(hist.items()), file=sys.stderr)
     labels = {key: row.label for key, row in rows.items()}
     return ScaleResults(
         [_section_a(sizes, [rows[m.key] for m in one]), _section_b(sizes, [rows[m.key] for m in many])],
@@ -409,7 +389,8 @@ def main() -> None:
     args = parser.parse_args()
     apply_quiet_env()
     forbid_remote_hosts()
-    results = scale_sections(QUICK_SCALE if args.quick else FULL_SCALE, set(args.only or ()))
+    only = set(args.only or ()) or (QUICK_MODES if args.quick else None)
+    results = scale_sections(QUICK_SCALE if args.quick else FULL_SCALE, only)
     args.plot.parent.mkdir(parents=True, exist_ok=True)
     scale_plot(results, args.plot)
     print(checks_markdown(results.sections))
@@ -419,6 +400,7 @@ def main() -> None:
 
 FULL_SCALE = ScaleSizes()
 QUICK_SCALE = ScaleSizes(cap=8, service=0.1, retry_after=0.2, runs=80, workers=2, delay=0.1)
+QUICK_MODES = {"a_fixed", "a_auto", "b_auto"}  # `--quick`: the machinery, one and several processes
 
 if __name__ == "__main__":
     main()
