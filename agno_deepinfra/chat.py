@@ -137,10 +137,11 @@ class DeepInfra(OpenAILike):
             threads and event loops (DeepInfra allows 200 per model and account and answers 429
             beyond). `None` (default): no limit. An int: a fixed limit; callers beyond it wait
             their turn, first come first served, and never fail for waiting. `"auto"`: learn the
-            limit from the server, as TCP congestion control does: grow while requests succeed,
-            shrink by a tenth on a 429, no growth before its `Retry-After` has passed; processes
-            unaware of each other settle on sharing the cap. Each HTTP attempt (each retry) takes
-            a slot; copies made by agno share the limit, a pickled copy has its own.
+            limit from the server, as TCP congestion control does: start at 20, double every
+            round trip until the first 429, then grow slowly; shrink by a tenth on a 429, send
+            nothing more until a request succeeds, and wait out its `Retry-After` before growing;
+            processes unaware of each other each back off on their own 429s. Each HTTP attempt
+            (each retry) takes a slot; copies made by agno share the limit, a pickled copy has its own.
         max_retries: the openai client's own retries, 0 unless set. When set, every one of agno's
             attempts may make up to `max_retries + 1` HTTP requests, with the SDK's delays.
         top_k: sample from the k most likely tokens.
@@ -212,7 +213,7 @@ class DeepInfra(OpenAILike):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         vars(self).update(state)
-        self._after_fork()
+        self._after_fork()  # fresh empty client slots, as in a forked child
         reset_after_fork(self)
 
     def _after_fork(self) -> None:

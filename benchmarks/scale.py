@@ -180,7 +180,7 @@ def worker(mode: Mode, sizes: ScaleSizes, base_url: str, runs: int, ready: Any, 
     import agno_deepinfra.chat  # noqa: F401
 
     silence_logging()
-    logging.disable(logging.WARNING)  # a 429 storm logs a retry warning per request; the emulator counts them
+    logging.disable(logging.ERROR)  # a 429 storm logs a warning or error per request; the emulator counts them
     ready.put(True)
     go.wait()
     results.put(asdict(asyncio.run(_batch(mode, sizes, base_url, runs))))
