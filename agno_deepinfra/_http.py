@@ -28,6 +28,8 @@ from agno_deepinfra._errors import (
     transport_error,
     unusable_response_error,
 )
+from agno_deepinfra._limiter import Limiter, aslot_of, slot_of
+from agno_deepinfra._portable import reset_after_fork
 
 T = TypeVar("T")
 PROVIDER = "DeepInfra"
@@ -54,6 +56,7 @@ class Call:
         what: what the model is, in error messages ("embedding model", "reranker").
         files: multipart file parts, `{field: (filename, content, content type)}` (audio uploads).
         binary: the answer is raw bytes (synthesised audio), returned as they are instead of decoded as JSON.
+        limiter: the owner's `max_concurrency` limiter; every attempt holds one of its slots.
     """
 
     url: str
@@ -64,22 +67,25 @@ class Call:
     what: str = "model"
     files: Mapping[str, tuple[str, bytes, str]] | None = field(default=None, repr=False)
     binary: bool = False
+    limiter: Limiter | None = field(default=None, repr=False, compare=False)
 
     def send(self, client: httpx.Client) -> Any:
         """POST and return the decoded JSON; failures raise `_errors`' agno exceptions."""
-        try:
-            response = client.post(self.url, headers=self.headers, **self._body())
-        except MAPPED_EXCEPTIONS as exc:
-            raise self._transport_error(exc) from exc
-        return self._decode(response)
+        with slot_of(self.limiter):
+            try:
+                response = client.post(self.url, headers=self.headers, **self._body())
+            except MAPPED_EXCEPTIONS as exc:
+                raise self._transport_error(exc) from exc
+            return self._decode(response)
 
     async def asend(self, client: httpx.AsyncClient) -> Any:
         """Async twin of `send`."""
-        try:
-            response = await client.post(self.url, headers=self.headers, **self._body())
-        except MAPPED_EXCEPTIONS as exc:
-            raise self._transport_error(exc) from exc
-        return self._decode(response)
+        async with aslot_of(self.limiter):
+            try:
+                response = await client.post(self.url, headers=self.headers, **self._body())
+            except MAPPED_EXCEPTIONS as exc:
+                raise self._transport_error(exc) from exc
+            return self._decode(response)
 
     def _body(self) -> dict[str, Any]:
         if self.files is None:
@@ -110,13 +116,15 @@ class HttpClients:
     """The httpx clients of one embedder or reranker: the caller's own, or ones made (and closed) here.
 
     One async client per event loop: an `httpx.AsyncClient`'s pooled connections belong to the
-    loop that opened them, so reusing one after `asyncio.run` returned fails.
+    loop that opened them, so reusing one after `asyncio.run` returned fails. Pickled, copied or
+    forked, it starts empty: clients never travel (see `_portable`).
     """
 
     def __init__(self) -> None:
         self._sync: httpx.Client | None = None
         self._async: WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = WeakKeyDictionary()
         self._lock = threading.Lock()  # two threads embedding at once must not build two clients
+        reset_after_fork(self)
 
     def sync(self, supplied: httpx.Client | None, timeout: float | None, base_url: str) -> httpx.Client:
         """The caller's client if given, else the cached one (created on first use)."""
@@ -157,6 +165,14 @@ class HttpClients:
     def __deepcopy__(self, memo: dict[int, Any]) -> HttpClients:
         # Clients hold locks and sockets and cannot be copied: a copy starts with none of its own.
         return HttpClients()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (HttpClients, ())
+
+    def _after_fork(self) -> None:
+        # The parent's pools stay the parent's: dropped here unclosed (closing would shut the
+        # parent's sockets too), the child opens its own.
+        self.__init__()  # type: ignore[misc]
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
 from os import getenv
 from types import TracebackType
@@ -39,6 +39,8 @@ from agno_deepinfra._config import (
     warn_if_insecure,
 )
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter
+from agno_deepinfra._portable import reset_after_fork, without
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._records import stored_form
 from agno_deepinfra._retry import is_retryable, retry_delay
@@ -85,6 +87,10 @@ _SDK_FIELDS = (
 _DEEPINFRA_FIELDS = ("top_k", "min_p", "repetition_penalty", "chat_template_kwargs", "prompt_cache_key", "reasoning")
 # `create()` keywords that are request options, not body fields.
 _CALL_OPTIONS = ("extra_body", "extra_headers", "extra_query", "timeout")
+# Not in `settings()`: the secret, live objects, and options that are not plain data.
+_NOT_SETTINGS = ("api_key", "client", "async_client", "http_client", "client_params", "batch_api")
+# Live connection state: never pickled, dropped in a forked child.
+_LIVE = ("client", "async_client", "http_client", "_async_clients", "_loopless_client")
 # agno marks tools with these keys for its own bookkeeping; they are not part of the wire format.
 _AGNO_TOOL_KEYS = ("requires_confirmation", "external_execution", "approval_type")
 
@@ -136,6 +142,15 @@ class DeepInfra(OpenAILike):
             aiohttp's connection pool stays cheap with hundreds of requests in flight, where
             httpx's costs grow with every queued request: about 1.9x the calls per second at 1,000
             concurrent `arun` calls in `make bench`. Sync calls always use httpx.
+        max_concurrency: HTTP requests this model keeps in flight at once, in this process, across
+            threads and event loops (DeepInfra allows 200 per model and account and answers 429
+            beyond). `None` (default): no limit. An int: a fixed limit; callers beyond it wait
+            their turn, first come first served, and never fail for waiting. `"auto"`: learn the
+            limit from the server, as TCP congestion control does: start at 20, double every
+            round trip until the first 429, then grow slowly; shrink by a tenth on a 429, send
+            nothing more until a request succeeds, and wait out its `Retry-After` before growing;
+            processes unaware of each other each back off on their own 429s. Each HTTP attempt
+            (each retry) takes a slot; copies made by agno share the limit, a pickled copy has its own.
         max_retries: the openai client's own retries, 0 unless set. When set, every one of agno's
             attempts may make up to `max_retries + 1` HTTP requests, with the SDK's delays.
         top_k: sample from the k most likely tokens.
@@ -172,6 +187,7 @@ class DeepInfra(OpenAILike):
     max_retry_delay: ClientSetting[float] = ClientSetting(60.0)
     retry_jitter: ClientSetting[float] = ClientSetting(0.0)
     async_transport: ClientSetting[AsyncTransport] = ClientSetting("httpx")
+    max_concurrency: ClientSetting[MaxConcurrency] = ClientSetting(None)
     batch_api: ClientSetting[bool | BatchOptions | None] = ClientSetting(None)
     session_prompt_cache: ClientSetting[bool] = ClientSetting(True)
 
@@ -194,6 +210,7 @@ class DeepInfra(OpenAILike):
     _async_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncOpenAI, object]] = field(
         default_factory=WeakKeyDictionary, init=False, repr=False, compare=False
     )
+    _limiter: Limiter | None = field(default=None, init=False, repr=False, compare=False)
 
     # The client `get_async_client()` hands out when no event loop runs (see there).
     _loopless_client: AsyncOpenAI | None = field(default=None, init=False, repr=False, compare=False)
@@ -203,12 +220,27 @@ class DeepInfra(OpenAILike):
         self.base_url = openai_url(str(self.base_url or default_base_url()))
         check_async_transport(self.async_transport)
         self.batch_api = resolve_options(self.batch_api)
+        self._limiter = new_limiter(self.max_concurrency)
+        reset_after_fork(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
         copied: DeepInfra = super().__deepcopy__(memo)
         copied._async_clients = WeakKeyDictionary()
         copied._loopless_client = None
         return copied
+
+    # A pickle or a forked child carries the settings (the API key included), never live clients:
+    # the copy builds its own on first use, as agno's deepcopy does (see `_portable`).
+    def __getstate__(self) -> dict[str, Any]:
+        return without(vars(self), *_LIVE)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self._after_fork()  # fresh empty client slots, as in a forked child
+        reset_after_fork(self)
+
+    def _after_fork(self) -> None:
+        vars(self).update(dict.fromkeys(_LIVE), _async_clients=WeakKeyDictionary())
 
     # ----------------------------------------------------------------------------------- clients
 
@@ -398,7 +430,7 @@ class DeepInfra(OpenAILike):
     ) -> ModelResponse:
         """Async twin of `invoke`."""
         request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
-        with _FailureScope(self):
+        async with _FailureScope(self):
             assistant_message.metrics.start_timer()
             completion = await self._acreate(request)
             assistant_message.metrics.stop_timer()
@@ -442,7 +474,7 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
-        with _StreamScope(self) as scope:
+        async with _StreamScope(self) as scope:
             assistant_message.metrics.start_timer()
             async with await self._acreate(request) as stream:
                 async for chunk in stream:
@@ -505,29 +537,71 @@ class DeepInfra(OpenAILike):
         data.update({name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None})
         return stored_form(data)
 
+    def settings(self) -> dict[str, Any]:
+        """Every constructor argument that differs from its default, as JSON, never the key.
+
+        The recipe `to_dict()` is not: what a Celery task or a config file needs to build the same
+        model elsewhere with `DeepInfra.from_settings(...)` (the key comes from the environment
+        there). Live clients, `client_params` and `batch_api` options (callbacks) do not travel.
+        """
+        chosen = {
+            spec.name: value
+            for spec in fields(self)
+            if spec.init and spec.name not in _NOT_SETTINGS
+            if (value := getattr(self, spec.name)) is not None and (spec.default is MISSING or value != spec.default)
+        }
+        return stored_form(chosen)
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], **overrides: Any) -> DeepInfra:
+        """Build a model from `settings()` output (a timeout comes back as an `httpx.Timeout`)."""
+        arguments = {**settings, **overrides}
+        if isinstance(arguments.get("timeout"), dict):
+            arguments["timeout"] = httpx.Timeout(**arguments["timeout"])
+        return cls(**arguments)
+
 
 _Scope = TypeVar("_Scope", bound="_FailureScope")
 
 
 class _FailureScope:
-    """Turns transport failures into agno errors, the same way on every path."""
+    """One HTTP attempt: holds a `max_concurrency` slot and turns transport failures into agno errors."""
 
     delivered = False  # whether output reached the consumer (only streams deliver before the end)
+    ticket: Ticket | None = None  # the `max_concurrency` slot held
 
     def __init__(self, model: DeepInfra) -> None:
         self.model = model
 
     def __enter__(self: _Scope) -> _Scope:
+        if self.model._limiter is not None:
+            self.ticket = self.model._limiter.acquire()
+        return self
+
+    async def __aenter__(self: _Scope) -> _Scope:
+        if self.model._limiter is not None:
+            self.ticket = await self.model._limiter.aacquire()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if isinstance(exc, MAPPED_EXCEPTIONS):
-            error = map_error(exc, model_id=self.model.id, model_name=self.model.name, delivered=self.delivered)
-            if error.status_code == 404:
-                _suggest_model_ids(error, self.model)
+        error = None
+        try:
+            if isinstance(exc, MAPPED_EXCEPTIONS):
+                error = map_error(exc, model_id=self.model.id, model_name=self.model.name, delivered=self.delivered)
+                if error.status_code == 404:
+                    _suggest_model_ids(error, self.model)
+        finally:
+            if self.model._limiter is not None and self.ticket is not None:  # a 429 shrinks an "auto" limit
+                self.model._limiter.release(self.ticket, error or exc)
+        if error is not None:
             raise error from exc
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
 
 
 class _StreamScope(_FailureScope):

@@ -35,6 +35,8 @@ from agno_deepinfra._http import (
     deepcopy_sharing,
     gather_bounded,
 )
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter
+from agno_deepinfra._portable import without
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
 from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
@@ -113,7 +115,10 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         enable_batch: let agno's vector databases embed many chunks per request (agno's switch;
             off by default, as in agno).
         batch_size: texts per request in the batch methods (100).
-        max_concurrency: batch requests in flight at once in `async_get_embeddings_batch_and_usage`.
+        max_concurrency: HTTP requests this embedder keeps in flight at once, across threads and
+            event loops: `None` (default) sets no limit (one call of
+            `async_get_embeddings_batch_and_usage` still sends at most 4 batches at once), an int is
+            a fixed limit, `"auto"` learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`).
         retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each
             text or batch makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
@@ -141,7 +146,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     encoding_format: Literal["float", "base64"] = "base64"
     api_key: str | None = field(default_factory=lambda: getenv(API_KEY_ENV), repr=False)
     base_url: str | None = field(default_factory=default_base_url)
-    max_concurrency: int = 4
+    max_concurrency: MaxConcurrency = None
 
     retries: int = 0
     delay_between_retries: float = 1.0
@@ -155,14 +160,16 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     async_client: httpx.AsyncClient | None = field(default=None, repr=False, compare=False)
     _clients: HttpClients = field(default_factory=HttpClients, init=False, repr=False, compare=False)
     batch_api: ClientSetting[bool | BatchOptions | None] = ClientSetting(None)
+    _limiter: Limiter | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.batch_api = resolve_options(self.batch_api)
         self.base_url = openai_url(self.base_url or default_base_url())
         if self.dimensions is None:
             self.dimensions = NATIVE_DIMENSIONS.get(self.id, FALLBACK_DIMENSIONS)
-        if self.batch_size < 1 or self.max_concurrency < 1:
-            raise ValueError("batch_size and max_concurrency must be at least 1")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._limiter = new_limiter(self.max_concurrency)
 
     # ------------------------------------------------------------------------------ one text
 
@@ -200,7 +207,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     async def async_get_embeddings_batch_and_usage(
         self, texts: list[str]
     ) -> tuple[list[list[float]], list[dict[str, Any] | None]]:
-        """Embeddings of `texts` in input order, one request per `batch_size` texts, up to `max_concurrency` at once.
+        """Embeddings of `texts` in input order, one request per `batch_size` texts, several at once.
 
         In batch mode every request joins the collector at once (no concurrency bound: nothing is in flight).
         """
@@ -209,7 +216,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
                 calls = [self._batch_call(batch) for batch in self._batches(texts)]
                 return _flatten([self._parse_response(await aresult(future), call) for call, future in calls])
         jobs = [partial(self._aembed, batch) for batch in self._batches(texts)]
-        return _flatten(await gather_bounded(jobs, self.max_concurrency))
+        return _flatten(await gather_bounded(jobs, batch_fanout(self.max_concurrency, len(jobs))))
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
         return [texts[start : start + self.batch_size] for start in range(0, len(texts), self.batch_size)]
@@ -282,6 +289,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             model_id=self.id,
             owner=_OWNER,
             what="embedding model",
+            limiter=self._limiter,
         )
 
     @staticmethod
@@ -302,6 +310,11 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfraEmbedder:
         # agno deep-copies agents and their knowledge; a caller's clients are shared, not copied.
         return deepcopy_sharing(self, memo, self.client, self.async_client)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle carries settings, never connections: a caller's clients stay behind, and the
+        # copy opens its own on first use (see `_portable`).
+        return without(vars(self), "client", "async_client")
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
 from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, reranker_span
 
@@ -54,7 +55,10 @@ class DeepInfraReranker(ClosesClients, Reranker):
         top_n: keep at most this many documents (None keeps all). agno's `limit` argument, when
             given, also caps the result; the smaller of the two wins.
         batch_size: documents per request; longer lists are split (64).
-        max_concurrency: requests in flight at once in `arerank` (`rerank` sends batches one by one).
+        max_concurrency: HTTP requests this reranker keeps in flight at once, across threads and
+            event loops: `None` (default) sets no limit (one `arerank` call still sends at most 4
+            batches at once; `rerank` sends them one by one), an int is a fixed limit, `"auto"`
+            learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`).
         raise_on_error: raise DeepInfra failures instead of logging them and keeping the input order.
         retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each batch
             makes at most `retries + 1` requests.
@@ -74,7 +78,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
     instruction: str | None = None
     top_n: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=64, ge=1)
-    max_concurrency: int = Field(default=4, ge=1)
+    max_concurrency: MaxConcurrency = None
     raise_on_error: bool = False
 
     retries: int = Field(default=0, ge=0)
@@ -88,11 +92,22 @@ class DeepInfraReranker(ClosesClients, Reranker):
     client: httpx.Client | None = Field(default=None, repr=False, exclude=True)
     async_client: httpx.AsyncClient | None = Field(default=None, repr=False, exclude=True)
     _clients: HttpClients = PrivateAttr(default_factory=HttpClients)
+    _limiter: Limiter | None = PrivateAttr(default=None)
 
     @field_validator("base_url", mode="before")
     @classmethod
     def _openai_form(cls, value: Any) -> str:
         return openai_url(str(value)) if value else default_base_url()
+
+    @field_validator("max_concurrency", mode="before")
+    @classmethod
+    def _valid_limit(cls, value: Any) -> Any:
+        check_max_concurrency(value)
+        return value
+
+    def model_post_init(self, context: Any) -> None:
+        super().model_post_init(context)
+        self._limiter = new_limiter(self.max_concurrency)
 
     # ------------------------------------------------------------------------- entry points
 
@@ -115,7 +130,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
             return []
         jobs = [partial(self._ascore, query, batch) for batch in self._batches(documents)]
         try:
-            scores = [score for batch in await gather_bounded(jobs, self.max_concurrency) for score in batch]
+            fanout = batch_fanout(self.max_concurrency, len(jobs))
+            scores = [score for batch in await gather_bounded(jobs, fanout) for score in batch]
         except AgnoError:
             if self.raise_on_error:
                 raise
@@ -164,6 +180,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
             model_id=self.model,
             owner=_OWNER,
             what="reranker",
+            limiter=self._limiter,
         )
 
     @staticmethod
@@ -190,6 +207,13 @@ class DeepInfraReranker(ClosesClients, Reranker):
         memo = {} if memo is None else memo
         share_in_deepcopy(memo, self.client, self.async_client)
         return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # A pickle carries settings, never connections: a caller's clients stay behind, and the
+        # copy opens its own on first use (see `_portable`).
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "client": None, "async_client": None}
+        return state
 
 
 def _is_number(value: Any) -> bool:

@@ -129,12 +129,14 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
     counts = [0, 0]  # done, failed
 
     async def worker() -> None:
-        while time.perf_counter() < deadline:
+        while True:  # at least one call each: a loaded machine may not finish one before the deadline
             try:
                 await call()
                 counts[0] += 1
             except Exception:
                 counts[1] += 1
+            if time.perf_counter() >= deadline:
+                return
 
     gc.collect()
     server0 = server_cpu() if server_cpu else 0.0

@@ -16,6 +16,7 @@ from benchmarks.report import Section, checks_markdown, contender_legend, sectio
 
 T = TypeVar("T")
 PLOT_NAME = "fanout_latency.png"
+SCALE_PLOT_NAME = "scale_inflight.png"
 
 
 @dataclass
@@ -50,6 +51,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     from benchmarks.ingest import embedding_section, rerank_section
     from benchmarks.plot import fanout_plot
     from benchmarks.profiling import profile, profile_markdown
+    from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_plot, scale_sections
     from benchmarks.server import CHAT_MODEL, EmulatorProcess
 
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +80,11 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     from benchmarks.cost_levers import cost_section
 
     sections.append(current.stage("cost levers (batch, session cache)", lambda: cost_section(sizes)))
+    quick = sizes.name == "quick"
+    scale_sizes, only = (QUICK_SCALE, QUICK_MODES) if quick else (FULL_SCALE, None)
+    scale = current.stage("scale-out simulation (capped emulator)", lambda: scale_sections(scale_sizes, only))
+    sections += scale.sections
+    current.stage("scale plot", lambda: scale_plot(scale, output_dir / SCALE_PLOT_NAME))
     current.stage(
         "plot", lambda: fanout_plot(load.latencies_ms, output_dir / PLOT_NAME, load.capacity.requests_per_second)
     )
@@ -98,9 +105,11 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     }
     per_call = next(section for section in sections if section.key == "per_call_model")
     profile_md = profile_markdown(profiled, per_call.value(RAW, "cpu_us"))
-    write_json(output_dir / "results.json", meta, sections, {"capacity": capacity, "profile": profiled.to_json()})
+    extra = {"capacity": capacity, "profile": profiled.to_json(), "scale": {"sizes": vars(scale_sizes)}}
+    write_json(output_dir / "results.json", meta, sections, extra)
     (output_dir / "RESULTS.md").write_text(results_markdown(meta, capacity, sections, profile_md))
-    print(f"[{current.elapsed():6.1f} s] wrote {output_dir}/RESULTS.md, results.json, {PLOT_NAME}", file=sys.stderr)
+    plots = f"{PLOT_NAME}, {SCALE_PLOT_NAME}"
+    print(f"[{current.elapsed():6.1f} s] wrote {output_dir}/RESULTS.md, results.json, {plots}", file=sys.stderr)
     return meta
 
 
@@ -144,6 +153,10 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         "## Fan-out latency distributions",
         "",
         "![Fan-out latency CDFs](fanout_latency.png)",
+        "",
+        "## Scale-out: requests in flight at the capped emulator",
+        "",
+        "![Requests in flight over time](scale_inflight.png)",
         "",
         profile_md,
         "",

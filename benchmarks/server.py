@@ -8,6 +8,10 @@ The child hosts one `DeepInfraEmulator` per *profile*, each on its own loopback 
 
 Two ports instead of one script keep the public emulator API untouched: a scripted `always`
 rule applies to every request of a route, so the long reply needs an emulator of its own.
+
+`python -m benchmarks.server capped C S R` serves one emulator with DeepInfra's concurrency cap
+instead (C requests per model at once, S seconds each, `Retry-After: R`) for the scale-out
+simulation; each line "stats" on stdin answers with the cap's counts and in-flight timeline.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 API_KEY = "bench-key"
 CHAT_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
@@ -52,6 +57,26 @@ def serve(stream_chunks: int = STREAM_CHUNKS) -> None:
         stream.stop()
 
 
+def serve_capped(cap: int, service_time: float, retry_after: float) -> None:
+    """Child process body for the scale-out runs: one capped emulator; "stats" lines read its counters."""
+    from agno_deepinfra.testing import DeepInfraEmulator, Reply
+
+    emulator = DeepInfraEmulator(
+        api_key=API_KEY, record=False, concurrency_limit=cap, service_time=service_time, retry_after=retry_after
+    ).start()
+    emulator.always(Reply(content=SHORT_REPLY))
+    print(json.dumps({"fast": emulator.port, "stream": emulator.port}), flush=True)
+    try:
+        for line in sys.stdin:  # EOF (the parent closed the pipe or died) means stop
+            if line.strip() == "stats":
+                stats = {"rejected": emulator.rejected(), "peak": max(emulator.cap.peak.values(), default=0)}
+                timelines = {"timeline": emulator.cap.timeline, "rejections": emulator.cap.rejections}
+                print(json.dumps({**stats, **timelines}), flush=True)
+                emulator.cap.reset()
+    finally:
+        emulator.stop()
+
+
 @dataclass(frozen=True)
 class Endpoints:
     """Where the emulators listen."""
@@ -79,13 +104,16 @@ class Endpoints:
 class EmulatorProcess:
     """Runs the emulators in a child process (`python -m benchmarks.server`); use as a context manager."""
 
-    def __init__(self, stream_chunks: int = STREAM_CHUNKS) -> None:
+    def __init__(self, stream_chunks: int = STREAM_CHUNKS, capped: tuple[int, float, float] | None = None) -> None:
         self.stream_chunks = stream_chunks
+        self.capped = capped  # (cap, service time, Retry-After): the scale-out emulator instead
         self._process: subprocess.Popen[str] | None = None
         self.endpoints: Endpoints | None = None
 
     def __enter__(self) -> Endpoints:
         command = [sys.executable, "-m", "benchmarks.server", str(self.stream_chunks)]
+        if self.capped is not None:
+            command = [sys.executable, "-m", "benchmarks.server", "capped", *map(str, self.capped)]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -113,6 +141,16 @@ class EmulatorProcess:
             process.stdout.close()
         self._process = None
 
+    def stats(self) -> dict[str, Any]:
+        """The capped emulator's 429s, peak in flight and timeline since the last call (then reset)."""
+        process = self._process
+        if process is None or process.stdin is None or process.stdout is None:
+            raise RuntimeError("the emulator process is not running")
+        process.stdin.write("stats\n")
+        process.stdin.flush()
+        result: dict[str, Any] = json.loads(process.stdout.readline())
+        return result
+
     @property
     def pid(self) -> int:
         """The child's process id."""
@@ -129,4 +167,7 @@ class EmulatorProcess:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]) if len(sys.argv) > 1 else STREAM_CHUNKS)
+    if sys.argv[1:2] == ["capped"]:
+        serve_capped(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
+    else:
+        serve(int(sys.argv[1]) if len(sys.argv) > 1 else STREAM_CHUNKS)

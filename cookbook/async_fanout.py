@@ -4,8 +4,10 @@
 whose connection pool stays cheap with hundreds of requests in flight; httpx's pool (the default)
 spends more CPU per request the more are queued. Sync calls are unaffected.
 
-DeepInfra caps the requests in flight per model (200 by default): a semaphore keeps below the cap,
-and `retries` absorbs the occasional 429 with backoff.
+DeepInfra caps the requests in flight per model (200 by default): `max_concurrency` keeps this
+model's requests below it (the extra calls wait their turn, in order), and `retries` absorbs the
+occasional 429 with backoff. `max_concurrency="auto"` learns the cap instead, for several
+processes sharing one account (see ray_scale_out.py).
 
 Run: `python cookbook/async_fanout.py` (falls back to httpx when aiohttp is not installed).
 """
@@ -20,7 +22,7 @@ from agno.run.base import RunStatus
 from agno_deepinfra import DeepInfra
 
 CALLS = 40
-IN_FLIGHT = 20  # stay well under DeepInfra's per-model concurrency cap
+IN_FLIGHT = 20  # requests in flight at most: well under DeepInfra's per-model concurrency cap
 
 transport = "aiohttp" if find_spec("aiohttp") else "httpx"
 model = DeepInfra(
@@ -29,16 +31,14 @@ model = DeepInfra(
     max_tokens=16,
     retries=3,
     exponential_backoff=True,
+    max_concurrency=IN_FLIGHT,
 )
 agent = Agent(model=model)
 
 
 async def main() -> None:
-    gate = asyncio.Semaphore(IN_FLIGHT)
-
     async def ask(number: int) -> RunStatus:
-        async with gate:
-            output = await agent.arun(f"Reply with the number {number} and nothing else.")
+        output = await agent.arun(f"Reply with the number {number} and nothing else.")
         return output.status
 
     started = time.perf_counter()

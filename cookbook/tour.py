@@ -20,6 +20,8 @@ RECIPES = [
     "basic_stream",
     "async_basic",
     "async_fanout",
+    "process_pools",
+    "ray_scale_out",
     "tool_use",
     "structured_output",
     "knowledge_rag",

@@ -29,6 +29,13 @@ SECTIONS = {
     "embedding",
     "rerank",
     "cost_levers",
+    "scale_one_process",
+    "scale_processes",
+}
+# The scale-out sections compare modes of ours (agno's class and the raw SDK as references in (a)).
+SCALE_CONTENDERS = {
+    "scale_one_process": {"agno_deepinfra"},  # quick mode runs a fixed and an "auto" limit only
+    "scale_processes": {"agno_deepinfra"},
 }
 # Sections of the plugin's own rows (variants of one contender), not a comparison of contenders.
 OWN_ROWS = {"cost_levers"}
@@ -67,7 +74,7 @@ def test_every_section_has_a_row_for_every_contender(results: tuple[Path, dict[s
     assert set(sections) == SECTIONS
     for key, section in sections.items():
         if key not in OWN_ROWS:
-            assert {row["contender"] for row in section["rows"]} == CONTENDERS, key
+            assert {row["contender"] for row in section["rows"]} == SCALE_CONTENDERS.get(key, CONTENDERS), key
 
 
 def test_headline_numbers_are_measured(results: tuple[Path, dict[str, Any]]) -> None:
@@ -101,6 +108,7 @@ def test_report_files_are_written(results: tuple[Path, dict[str, Any]]) -> None:
     markdown = (output / "RESULTS.md").read_text()
     assert "Emulator capacity" in markdown and "## Targets" in markdown and "### Findings" in markdown
     assert (output / "fanout_latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (output / "scale_inflight.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert data["capacity"]["requests_per_second"] > 0
     assert data["meta"]["sizes"]["name"] == "quick"
 
@@ -115,3 +123,12 @@ def test_cost_levers_rows(results: tuple[Path, dict[str, Any]]) -> None:
     assert rows["batch"]["usd_per_1000_runs"] == pytest.approx(realtime * 0.8, rel=1e-3)
     assert rows["session_cache"]["cached_input_share"] > 0
     assert rows["session_cache"]["usd_per_1000_runs"] < realtime
+
+
+def test_a_fixed_limit_at_the_cap_never_draws_a_429(results: tuple[Path, dict[str, Any]]) -> None:
+    _, data = results
+    section = next(section for section in data["sections"] if section["key"] == "scale_one_process")
+    fixed = next(row for row in section["rows"] if row["key"] == "a_fixed")
+    runs = data["scale"]["sizes"]["runs"]
+    assert fixed["values"]["rejected"] == 0 and fixed["values"]["completed"] == runs
+    assert fixed["values"]["peak"] <= data["scale"]["sizes"]["cap"]

@@ -771,7 +771,12 @@ def test_context_manager_stops_the_server() -> None:
         httpx.get(url)
 
 
-async def test_300_concurrent_requests(emu: DeepInfraEmulator) -> None:
+async def test_300_concurrent_requests() -> None:
+    with DeepInfraEmulator(concurrency_limit=None) as emu:  # past DeepInfra's cap of 200: this tests connections
+        await _serve_300_at_once(emu)
+
+
+async def _serve_300_at_once(emu: DeepInfraEmulator) -> None:
     emu.always(Fault.delay(0.3))  # every request is held, so all 300 connections are open at once
     headers = {"Authorization": f"Bearer {emu.api_key}"}
     # Ten clients of 30 connections: one httpx pool slows down quadratically with its size, which

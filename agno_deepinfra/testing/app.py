@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from agno_deepinfra.testing.batches import BatchApi
+from agno_deepinfra.testing.capacity import ConcurrencyCap
 from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat import prepare_chat
 from agno_deepinfra.testing.chat_wire import StreamUsage
@@ -76,12 +77,22 @@ def parse_json(body: bytes) -> tuple[Any, str | None]:
 class App:
     """Turns one HTTP request into an `Outcome`; pure computation, so it runs inline on the event loop."""
 
-    def __init__(self, api_key: str, catalog: Catalog, script: Script, batch_api: BatchApi | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        catalog: Catalog,
+        script: Script,
+        batch_api: BatchApi | None = None,
+        cap: ConcurrencyCap | None = None,
+        service_time: float = 0.0,
+    ) -> None:
         self.catalog = catalog
         self.script = script
         self.batch_api = batch_api or BatchApi(catalog)
         self.prompt_cache = self.batch_api.prompt_cache
         self.api_key = api_key
+        self.cap = cap or ConcurrencyCap()
+        self.service_time = service_time  # seconds every admitted model request takes, before its answer
         self._bearer = f"Bearer {api_key}"
         self.stream_usage: StreamUsage = "deepinfra"  # where streams carry usage; see chat_wire.StreamUsage
 
@@ -113,10 +124,21 @@ class App:
             render = self._prepare(route, path_model, parsed, native=path.startswith("/models/"))
         except ApiError as error:
             return Outcome(error.response)
-        plan = self.script.plan(route)
+        model = _model_of(route, path_model, parsed)
+        if model is not None:
+            rejected = self.cap.admit(model)
+            if rejected is not None:
+                return rejected
+        plan = self.script.plan(route, parsed)
+        delay = plan.delay + (self.service_time if model is not None else 0.0)
         if plan.terminal is not None:
-            return Outcome(fault_action(plan.terminal), plan.delay)
-        return Outcome(render(plan.reply, plan.modifier), plan.delay)
+            return Outcome(fault_action(plan.terminal), delay, model)
+        return Outcome(render(plan.reply, plan.modifier), delay, model)
+
+    def release(self, outcome: Outcome) -> None:
+        """The outcome was carried out (or its connection died): free its cap slot."""
+        if outcome.slot is not None:
+            self.cap.release(outcome.slot)
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         value = headers.get("authorization", "")
@@ -139,3 +161,12 @@ class App:
         if route in MEDIA_PREPARERS:
             return MEDIA_PREPARERS[route](body, self.catalog)
         return prepare_models(path_model, self.catalog)
+
+
+def _model_of(route: str, path_model: str | None, body: Any) -> str | None:
+    """The model a request runs on (what DeepInfra's per-model cap counts), None for catalog reads."""
+    if route == "inference":
+        return path_model
+    if route in ("chat", "embeddings") and isinstance(body, dict):
+        return str(body.get("model"))
+    return None

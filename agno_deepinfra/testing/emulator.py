@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 from agno_deepinfra.testing.app import App
 from agno_deepinfra.testing.batches import BatchApi, BatchClock
+from agno_deepinfra.testing.capacity import DEFAULT_CONCURRENCY_LIMIT, DEFAULT_RETRY_AFTER, ConcurrencyCap
 from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, guess_reasoning
 from agno_deepinfra.testing.chat_wire import STREAM_USAGE_STYLES, StreamUsage
 from agno_deepinfra.testing.script import Fault, Item, RecordedRequest, Reply, Script
@@ -32,6 +33,11 @@ class DeepInfraEmulator:
     DeepInfra's documented wire) on the chunk whose `finish_reason` is set, on every stream;
     "openai" in a separate `choices: []` chunk, only when `stream_options.include_usage` is set;
     "both" in both places. See WIRE.md in this package for each shape and its source.
+
+    Like DeepInfra, it admits `concurrency_limit` requests in flight per model (200; None: no cap)
+    and answers the rest with DeepInfra's 429 and a `Retry-After` of `retry_after` seconds.
+    `service_time` is how long every admitted model request takes before its answer starts, so
+    that concurrency shows (0 by default: answers are immediate).
     """
 
     def __init__(
@@ -46,14 +52,20 @@ class DeepInfraEmulator:
         batch_clock: BatchClock | None = None,
         batch_validating_seconds: float = 0.2,
         batch_running_seconds: float = 0.5,
+        concurrency_limit: int | None = DEFAULT_CONCURRENCY_LIMIT,
+        retry_after: float = DEFAULT_RETRY_AFTER,
+        service_time: float = 0.0,
     ) -> None:
+        if service_time < 0:
+            raise ValueError(f"service_time must be >= 0 seconds, not {service_time!r}")
         self.host = host
         self.api_key = api_key
         self.catalog = Catalog()
+        self.cap = ConcurrencyCap(concurrency_limit, retry_after)
         self._script = Script(record=record)
         # The Batch API (files and batches); its statuses move on `batch_clock` (see testing/batches.py).
         self.batch_api = BatchApi(self.catalog, batch_clock, batch_validating_seconds, batch_running_seconds)
-        app = App(api_key, self.catalog, self._script, self.batch_api)
+        app = App(api_key, self.catalog, self._script, self.batch_api, self.cap, service_time)
         self._server = EmulatorServer(app, host, port, chunk_delay)
         self.stream_usage = stream_usage
         self._initial_stream_usage = stream_usage  # what `reset()` restores
@@ -152,6 +164,14 @@ class DeepInfraEmulator:
             raise ValueError(f"stream_usage must be one of {', '.join(STREAM_USAGE_STYLES)}, not {style!r}")
         self._server.app.stream_usage = style
 
+    def rejected(self, model: str | None = None) -> int:
+        """429s the concurrency cap answered, for one model or all, since start (or `reset()`)."""
+        return self.cap.rejected[model] if model is not None else sum(self.cap.rejected.values())
+
+    def peak_in_flight(self, model: str) -> int:
+        """The most requests for `model` in flight at once since start (or `reset()`)."""
+        return self.cap.peak[model]
+
     # -- scripting -------------------------------------------------------------------------------
 
     def queue(self, item: Reply | Fault, route: str = "chat") -> None:
@@ -170,6 +190,17 @@ class DeepInfraEmulator:
         """Answer every `every`-th request on `route`, counted from this call, with `item`."""
         self._script.fail_every(every, item, route)
 
+    def fail_first(
+        self, item: Item, key: Callable[[Any], Hashable | None], times: int = 1, route: str = "chat"
+    ) -> None:
+        """Answer the first `times` requests of each distinct `key(request_body)` with `item`.
+
+        `key` runs on the emulator's thread and returns None for requests to leave alone, e.g.
+        `lambda body: body["messages"][-1]["content"]` fails every conversation's first attempt.
+        Unlike `fail_every`, a conversation can never draw more than `times` faults by the timing of others.
+        """
+        self._script.fail_first(item, key, times, route)
+
     def clear_always(self, route: str | None = None) -> None:
         """Remove the persistent rules (`always` and `fail_every`) of `route`, or of every route."""
         self._script.clear_rules(route)
@@ -184,6 +215,7 @@ class DeepInfraEmulator:
         self.batch_api.reset()
         self.stream_usage = self._initial_stream_usage
         self._server.peak_connections = self._server.open_connections
+        self.cap.reset()
 
     @property
     def requests(self) -> list[RecordedRequest]:

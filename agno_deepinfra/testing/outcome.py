@@ -56,10 +56,11 @@ Action = Respond | Stream | Drop | Hang
 
 @dataclass(frozen=True)
 class Outcome:
-    """An action, optionally after a delay in seconds."""
+    """An action, optionally after a delay in seconds; `slot` names the model whose cap slot it holds."""
 
     action: Action
     delay: float = 0.0
+    slot: str | None = None
 
 
 def dumps(value: Any) -> bytes:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections import deque
-from collections.abc import Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -155,9 +155,22 @@ class _RouteScript:
     always: Item | None = None
     every: tuple[int, Item] | None = None
     count: int = 0
+    per_key: tuple[Callable[[Any], Hashable | None], Item, int] | None = None
+    seen: Counter[Hashable] = field(default_factory=Counter)
 
     def idle(self) -> bool:
-        return not self.queue and self.always is None and self.every is None
+        return not self.queue and self.always is None and self.every is None and self.per_key is None
+
+    def keyed_fault(self, body: Any) -> Item | None:
+        """The `fail_first` item when this request's key has not had its share of faults yet."""
+        if self.per_key is None:
+            return None
+        key_of, item, times = self.per_key
+        key = key_of(body)
+        if key is None or self.seen[key] >= times:
+            return None
+        self.seen[key] += 1
+        return item
 
 
 def resolve(items: list[Item]) -> Plan:
@@ -213,12 +226,26 @@ class Script:
             state.every = (every, item)
             state.count = 0
 
+    def fail_first(
+        self, item: Item, key: Callable[[Any], Hashable | None], times: int = 1, route: str = "chat"
+    ) -> None:
+        """Answer the first `times` requests of each distinct `key(body)` with `item` (None: never).
+
+        Faults bounded per conversation, whatever the order requests arrive in: unlike `fail_every`,
+        no request can draw more than `times` of them by bad luck of timing.
+        """
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._lock:
+            state = self._route(route)
+            state.per_key, state.seen = (key, item, times), Counter()
+
     def clear_rules(self, route: str | None = None) -> None:
-        """Remove the persistent rules (`always` and `fail_every`) of one route or of all routes."""
+        """Remove the persistent rules (`always`, `fail_every`, `fail_first`) of one route or of all routes."""
         with self._lock:
             for name in ROUTES if route is None else (route,):
                 state = self._route(name)
-                state.always, state.every = None, None
+                state.always, state.every, state.per_key = None, None, None
 
     def reset(self) -> None:
         """Clear every queue, rule, counter and the request log."""
@@ -238,8 +265,8 @@ class Script:
             log = list(self._log)
         return log if route is None else [request for request in log if request.route == route]
 
-    def plan(self, route: str) -> Plan:
-        """Decide how to answer the next request on `route`: queue > fail_every hit > always > unscripted."""
+    def plan(self, route: str, body: Any = None) -> Plan:
+        """How to answer the next request on `route`: queue > fail_first > fail_every hit > always > unscripted."""
         with self._lock:
             state = self._routes[route]
             state.count += 1
@@ -248,7 +275,10 @@ class Script:
             items: list[Item] = []
             if state.queue:
                 items.append(state.queue.popleft())
-            if state.every is not None and state.count % state.every[0] == 0:
+            keyed = state.keyed_fault(body)
+            if keyed is not None:
+                items.append(keyed)
+            elif state.every is not None and state.count % state.every[0] == 0:
                 items.append(state.every[1])
             elif state.always is not None:
                 items.append(state.always)

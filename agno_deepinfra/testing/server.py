@@ -98,7 +98,11 @@ class EmulatorServer:
                 outcome = self.app.handle(request.method, request.target, request.headers, request.body)
             except Exception as error:  # an emulator bug must surface as a readable 500, not as a network fault
                 outcome = Outcome(json_response(500, detail_error(f"DeepInfra emulator bug: {error!r}")))
-            if not await self._execute(outcome, conn, reader, writer):
+            try:
+                keep_open = await self._execute(outcome, conn, reader, writer)
+            finally:
+                self.app.release(outcome)
+            if not keep_open:
                 return
             if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                 return  # the client asked to close (or HTTP/1.0)

@@ -1,0 +1,345 @@
+"""`max_concurrency`: how many HTTP requests one model, embedder or reranker keeps in flight.
+
+DeepInfra admits a fixed number of concurrent requests per model and account (200 by default)
+and answers 429 beyond it. A `Limiter` keeps one object's requests under a limit in this process,
+across threads and event loops alike:
+
+- an int is a fixed limit: the caller who knows the cap (or its share of it) sets it;
+- `"auto"` learns the limit, the way TCP congestion control does (AIMD): it grows while requests
+  succeed, shrinks by a tenth on a 429, sends nothing more until one of its requests succeeds
+  and does not grow again before the server's `Retry-After` has passed. Processes that know
+  nothing of each other each shrink on the 429s they draw, so together they settle under the
+  server's cap (see `AdaptiveLimit`).
+
+Callers beyond the limit wait in a first-come, first-served queue; waiting never fails. Requests
+are counted per HTTP attempt: a retry waits its turn again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
+from typing import Any, Literal, NamedTuple
+
+from agno_deepinfra._portable import reset_after_fork
+
+MaxConcurrency = int | Literal["auto"] | None
+Clock = Callable[[], float]
+
+# "auto": where the limit starts, its bounds, and how much a 429 takes off it.
+AUTO_START = 20  # as Netflix concurrency-limits; DeepInfra allows 200
+AUTO_FLOOR = 1
+AUTO_CEILING = 1000  # above DeepInfra's default cap of 200, for accounts with a raised one
+AUTO_BACKOFF = 0.9  # Netflix concurrency-limits' AIMD default: a gentle cut keeps utilisation high
+AUTO_PROBE_STEP = 0.5  # after the first 429: + this per round trip (several processes probe at once)
+AUTO_PAUSE = 1.0  # seconds before a probe after a 429 that carries no Retry-After
+
+
+def check_max_concurrency(value: object) -> None:
+    """Refuse a setting that is not None, a positive int or "auto", when the object is built."""
+    if value is None or value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'max_concurrency must be None (no limit), a positive int or "auto" (adaptive), not {value!r}')
+
+
+class Ticket(NamedTuple):
+    """A granted slot: when its request went out, and how many of ours were in flight with it (itself included)."""
+
+    sent_at: float
+    in_flight: int
+
+
+class AdaptiveLimit:
+    """AIMD with slow start, as TCP congestion control and Netflix's concurrency-limits do.
+
+    - Slow start: +1 per success (the limit doubles every round trip) until the first 429.
+    - Then: +0.5 per round trip, so that several processes probing at once rarely overshoot.
+    - A 429 cuts the limit by a tenth, once per round: a 429 for a request sent before the last
+      cut was already answered for (TCP's one-decrease-per-window rule). The first 429 also
+      brings the limit down to what was in flight when the refused request went out (or half
+      the limit): slow start may overshoot up to twice the cap.
+    - After a 429 the server is full: nothing more is sent until a request of ours succeeds (a
+      slot of ours came free; TCP's ack clocking), or, with nothing in flight, until the
+      server's `Retry-After` has passed, when one request probes. The limit does not grow
+      before `Retry-After` has passed either.
+    """
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self.clock = clock
+        self.limit = float(AUTO_START)
+        self.threshold = float("inf")  # slow start below it
+        self.last_cut = float("-inf")
+        self.hold_until = float("-inf")  # no growth, and no probe, before this (the server's Retry-After)
+        self.blocked = False  # after a 429, until a request of ours succeeds
+
+    def on_success(self, in_flight: int) -> None:
+        """A request finished well; grow unless the limit is not in use or the server asked for a pause."""
+        self.blocked = False
+        if self.clock() < self.hold_until or 2 * (in_flight + 1) < self.limit:
+            return
+        self.limit += 1.0 if self.limit < self.threshold else AUTO_PROBE_STEP / self.limit
+        self.limit = min(self.limit, AUTO_CEILING)
+
+    def on_overload(self, ticket: Ticket, retry_after: float | None) -> None:
+        """The server said 429 to the request of `ticket`."""
+        now = self.clock()
+        self.blocked = True
+        self.hold_until = max(self.hold_until, now + (retry_after or AUTO_PAUSE))
+        if ticket.sent_at <= self.last_cut:
+            return
+        cut = self.limit * AUTO_BACKOFF
+        if self.limit < self.threshold:  # leaving slow start
+            cut = min(cut, max(ticket.in_flight - 1, self.limit / 2))
+        self.limit = self.threshold = max(AUTO_FLOOR, cut)
+        self.last_cut = now
+
+    def current(self, in_flight: int) -> int:
+        """Requests allowed in flight now (see the class notes on what a 429 blocks)."""
+        if not self.blocked:
+            return max(AUTO_FLOOR, int(self.limit))
+        if in_flight == 0 and self.clock() >= self.hold_until:
+            return 1  # the probe
+        return min(int(self.limit), in_flight)
+
+    def probe_in(self) -> float | None:
+        """Seconds until a probe may go, when blocked (None when not blocked)."""
+        return max(0.0, self.hold_until - self.clock()) if self.blocked else None
+
+
+class _Waiter:
+    """One caller waiting for a slot: a thread (an Event) or a task (a future on its loop)."""
+
+    __slots__ = ("event", "future", "granted", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.granted = False
+        self.loop = loop
+        self.event = threading.Event() if loop is None else None
+        self.future: asyncio.Future[None] | None = None if loop is None else loop.create_future()
+
+    def wake(self) -> bool:
+        """Tell the waiter its slot is ready; False when its event loop is gone."""
+        if self.event is not None:
+            self.event.set()
+            return True
+        assert self.loop is not None and self.future is not None
+        try:
+            self.loop.call_soon_threadsafe(_resolve, self.future)
+        except RuntimeError:  # the loop was closed while its task waited
+            return False
+        return True
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class Limiter:
+    """At most `limit` requests in flight (fixed, or learned with `"auto"`), waiters served in order.
+
+    Pickles as its setting alone (a copy in another process starts empty); `copy.deepcopy` returns
+    the limiter itself, so agno's copies of a model share its limit; a forked child starts empty.
+    """
+
+    def __init__(self, setting: int | Literal["auto"], clock: Clock = time.monotonic) -> None:
+        check_max_concurrency(setting)
+        self.setting = setting
+        self.clock = clock
+        self.adaptive = AdaptiveLimit(clock) if setting == "auto" else None
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._waiters: deque[_Waiter] = deque()
+        self._timer: threading.Timer | None = None  # a pending probe (see `_probe_later`)
+        reset_after_fork(self)
+
+    # ---------------------------------------------------------------------------- inspection
+
+    @property
+    def limit(self) -> int:
+        """Requests allowed in flight now."""
+        return self.adaptive.current(self._in_flight) if self.adaptive is not None else int(self.setting)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests holding a slot now."""
+        return self._in_flight
+
+    @property
+    def waiting(self) -> int:
+        """Callers queued for a slot now."""
+        return len(self._waiters)
+
+    # ------------------------------------------------------------------------------- slots
+
+    def acquire(self) -> Ticket:
+        """Wait in this thread for a slot; returns its ticket (pass it to `release`)."""
+        waiter = self._enter(None)
+        if waiter is not None:
+            assert waiter.event is not None
+            waiter.event.wait()
+        return Ticket(self.clock(), self._in_flight)
+
+    async def aacquire(self) -> Ticket:
+        """Async twin of `acquire`: waits without blocking the event loop."""
+        waiter = self._enter(asyncio.get_running_loop())
+        if waiter is not None:
+            await self._await_turn(waiter)
+        return Ticket(self.clock(), self._in_flight)
+
+    def release(self, ticket: Ticket, error: BaseException | None = None) -> None:
+        """Give a slot back, saying how its request went (a 429 is an `error` whose `status_code` is 429)."""
+        with self._lock:
+            self._in_flight -= 1
+            if self.adaptive is not None:
+                self._learn(ticket, error)
+            woken = self._grant()
+        self._wake(woken)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one slot around a blocking request."""
+        ticket = self.acquire()
+        try:
+            yield
+        except BaseException as error:
+            self.release(ticket, error)
+            raise
+        self.release(ticket)
+
+    @asynccontextmanager
+    async def aslot(self) -> AsyncIterator[None]:
+        """Hold one slot around an awaited request."""
+        ticket = await self.aacquire()
+        try:
+            yield
+        except BaseException as error:
+            self.release(ticket, error)
+            raise
+        self.release(ticket)
+
+    async def _await_turn(self, waiter: _Waiter) -> None:
+        assert waiter.future is not None
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            with self._lock:
+                if waiter.granted:  # the slot came with the cancellation: hand it on
+                    self._in_flight -= 1
+                    woken = self._grant()
+                else:
+                    self._waiters.remove(waiter)
+                    woken = []
+            self._wake(woken)
+            raise
+
+    def _enter(self, loop: asyncio.AbstractEventLoop | None) -> _Waiter | None:
+        """Take a slot now (None), or join the queue (the waiter to wait on)."""
+        with self._lock:
+            if not self._waiters and self._in_flight < self.limit:
+                self._in_flight += 1
+                return None
+            waiter = _Waiter(loop)
+            self._waiters.append(waiter)
+            if self._in_flight == 0:  # no release will come to grant it: "auto" waits out a Retry-After
+                self._probe_later()
+            return waiter
+
+    def _learn(self, ticket: Ticket, error: BaseException | None) -> None:
+        assert self.adaptive is not None
+        if error is None:
+            self.adaptive.on_success(self._in_flight)
+        elif getattr(error, "status_code", None) == 429:
+            self.adaptive.on_overload(ticket, getattr(error, "retry_after", None))
+        # Anything else (a 5xx, a timeout, a cancelled stream) says nothing about the cap.
+
+    def _grant(self) -> list[_Waiter]:
+        """Under the lock: hand free slots to the queue's head, in order."""
+        woken = []
+        while self._waiters and self._in_flight < self.limit:
+            waiter = self._waiters.popleft()
+            waiter.granted = True
+            self._in_flight += 1
+            woken.append(waiter)
+        if self._waiters and self._in_flight == 0:
+            self._probe_later()
+        return woken
+
+    def _probe_later(self) -> None:
+        """Under the lock: nothing in flight, callers waiting, "auto" blocked by a 429: grant again at its end."""
+        delay = self.adaptive.probe_in() if self.adaptive is not None else None
+        if delay is None or self._timer is not None:
+            return
+        self._timer = threading.Timer(delay, self._probe)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _probe(self) -> None:
+        with self._lock:
+            self._timer = None
+            woken = self._grant()
+        self._wake(woken)
+
+    def _wake(self, waiters: list[_Waiter]) -> None:
+        """Wake the granted waiters; a slot granted to a task whose loop is gone goes to the next in line."""
+        while waiters:
+            lost = sum(not waiter.wake() for waiter in waiters)
+            if not lost:
+                return
+            with self._lock:
+                self._in_flight -= lost
+                waiters = self._grant()
+
+    # ----------------------------------------------------------------- copies, pickles, forks
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Limiter:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Limiter, (self.setting,))
+
+    def _after_fork(self) -> None:
+        """In a forked child: nothing is in flight here, nobody waits, and the lock is new."""
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._waiters = deque()
+        self._timer = None  # the parent's timer thread did not come along
+
+
+def new_limiter(setting: MaxConcurrency, clock: Clock = time.monotonic) -> Limiter | None:
+    """The limiter for a `max_concurrency` setting (None: no limit, no limiter)."""
+    check_max_concurrency(setting)
+    return None if setting is None else Limiter(setting, clock)
+
+
+# Without a limit, one call of the async batch methods keeps this many requests in flight (as before
+# `max_concurrency` became object-wide); with one, the limiter bounds them.
+DEFAULT_BATCH_FANOUT = 4
+
+
+def batch_fanout(setting: MaxConcurrency, jobs: int) -> int:
+    """How many of one batch call's `jobs` to start at once."""
+    if setting is None:
+        return DEFAULT_BATCH_FANOUT
+    return jobs if setting == "auto" else min(int(setting), max(jobs, 1))
+
+
+def slot_of(limiter: Limiter | None) -> AbstractContextManager[None]:
+    """`limiter.slot()`, or nothing to wait for when there is no limit."""
+    return nullcontext() if limiter is None else limiter.slot()
+
+
+def aslot_of(limiter: Limiter | None) -> AbstractAsyncContextManager[None]:
+    """`limiter.aslot()`, or nothing to wait for when there is no limit."""
+    return nullcontext() if limiter is None else limiter.aslot()

@@ -1,0 +1,228 @@
+"""DeepInfra's concurrency cap in the emulator, and `max_concurrency` keeping batches under it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from agno.agent import Agent
+from agno.knowledge.document import Document
+from agno.run.base import RunStatus
+
+from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraRateLimitError, DeepInfraReranker
+from agno_deepinfra.testing import DeepInfraEmulator, Fault
+
+MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+RATE_LIMITED = "Rate limited: too many concurrent requests for this model"
+
+
+@pytest.fixture
+def capped() -> Iterator[DeepInfraEmulator]:
+    """An emulator admitting 3 requests per model at once, each taking 20 ms."""
+    with DeepInfraEmulator(concurrency_limit=3, service_time=0.02, retry_after=1.0) as emulator:
+        yield emulator
+
+
+def chat_body(prompt: str = "hi") -> dict[str, object]:
+    return {"model": MODEL_ID, "messages": [{"role": "user", "content": prompt}]}
+
+
+async def wait_for(condition: object, what: str) -> None:
+    """Yield to the emulator's thread until `condition()` holds (bounded: a hung emulator fails the test)."""
+    for _ in range(2000):
+        if condition():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"never happened: {what}")
+
+
+# ------------------------------------------------------------------------ the emulator's cap
+
+
+async def test_beyond_the_cap_the_emulator_answers_deepinfras_429_with_retry_after() -> None:
+    with DeepInfraEmulator(concurrency_limit=2) as emu:
+        emu.queue(Fault.hang())
+        emu.queue(Fault.hang())
+        headers = {"Authorization": f"Bearer {emu.api_key}"}
+        url = f"{emu.base_url}/chat/completions"
+        async with httpx.AsyncClient(timeout=30) as client:
+            holders = [asyncio.create_task(client.post(url, json=chat_body(), headers=headers)) for _ in range(2)]
+            await wait_for(lambda: emu.cap.in_flight[MODEL_ID] == 2, "two requests holding the cap")
+            refused = await client.post(url, json=chat_body(), headers=headers)
+            other_model = await client.post(url, json={**chat_body(), "model": "Qwen/Qwen3-32B"}, headers=headers)
+            for holder in holders:
+                holder.cancel()
+            await asyncio.gather(*holders, return_exceptions=True)
+            await wait_for(lambda: emu.cap.in_flight[MODEL_ID] == 0, "the cancelled requests' slots freed")
+            admitted = await client.post(url, json=chat_body(), headers=headers)
+    assert refused.status_code == 429
+    assert refused.json() == {"detail": {"error": refused.json()["detail"]["error"]}}
+    assert refused.json()["detail"]["error"].startswith(RATE_LIMITED)
+    assert refused.headers["retry-after"] == "1"
+    assert other_model.status_code == 200  # the cap is per model
+    assert admitted.status_code == 200
+    assert emu.rejected(MODEL_ID) == 1 and emu.peak_in_flight(MODEL_ID) == 2
+
+
+async def test_the_cap_can_be_turned_off() -> None:
+    with DeepInfraEmulator(concurrency_limit=None) as emu:
+        for _ in range(3):
+            emu.queue(Fault.hang())
+        headers = {"Authorization": f"Bearer {emu.api_key}"}
+        async with httpx.AsyncClient(timeout=30) as client:
+            url = f"{emu.base_url}/chat/completions"
+            holders = [asyncio.create_task(client.post(url, json=chat_body(), headers=headers)) for _ in range(3)]
+            await wait_for(lambda: emu.cap.in_flight[MODEL_ID] == 3, "three requests in flight")
+            extra = await client.post(url, json=chat_body(), headers=headers)
+            for holder in holders:
+                holder.cancel()
+            await asyncio.gather(*holders, return_exceptions=True)
+    assert extra.status_code == 200 and emu.rejected() == 0
+
+
+def test_the_cap_is_200_by_default_as_deepinfras() -> None:
+    assert DeepInfraEmulator().cap.limit == 200
+
+
+def test_service_time_delays_every_model_request(capped: DeepInfraEmulator) -> None:
+    start = time.perf_counter()
+    response = httpx.post(
+        f"{capped.base_url}/chat/completions", json=chat_body(), headers={"Authorization": f"Bearer {capped.api_key}"}
+    )
+    assert response.status_code == 200
+    assert time.perf_counter() - start >= 0.02  # a lower bound: load can only make it slower
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"concurrency_limit": 0}, "concurrency_limit must be None"),
+        ({"retry_after": -1}, "retry_after must be >= 0"),
+        ({"service_time": -0.5}, "service_time must be >= 0"),
+    ],
+)
+def test_bad_emulator_settings_are_refused(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DeepInfraEmulator(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_model_reports_the_cap_as_a_rate_limit_with_the_servers_wait() -> None:
+    with DeepInfraEmulator(concurrency_limit=1) as emu:
+        emu.queue(Fault.hang())
+        model = DeepInfra(id=MODEL_ID, base_url=emu.base_url, api_key=emu.api_key, timeout=30)
+
+        async def main() -> BaseException | None:
+            holder = asyncio.create_task(Agent(model=model).arun("hold"))
+            await wait_for(lambda: emu.cap.in_flight[MODEL_ID] == 1, "one request holding the cap")
+            error: BaseException | None = None
+            try:
+                await model.aresponse([_user("hi")])
+            except DeepInfraRateLimitError as raised:
+                error = raised
+            holder.cancel()
+            await asyncio.gather(holder, return_exceptions=True)
+            return error
+
+        error = asyncio.run(main())
+    assert isinstance(error, DeepInfraRateLimitError)
+    assert error.retry_after == 1.0 and RATE_LIMITED in str(error)
+
+
+def _user(text: str) -> object:
+    from agno.models.message import Message
+
+    return Message(role="user", content=text)
+
+
+# ------------------------------------------------------------------ max_concurrency under the cap
+
+
+def test_a_fixed_limit_keeps_threads_under_the_cap(capped: DeepInfraEmulator) -> None:
+    model = DeepInfra(id=MODEL_ID, base_url=capped.base_url, api_key=capped.api_key, max_concurrency=3)
+    with ThreadPoolExecutor(8) as pool:
+        outputs = list(pool.map(lambda n: Agent(model=model).run(f"thread run {n}"), range(24)))
+    assert all(output.status == RunStatus.completed for output in outputs)
+    assert capped.rejected() == 0 and capped.peak_in_flight(MODEL_ID) <= 3
+
+
+def test_a_fixed_limit_keeps_async_batches_on_several_loops_under_the_cap(capped: DeepInfraEmulator) -> None:
+    model = DeepInfra(id=MODEL_ID, base_url=capped.base_url, api_key=capped.api_key, max_concurrency=3)
+
+    def batch(loop_number: int) -> list[RunStatus]:
+        async def main() -> list[RunStatus]:
+            runs = [Agent(model=model).arun(f"loop {loop_number} run {n}") for n in range(20)]
+            return [output.status for output in await asyncio.gather(*runs)]
+
+        return asyncio.run(main())
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = [status for result in pool.map(batch, range(2)) for status in result]
+    assert statuses == [RunStatus.completed] * 40
+    assert capped.rejected() == 0 and capped.peak_in_flight(MODEL_ID) <= 3
+
+
+def test_streams_hold_their_slot_until_they_end(capped: DeepInfraEmulator) -> None:
+    model = DeepInfra(id=MODEL_ID, base_url=capped.base_url, api_key=capped.api_key, max_concurrency=2)
+
+    async def main() -> list[str]:
+        async def stream(n: int) -> str:
+            parts = [event.content async for event in Agent(model=model).arun(f"stream {n}", stream=True)]
+            return "".join(str(part) for part in parts if isinstance(part, str))
+
+        return await asyncio.gather(*(stream(n) for n in range(10)))
+
+    answers = asyncio.run(main())
+    assert all(answers) and capped.rejected() == 0 and capped.peak_in_flight(MODEL_ID) <= 2
+
+
+def test_without_a_limit_a_batch_beyond_the_cap_draws_429s(capped: DeepInfraEmulator, waits: list[float]) -> None:
+    """The storm the limit prevents: today's behaviour, kept as the default."""
+    model = DeepInfra(id=MODEL_ID, base_url=capped.base_url, api_key=capped.api_key, retries=30)
+
+    async def main() -> list[RunStatus]:
+        return [output.status for output in await asyncio.gather(*(Agent(model=model).arun("x") for _ in range(30)))]
+
+    assert asyncio.run(main()) == [RunStatus.completed] * 30  # agno's retries absorb it...
+    assert capped.rejected() > 0  # ...after 429s (30 requests at once, 3 admitted)
+
+
+def test_auto_learns_the_cap_and_every_run_completes(capped: DeepInfraEmulator, waits: list[float]) -> None:
+    model = DeepInfra(id=MODEL_ID, base_url=capped.base_url, api_key=capped.api_key, max_concurrency="auto", retries=5)
+
+    async def main() -> list[RunStatus]:
+        return [output.status for output in await asyncio.gather(*(Agent(model=model).arun("x") for _ in range(120)))]
+
+    assert asyncio.run(main()) == [RunStatus.completed] * 120
+    assert model._limiter is not None and model._limiter.limit <= 4  # learned: about the cap of 3
+    # The first 20 (where "auto" starts) go at once and 17 are refused, then a few probes: about 50
+    # in all, never a storm (without a limit, the first wave alone draws 117).
+    assert capped.rejected() < 117
+
+
+def test_embedder_and_reranker_keep_under_the_cap(capped: DeepInfraEmulator) -> None:
+    embedder = DeepInfraEmbedder(
+        base_url=capped.base_url, api_key=capped.api_key, dimensions=32, batch_size=2, max_concurrency=3
+    )
+    reranker = DeepInfraReranker(
+        base_url=capped.base_url, api_key=capped.api_key, batch_size=2, max_concurrency=3, raise_on_error=True
+    )
+    documents = [Document(content=f"document {n}") for n in range(20)]
+
+    async def main() -> tuple[int, int]:
+        vectors, _ = await embedder.async_get_embeddings_batch_and_usage([f"text {n}" for n in range(40)])
+        rerank_jobs = [reranker.arerank("query", documents) for _ in range(3)]
+        ranked = await asyncio.gather(*rerank_jobs)
+        await embedder.aclose()
+        await reranker.aclose()
+        return len(vectors), sum(len(result) for result in ranked)
+
+    assert asyncio.run(main()) == (40, 60)
+    with ThreadPoolExecutor(6) as pool:
+        assert all(len(v) == 32 for v in pool.map(embedder.get_embedding, [f"t{n}" for n in range(12)]))
+    embedder.close()
+    assert capped.rejected() == 0
+    assert max(capped.cap.peak.values()) <= 3

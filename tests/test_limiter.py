@@ -1,0 +1,268 @@
+"""`max_concurrency`: the limiter on its own (threads, event loops, order, cancellation, AIMD), with injected clocks."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from itertools import zip_longest
+
+import pytest
+from agno.exceptions import ModelRateLimitError
+
+from agno_deepinfra._errors import DeepInfraRateLimitError
+from agno_deepinfra._limiter import AUTO_START, AdaptiveLimit, Limiter, Ticket, batch_fanout, check_max_concurrency
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def rate_limited(retry_after: float | None = None) -> DeepInfraRateLimitError:
+    error = DeepInfraRateLimitError(message="HTTP 429", status_code=429, model_name="DeepInfra")
+    error.retry_after = retry_after
+    return error
+
+
+class Gauge:
+    """Counts holders of a slot and remembers the most at once."""
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "fast", True])
+def test_a_bad_setting_is_refused_with_the_choices(bad: object) -> None:
+    with pytest.raises(ValueError, match=r'None \(no limit\), a positive int or "auto"'):
+        check_max_concurrency(bad)
+
+
+def test_a_fixed_limit_holds_across_threads_and_event_loops() -> None:
+    limiter, gauge = Limiter(3), Gauge()
+
+    async def one() -> None:
+        async with limiter.aslot():
+            gauge.enter()
+            for _ in range(3):
+                await asyncio.sleep(0)
+            gauge.leave()
+
+    def loop_of_tasks() -> None:
+        async def main() -> None:
+            await asyncio.gather(*(one() for _ in range(20)))
+
+        asyncio.run(main())
+
+    def blocking_caller() -> None:
+        for _ in range(5):
+            with limiter.slot():
+                gauge.enter()
+                gauge.leave()
+
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(loop_of_tasks) for _ in range(3)] + [pool.submit(blocking_caller) for _ in range(3)]
+        for future in futures:
+            future.result()
+    assert 1 <= gauge.peak <= 3
+    assert limiter.in_flight == 0 and limiter.waiting == 0
+
+
+async def test_waiters_are_served_in_arrival_order() -> None:
+    limiter = Limiter(1)
+    first = await limiter.aacquire()
+    order: list[int] = []
+
+    async def waiter(number: int) -> None:
+        sent_at = await limiter.aacquire()
+        order.append(number)
+        limiter.release(sent_at)
+
+    tasks = [asyncio.create_task(waiter(number)) for number in range(10)]
+    await asyncio.sleep(0)  # one turn of the loop: every task runs to its wait, in creation order
+    assert limiter.waiting == 10
+    limiter.release(first)
+    await asyncio.gather(*tasks)
+    assert order == list(range(10))
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_and_loses_no_slot() -> None:
+    limiter = Limiter(1)
+    held = await limiter.aacquire()
+    cancelled = asyncio.create_task(limiter.aacquire())
+    patient = asyncio.create_task(limiter.aacquire())
+    await asyncio.sleep(0)
+    assert limiter.waiting == 2
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    limiter.release(held)
+    limiter.release(await patient)  # the slot went to the next in line
+    assert (limiter.in_flight, limiter.waiting) == (0, 0)
+
+
+async def test_a_slot_granted_to_a_task_cancelled_meanwhile_passes_to_the_next() -> None:
+    limiter = Limiter(1)
+    held = await limiter.aacquire()
+    unlucky = asyncio.create_task(limiter.aacquire())
+    patient = asyncio.create_task(limiter.aacquire())
+    await asyncio.sleep(0)
+    assert limiter.waiting == 2
+    limiter.release(held)  # granted to `unlucky`, whose wake-up is still queued on the loop...
+    unlucky.cancel()  # ...when it is cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await unlucky
+    limiter.release(await patient)
+    assert (limiter.in_flight, limiter.waiting) == (0, 0)
+
+
+def test_a_waiting_thread_never_fails_for_waiting() -> None:
+    limiter = Limiter(1)
+    held = limiter.acquire()
+    got: list[float] = []
+    thread = threading.Thread(target=lambda: got.append(limiter.acquire()))
+    thread.start()
+    while limiter.waiting < 1:
+        threading.Event().wait(0.001)
+    assert not got  # still waiting, not failed
+    limiter.release(held)
+    thread.join()
+    limiter.release(got[0])
+    assert limiter.in_flight == 0
+
+
+def test_auto_starts_at_20_and_doubles_per_round_trip_until_the_first_429() -> None:
+    limit = AdaptiveLimit(FakeClock())
+    assert limit.current(in_flight=0) == AUTO_START == 20
+    for _ in range(AUTO_START):
+        limit.on_success(in_flight=AUTO_START)
+    assert limit.current(in_flight=0) == 2 * AUTO_START
+
+
+def test_the_first_429_brings_the_limit_down_to_what_the_server_held() -> None:
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    limit.limit = 80.0  # slow start overshot a cap of 50
+    clock.now += 1
+    limit.on_overload(Ticket(sent_at=clock.now, in_flight=51), retry_after=None)
+    assert limit.limit == 50
+
+
+def test_later_429s_cut_a_tenth_once_per_round_then_it_probes_slowly() -> None:
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    limit.limit = limit.threshold = 50.0  # out of slow start
+    sent_before_cut = clock.now
+    clock.now += 1
+    limit.on_overload(Ticket(clock.now, 50), retry_after=0.5)
+    assert limit.limit == 45
+    limit.on_overload(Ticket(sent_before_cut, 50), retry_after=0.5)  # the same overshoot: already answered for
+    assert limit.limit == 45
+    clock.now += 1  # past Retry-After
+    for _ in range(91):  # two round trips of successes: +0.5 per round trip
+        limit.on_success(in_flight=45)
+    assert limit.current(in_flight=45) == 46
+
+
+def test_after_a_429_nothing_is_sent_until_a_request_succeeds_or_retry_after_passes() -> None:
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    limit.on_overload(Ticket(clock.now, 20), retry_after=2.0)
+    assert limit.current(in_flight=10) == 10  # the 10 still in flight, no new ones
+    assert limit.current(in_flight=0) == 0  # the server is full: no probe before Retry-After
+    assert limit.probe_in() == 2.0
+    clock.now += 2.0
+    assert limit.current(in_flight=0) == 1  # one probe
+    limit.on_success(in_flight=0)
+    assert limit.current(in_flight=0) == int(limit.limit) and limit.probe_in() is None
+
+
+def test_auto_does_not_grow_before_retry_after_has_passed() -> None:
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    limit.on_overload(Ticket(clock.now, 20), retry_after=2.0)
+    before = limit.limit
+    limit.on_success(in_flight=100)
+    assert limit.limit == before
+    clock.now += 2.0
+    limit.on_success(in_flight=100)
+    assert limit.limit > before
+
+
+def test_auto_does_not_grow_a_limit_it_does_not_use() -> None:
+    limit = AdaptiveLimit(FakeClock())
+    for _ in range(100):
+        limit.on_success(in_flight=1)
+    assert limit.current(in_flight=1) == AUTO_START
+
+
+def test_a_blocked_limiter_with_nothing_in_flight_probes_when_retry_after_ends() -> None:
+    """The probe needs no caller to come along: a timer grants it (here after 50 ms of real time)."""
+    limiter = Limiter("auto")
+    limiter.release(limiter.acquire(), rate_limited(retry_after=0.05))
+    got: list[Ticket] = []
+    thread = threading.Thread(target=lambda: got.append(limiter.acquire()))
+    thread.start()
+    thread.join(30)
+    assert got and limiter.in_flight == 1  # granted, never failed
+    limiter.release(got[0])
+
+
+def test_the_limiter_learns_from_429s_and_ignores_other_failures() -> None:
+    limiter = Limiter("auto", clock=FakeClock())
+    assert limiter.adaptive is not None
+    limiter.adaptive.limit = limiter.adaptive.threshold = 20.0
+    limiter.release(limiter.acquire(), ValueError("a bug, not the cap"))
+    assert limiter.limit == 20
+    assert isinstance(rate_limited(), ModelRateLimitError)
+    limiter.release(limiter.acquire(), rate_limited())
+    assert limiter.adaptive.limit == 18
+
+
+def test_independent_auto_limiters_converge_to_share_the_server_cap() -> None:
+    """Four processes' limiters, each seeing only its own 429s, against one cap of 100 (simulated rounds)."""
+    cap, clock = 100, FakeClock()
+    limiters = [Limiter("auto", clock=clock) for _ in range(4)]
+    totals: list[int] = []
+    for _round in range(300):
+        clock.now += 1
+        batches = [[(limiter, limiter.acquire()) for _ in range(limiter.limit)] for limiter in limiters]
+        arrivals = [request for wave in zip_longest(*batches) for request in wave if request is not None]
+        for position, (limiter, sent_at) in enumerate(arrivals):  # interleaved; the surplus is refused
+            limiter.release(sent_at, rate_limited(retry_after=None) if position >= cap else None)
+        totals.append(len(arrivals))
+    settled = totals[100:]
+    assert 0.85 * cap <= sum(settled) / len(settled) <= 1.10 * cap
+    assert all(limiter.limit >= cap // 8 for limiter in limiters), [limiter.limit for limiter in limiters]
+
+
+def test_copies_share_the_limit_and_pickles_carry_only_the_setting() -> None:
+    limiter = Limiter(2)
+    held = limiter.acquire()
+    assert copy.deepcopy(limiter) is limiter
+    travelled = pickle.loads(pickle.dumps(limiter))
+    assert (travelled.setting, travelled.in_flight, travelled.limit) == (2, 0, 2)
+    limiter.release(held)
+
+
+def test_batch_fanout_keeps_the_old_default_without_a_limit() -> None:
+    assert batch_fanout(None, 100) == 4
+    assert batch_fanout(8, 100) == 8
+    assert batch_fanout("auto", 100) == 100

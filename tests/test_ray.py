@@ -1,0 +1,42 @@
+"""The Ray recipe joins a running cluster when RAY_ADDRESS names one (the local start is in test_cookbook)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agno_deepinfra.testing import DeepInfraEmulator
+
+ray = pytest.importorskip("ray", reason="the ray extra is part of dev")
+RECIPE = Path(__file__).resolve().parents[1] / "cookbook" / "ray_scale_out.py"
+
+
+@pytest.fixture
+def ray_cluster() -> Iterator[str]:
+    """A one-node Ray cluster on loopback, started by this process and torn down with it."""
+    context = ray.init(num_cpus=1, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR")
+    try:
+        yield str(context.address_info["address"])
+    finally:
+        ray.shutdown()
+
+
+def test_the_recipe_joins_the_cluster_named_by_ray_address(ray_cluster: str, emu: DeepInfraEmulator) -> None:
+    env = {
+        **os.environ,
+        "RAY_ADDRESS": ray_cluster,
+        "DEEPINFRA_BASE_URL": emu.root_url,
+        "DEEPINFRA_API_KEY": emu.api_key,
+        "AGNO_TELEMETRY": "false",
+    }
+    result = subprocess.run([sys.executable, str(RECIPE)], env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"joined the Ray cluster at {ray_cluster}" in result.stdout
+    assert "6/6 runs completed as Ray tasks" in result.stdout
+    assert "the actor's agent answered 3 questions" in result.stdout
+    assert len(emu.requests_for("chat")) == 9  # six tasks and three actor calls, each one request
