@@ -49,6 +49,16 @@ CANARY_TESTS = ["tests/test_retry_policy.py", "tests/test_policy.py"]
 # Mutants that change no behaviour, recognised by their diff (names shift when the code does).
 EQUIVALENT = {
     ("if jitter > 0:", "if jitter >= 0:"): "a jitter of 0 adds 0 either way",
+    ('hint = _HINTS.get(status, "")', "hint = _HINTS.get(status, None)"): "no hint either way",
+    ('hint = _HINTS.get(status, "")', "hint = _HINTS.get(status, )"): "no hint either way",
+    ("if is_context_overflow(status, text):", "if is_context_overflow(None, text):"): (
+        "the capacity statuses, the only ones it tells apart, returned on the line before"
+    ),
+    (
+        "for _ in range(8):  # cause chains are short; the bound guards against cycles",
+        "for _ in range(9):  # cause chains are short; the bound guards against cycles",
+    ): "the bound only stops cycles",
+    ("self.finished = False", "self.finished = None"): "both falsy; only `not self.finished` reads it",
 }
 KILLED = {"killed", "timeout", "caught by type check"}  # a mutant that hangs the tests is detected
 
