@@ -28,6 +28,7 @@ from agno_deepinfra._errors import (
     _validation_item,
     _with_httpx2,
     error_class,
+    error_text,
     incomplete_response_error,
     map_error,
     status_error,
@@ -82,6 +83,8 @@ def test_a_proxy_page_is_kept_whole_up_to_the_limit_and_cut_with_an_ellipsis_bey
     [
         ("Bad request..", "Bad request"),  # no closing period: agno appends ". Retrying in ..."
         (".hidden.", ".hidden"),
+        ("limit: MAX", "limit: MAX"),
+        ("a" * 196 + " " + "b" * 10, "a" * 196 + "..."),  # no space before the ellipsis
         ("ends in space. ", "ends in space. "),
         ("z" * MAX_MESSAGE_TEXT, "z" * MAX_MESSAGE_TEXT),
         ("w" * (MAX_MESSAGE_TEXT + 1), "w" * (MAX_MESSAGE_TEXT - 3) + "..."),
@@ -166,6 +169,7 @@ def test_an_unparsable_answer_says_where_the_json_broke() -> None:
     [
         (caused_by(httpx.ReadTimeout("read"), TimeoutError("slow")), "ReadTimeout: read <- TimeoutError: slow"),
         (caused_by(httpx.ReadTimeout(""), TimeoutError("")), "ReadTimeout"),
+        (caused_by(httpx.ReadTimeout("read"), TimeoutError("")), "ReadTimeout: read"),
         (caused_by(httpx.ConnectError("refused: port 1"), OSError("refused")), "ConnectError: refused: port 1"),
     ],
 )
@@ -186,6 +190,7 @@ def test_map_error_reads_the_status_and_never_retries_after_delivery(delivered: 
         api_status_error(503, {"detail": "busy"}), model_id="m/x", model_name="DeepInfra", delivered=delivered
     )
     assert isinstance(error, DeepInfraError) and error.status_code == 503
+    assert (error.model_id, error.model_name) == ("m/x", "DeepInfra")
     expected = "DeepInfra HTTP 503 for model 'm/x': busy (no capacity for this model right now)"
     if delivered:
         expected += " (the stream broke after output was delivered; not retried)"
@@ -195,4 +200,21 @@ def test_map_error_reads_the_status_and_never_retries_after_delivery(delivered: 
 def test_map_error_of_a_transport_failure_is_a_502_or_504() -> None:
     refused = caused_by(httpx.ConnectError("connect"), ConnectionRefusedError("refused"))
     assert map_error(refused, model_id="m/x", model_name="DeepInfra").status_code == 502
-    assert map_error(httpx.ReadTimeout("read"), model_id="m/x", model_name="DeepInfra").status_code == 504
+    error = map_error(httpx.ReadTimeout("read"), model_id="m/x", model_name="DeepInfra")
+    assert isinstance(error, DeepInfraError)
+    assert (error.status_code, error.model_id, error.model_name) == (504, "m/x", "DeepInfra")
+    assert error.message == "DeepInfra request timed out for model 'm/x': ReadTimeout: read"
+    assert error.retryable is True  # nothing was delivered unless the caller says so
+
+
+def test_a_json_body_without_text_falls_back_to_the_reason_phrase() -> None:
+    assert error_text(httpx.Response(503, json={"detail": ""})) == "Service Unavailable"
+
+
+@pytest.mark.parametrize("status", [401, 404, 503])
+def test_a_status_error_carries_the_model_and_deepinfras_whole_text(status: int) -> None:
+    text = "x" * (MAX_MESSAGE_TEXT + 50)
+    error = status_error(status, httpx.Response(status, json={"detail": text}), model_id="m/x", model_name="DeepInfra")
+    assert (error.status_code, error.model_name, error.detail) == (status, "DeepInfra", text)  # type: ignore[attr-defined]
+    if status != 401:  # agno's ModelAuthenticationError has no model_id
+        assert error.model_id == "m/x"  # type: ignore[attr-defined]

@@ -59,6 +59,11 @@ EQUIVALENT = {
         "for _ in range(9):  # cause chains are short; the bound guards against cycles",
     ): "the bound only stops cycles",
     ("self.finished = False", "self.finished = None"): "both falsy; only `not self.finished` reads it",
+    ("status_code=502,", ""): "502 is the default status of agno's ModelProviderError",
+    (
+        "auth_error = ModelAuthenticationError(message=message, status_code=401, model_name=model_name)",
+        "auth_error = ModelAuthenticationError(message=message, model_name=model_name)",
+    ): "401 is the default status of agno's ModelAuthenticationError",
 }
 KILLED = {"killed", "timeout", "caught by type check"}  # a mutant that hangs the tests is detected
 
