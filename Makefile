@@ -3,22 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The lowest versions we support, tested on every `make test` beside the newest releases.
+# The lowest versions we support, tested on every `make test` beside the newest releases:
+# every floor declared in pyproject.toml, pinned by constraints-lowest.txt.
 LOWEST_VENV := .venv-lowest
-LOWEST_PINS := "agno==3.0.0" "openai==1.106.1"
+LOWEST_CONSTRAINTS := constraints-lowest.txt
 # Other people's DeepInfra clients, run against the emulator in a venv of their own (never our deps).
 CONFORMANCE_VENV := .venv-conformance
 PYTEST_FLAGS ?= -q
+# The versions a run tested, printed by `make test` for both venvs.
+VERSIONS = -c "import importlib.metadata as m; print('$(1):', ', '.join(n + ' ' + m.version(n) for n in ('agno', 'openai', 'httpx', 'pydantic', 'h11', 'pytest')))"
 
-.PHONY: install demo test lint typecheck unit test-lowest conformance live bench clean
+.PHONY: install demo test lint typecheck unit test-lowest conformance live bench mutation clean FORCE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -qq -e ".[dev]"
+# Upgraded on every run (eager: dependencies too), so "newest" never goes stale in an old .venv.
+$(STAMP): FORCE | $(BIN)/python
+	$(BIN)/python -m pip install -qq --upgrade --upgrade-strategy eager -e ".[dev]"
 	@touch $(STAMP)
+
+FORCE:
 
 install: $(STAMP)
 
@@ -33,17 +39,22 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
+	@$(BIN)/python $(call VERSIONS,newest releases)
 	AGNO_TELEMETRY=false $(BIN)/python -m pytest $(PYTEST_FLAGS)
 
-$(LOWEST_VENV)/.installed: pyproject.toml
+$(LOWEST_VENV)/bin/python:
 	$(PYTHON) -m venv $(LOWEST_VENV)
 	$(LOWEST_VENV)/bin/python -m pip install -qq --upgrade pip
-	$(LOWEST_VENV)/bin/python -m pip install -qq -e ".[dev]" $(LOWEST_PINS)
+
+# Installed on every run too: the constraints pin every floor, whatever the venv held before.
+$(LOWEST_VENV)/.installed: FORCE | $(LOWEST_VENV)/bin/python
+	$(LOWEST_VENV)/bin/python -m pip install -qq -c $(LOWEST_CONSTRAINTS) -e ".[dev]"
 	@touch $@
 
+# AGNO_DEEPINFRA_LOWEST tells tests/test_versions.py to check that the floors are what is installed.
 test-lowest: $(LOWEST_VENV)/.installed
-	@$(LOWEST_VENV)/bin/python -c "import agno, openai, importlib.metadata as m; print('lowest supported: agno', m.version('agno'), 'openai', openai.__version__)"
-	AGNO_TELEMETRY=false $(LOWEST_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+	@$(LOWEST_VENV)/bin/python $(call VERSIONS,lowest declared floors)
+	AGNO_TELEMETRY=false AGNO_DEEPINFRA_LOWEST=1 $(LOWEST_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
 
 # The package goes in without its dependencies: the suite needs only the emulator (and h11).
 $(CONFORMANCE_VENV)/.installed: conformance/requirements.txt pyproject.toml
@@ -57,7 +68,8 @@ conformance: $(CONFORMANCE_VENV)/.installed
 	cd conformance && ../$(CONFORMANCE_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
 
 test: lint typecheck unit test-lowest conformance
-	@$(BIN)/python -c "import importlib.metadata as m; print('newest tested: agno', m.version('agno'), 'openai', m.version('openai'))"
+	@$(BIN)/python $(call VERSIONS,newest tested)
+	@$(LOWEST_VENV)/bin/python $(call VERSIONS,lowest tested)
 
 # Live checks against the real API (needs DEEPINFRA_API_KEY); never part of `make test`.
 live: $(STAMP)
@@ -67,5 +79,18 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -qq -e ".[bench]"
 	AGNO_TELEMETRY=false $(BIN)/python -m benchmarks
 
+# Mutation testing of the retry policy, the error table and the stream ending (RELIABILITY.md,
+# "Mutation testing"): minutes on 2 cores; never part of `make test`. Its own venv keeps mutmut
+# out of the dev venv; the editable install there is what tools/mutation.py's canary guards against.
+MUTATION_VENV := .venv-mutation
+$(MUTATION_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/python -m pip install -qq --upgrade pip
+	$(MUTATION_VENV)/bin/python -m pip install -qq -e ".[dev,mutation]"
+	@touch $@
+
+mutation: $(MUTATION_VENV)/.installed
+	AGNO_TELEMETRY=false $(MUTATION_VENV)/bin/python tools/mutation.py
+
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) $(CONFORMANCE_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(CONFORMANCE_VENV) $(MUTATION_VENV) mutants mutants-canary .pytest_cache .mypy_cache .ruff_cache
