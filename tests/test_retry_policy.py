@@ -47,18 +47,6 @@ def failing(times: int, error: ModelProviderError) -> tuple[Callable[[], str], l
 
 
 @pytest.fixture
-def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waits: list[float] = []
-
-    async def record_async(seconds: float) -> None:
-        waits.append(seconds)
-
-    monkeypatch.setattr(_retry, "sleep", waits.append)
-    monkeypatch.setattr(_retry, "async_sleep", record_async)
-    return waits
-
-
-@pytest.fixture
 def retry_events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     events: list[tuple[Any, ...]] = []
     monkeypatch.setattr(_retry, "note_retry", lambda *args: events.append(args))
