@@ -2,7 +2,8 @@
 
 The full run (`make bench`) writes `benchmarks/RESULTS.md`, `benchmarks/results.json` and
 `benchmarks/fanout_latency.png`; `--quick` runs tiny sizes (a smoke test, under 30 s) and writes
-to `benchmarks/.cache/quick/` unless `--output-dir` says otherwise.
+to `benchmarks/.cache/quick/` unless `--output-dir` says otherwise. `--render-only` measures
+nothing: it rewrites RESULTS.md from the results.json already there (then the README block).
 """
 
 from __future__ import annotations
@@ -22,12 +23,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that everything runs (< 30 s)")
     parser.add_argument("--output-dir", type=Path, help="where to write RESULTS.md, results.json and the plot")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: rewrite RESULTS.md from the results.json already in the output directory",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parse_args(argv)
+    if args.render_only:
+        from benchmarks.runner import render
+
+        render(args.output_dir or HERE)
+        return 0
     apply_quiet_env()  # before anything imports agno or litellm
     forbid_remote_hosts()
     from benchmarks.config import FULL, QUICK

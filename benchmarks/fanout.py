@@ -208,10 +208,6 @@ def _spread_notes(samples: dict[str, FanoutSamples]) -> list[str]:
     return [
         f"Rounds ranged {ours[0]:,.0f}-{ours[1]:,.0f} calls/s for ours and {raw[0]:,.0f}-{raw[1]:,.0f} for the raw "
         f"SDK: the ranges {verdict}.",
-        "At these levels much of the client's CPU goes to httpcore's connection-pool bookkeeping "
-        "(`AsyncConnectionPool._assign_requests_to_connections` scans every queued request against every connection "
-        "on each event: about half the client CPU under cProfile at 1,000 in flight), for every contender alike; it "
-        "makes some rounds 2-3x slower than others.",
     ]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks.config import Sizes
+from benchmarks.contenders import RAW
 from benchmarks.environment import machine, silence_logging
 from benchmarks.report import Section, checks_markdown, contender_legend, section_markdown, write_json
 
@@ -45,12 +46,12 @@ class Run:
 def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     """Run every benchmark and write the three result files; returns the JSON document's metadata."""
     from benchmarks.chat import per_call_sections, streaming_section
-    from benchmarks.contenders import RAW, Target
+    from benchmarks.contenders import Target
     from benchmarks.fanout import load_sections
     from benchmarks.imports import import_section
     from benchmarks.ingest import embedding_section, rerank_section
     from benchmarks.plot import fanout_plot
-    from benchmarks.profiling import profile, profile_markdown
+    from benchmarks.profiling import profile
     from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_plot, scale_sections
     from benchmarks.server import CHAT_MODEL, EmulatorProcess
 
@@ -103,14 +104,26 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
         "emulator_ceiling_rps": load.capacity.emulator_ceiling_rps,
         "probes": [{**vars(probe), "emulator_ceiling_rps": probe.emulator_ceiling_rps} for probe in load.probes],
     }
-    per_call = next(section for section in sections if section.key == "per_call_model")
-    profile_md = profile_markdown(profiled, per_call.value(RAW, "cpu_us"))
     extra = {"capacity": capacity, "profile": profiled.to_json(), "scale": {"sizes": vars(scale_sizes)}}
     write_json(output_dir / "results.json", meta, sections, extra)
-    (output_dir / "RESULTS.md").write_text(results_markdown(meta, capacity, sections, profile_md))
+    render(output_dir)
     plots = f"{PLOT_NAME}, {SCALE_PLOT_NAME}"
     print(f"[{current.elapsed():6.1f} s] wrote {output_dir}/RESULTS.md, results.json, {plots}", file=sys.stderr)
     return meta
+
+
+def render(output_dir: Path) -> None:
+    """Write RESULTS.md from results.json alone: the report never holds a number the JSON does not."""
+    import json
+
+    from benchmarks.profiling import ProfileResult, profile_markdown
+
+    data = json.loads((output_dir / "results.json").read_text())
+    sections = [Section.from_json(section) for section in data["sections"]]
+    per_call = next((section for section in sections if section.key == "per_call_model"), None)
+    raw_cpu_us = per_call.value(RAW, "cpu_us") if per_call else None
+    profile_md = profile_markdown(ProfileResult.from_json(data["profile"]), raw_cpu_us)
+    (output_dir / "RESULTS.md").write_text(results_markdown(data["meta"], data["capacity"], sections, profile_md))
 
 
 def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: list[Section], profile_md: str) -> str:
@@ -154,10 +167,15 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         "",
         "![Fan-out latency CDFs](fanout_latency.png)",
         "",
-        "## Scale-out: requests in flight at the capped emulator",
-        "",
-        "![Requests in flight over time](scale_inflight.png)",
-        "",
+    ]
+    if any(section.key.startswith("scale_") for section in sections):
+        lines += [
+            "## Scale-out: requests in flight at the capped emulator",
+            "",
+            "![Requests in flight over time](scale_inflight.png)",
+            "",
+        ]
+    lines += [
         profile_md,
         "",
         "## Method",
