@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks.runner import render
 
         render(args.output_dir or HERE)
+        _update_readme(args.output_dir)
         return 0
     apply_quiet_env()  # before anything imports agno or litellm
     forbid_remote_hosts()
@@ -49,7 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "AGNO_TELEMETRY=false python -m benchmarks" + (" --quick" if args.quick else "")
     meta = run(sizes, output_dir, command)
     print(f"done in {meta['total_seconds']:.0f} s", file=sys.stderr)
+    _update_readme(output_dir)
     return 0
+
+
+def _update_readme(output_dir: Path | None) -> None:
+    """Regenerate the README's benchmark block when the committed results were (re)written."""
+    if output_dir is None or output_dir.resolve() == HERE:
+        from benchmarks import readme
+
+        readme.main([])
 
 
 if __name__ == "__main__":
