@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from benchmarks.config import Sizes
 from benchmarks.contenders import (
     AGNO,
+    HAS_LITELLM,
     LABELS,
+    LITELLM,
     OURS,
     OURS_AIOHTTP,
     RAW,
     RAW_AIOHTTP,
+    SKIPPED_ROW,
     VARIANT_OF,
     Target,
     async_calls,
@@ -231,6 +234,8 @@ def _fanout_section(level: int, samples: dict[str, FanoutSamples], rounds: int) 
     for name, record in samples.items():
         note = f"last error: {record.last_error}" if record.errors else ""
         rows.append(Row(name, VARIANT_OF.get(name, name), LABELS[name], record.summary(), note))
+    if not HAS_LITELLM:
+        rows.insert(min(3, len(rows)), Row(LITELLM, LITELLM, LABELS[LITELLM], {}, SKIPPED_ROW))
     return Section(
         key=f"fanout_{level}",
         title=f"Async fan-out: {level:,} concurrent calls",
