@@ -112,6 +112,7 @@ class Capacity:
     errors: int
     client_cpu_share: float
     emulator_cpu_share: float
+    last_error: str = ""
 
     @property
     def emulator_ceiling_rps(self) -> float | None:
@@ -126,19 +127,27 @@ class Capacity:
 
 
 async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_cpu: CpuClock | None) -> Capacity:
-    """Keep `concurrency` raw-SDK requests in flight for `seconds`; count what completes."""
+    """Keep `concurrency` raw-SDK requests in flight for `seconds`; count what completes.
+
+    On a loaded machine the deadline can pass before much completes, so the probe also waits for
+    `concurrency` completions (or as many failures): the rate is then measured over real requests,
+    never over an empty window. A probe where every request failed raises with the last error
+    instead of reporting 0 requests/s.
+    """
     await asyncio.gather(*(call() for _ in range(min(concurrency, 50))))
     deadline = time.perf_counter() + seconds
     counts = [0, 0]  # done, failed
+    last_error = [""]
 
     async def worker() -> None:
-        while True:  # at least one call each: a loaded machine may not finish one before the deadline
+        while True:
             try:
                 await call()
                 counts[0] += 1
-            except Exception:
+            except Exception as error:
                 counts[1] += 1
-            if time.perf_counter() >= deadline:
+                last_error[0] = f"{type(error).__name__}: {error}"[:300]
+            if time.perf_counter() >= deadline and max(counts) >= concurrency:
                 return
 
     gc.collect()
@@ -148,6 +157,8 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     server = (server_cpu() - server0) if server_cpu else 0.0
+    if counts[0] == 0:
+        raise RuntimeError(f"capacity probe: all {counts[1]} requests failed; last error: {last_error[0]}")
     return Capacity(
         requests_per_second=counts[0] / wall,
         concurrency=concurrency,
@@ -156,6 +167,7 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
         errors=counts[1],
         client_cpu_share=cpu / wall,
         emulator_cpu_share=server / wall,
+        last_error=last_error[0],
     )
 
 
