@@ -1,8 +1,9 @@
 """`python -m benchmarks.readme [--check]`: the README's benchmark figures, generated from the runs.
 
 The block between the `benchmarks:begin` and `benchmarks:end` comments in README.md is rebuilt
-from `benchmarks/results.json` (headline rows, imports, embedding, emulator capacity, noise) and
-`benchmarks/SCALE.md` (the scale-out run, kept apart because it ran on a loaded machine). A hand
+from `benchmarks/results.json` (headline rows, imports, embedding, emulator capacity, noise, and
+the scale-out rows once a full run has put them there) or else `benchmarks/SCALE.md` (the
+scale-out run kept apart because it ran on a loaded machine). A hand
 edit inside the block makes `tests/test_readme_benchmarks.py` fail; `make bench` rewrites it.
 Standard library only, so the test needs no bench extra.
 """
@@ -105,6 +106,7 @@ def imports(data: dict[str, Any]) -> list[str]:
     for row in section["rows"]:
         values = row["values"]
         meaning = IMPORT_MEANING.get(row["key"], "")
+        meaning = f"{meaning} ({row['note']})" if row["note"] else meaning
         lines.append(
             f"| {row['label']} | {_num(values.get('import_ms'))} | {_num(values.get('modules'))} | {meaning} |"
         )
@@ -177,6 +179,34 @@ def scale_block(scale_md: str) -> list[str]:
     return lines
 
 
+def scale_from_results(data: dict[str, Any]) -> list[str] | None:
+    """The scale-out rows when results.json holds them (a full run); None sends the reader to SCALE.md."""
+    sections = [section for section in data["sections"] if section["key"].startswith("scale_")]
+    if not sections:
+        return None
+    meta = data["meta"]
+    lines = [
+        f"**Scale-out** (the same run; load average {meta['load_average_start'][0]} at start and "
+        f"{meta['load_average_end'][0]} at end):",
+        "",
+        "| setting | runs completed | 429s | makespan vs ideal | p50 / p99 (s) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for section in sections:
+        lines.append(f"| **{section['title'].removeprefix('Scale-out ')}** | | | | |")
+        for row in section["rows"]:
+            values = row["values"]
+            p50, p99 = _num(values.get("p50_s"), 2), _num(values.get("p99_s"), 2)
+            lines.append(
+                f"| {row['label']} | {_num(values.get('completed'))} | {_num(values.get('rejected'))} | "
+                f"{_num(values.get('vs_ideal'), 2)}x | {p50} / {p99} |"
+            )
+    missed = [check["text"] for section in sections for check in section["checks"] if check["passed"] is False]
+    if missed:
+        lines += ["", "Targets that run missed: " + "; ".join(missed) + "."]
+    return lines
+
+
 def generated_block(data: dict[str, Any], scale_md: str | None) -> str:
     """The whole generated block, markers included."""
     meta = data["meta"]
@@ -198,8 +228,11 @@ def generated_block(data: dict[str, Any], scale_md: str | None) -> str:
         "",
         *capacity(data),
     ]
-    if scale_md is not None:
-        lines += ["", *scale_block(scale_md)]
+    scale = scale_from_results(data)
+    if scale is None and scale_md is not None:
+        scale = scale_block(scale_md)
+    if scale is not None:
+        lines += ["", *scale]
     lines.append(END)
     return "\n".join(lines)
 

@@ -158,3 +158,14 @@ def test_results_md_renders_from_results_json_alone(results: tuple[Path, dict[st
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-4000:]
     assert (tmp_path / "RESULTS.md").read_text() == (output / "RESULTS.md").read_text()
+
+
+def test_the_readme_block_renders_from_a_fresh_run(results: tuple[Path, dict[str, Any]]) -> None:
+    from benchmarks.readme import generated_block
+
+    _, data = results
+    block = generated_block(data, None)  # a run with scale-out sections needs no SCALE.md
+    for key in ("scale_one_process", "scale_processes"):
+        section = next(section for section in data["sections"] if section["key"] == key)
+        assert all(f"| {row['label']} | {row['values']['completed']:,.0f} |" in block for row in section["rows"])
+    assert f"{data['capacity']['requests_per_second']:,.0f} requests/s" in block
