@@ -6,9 +6,12 @@ from benchmarks.config import Sizes
 from benchmarks.contenders import (
     AGNO,
     CONTENDERS,
+    HAS_LITELLM,
     LABELS,
+    LITELLM,
     OURS,
     RAW,
+    SKIPPED_ROW,
     Call,
     Target,
     agent_calls,
@@ -40,7 +43,8 @@ def _rows(samples: dict[str, CallSamples] | dict[str, StreamSamples], missing_no
     for name in CONTENDERS:
         record = samples.get(name)
         if record is None:
-            rows.append(Row(name, name, LABELS[name], {}, missing_note))
+            absent = name == LITELLM and not HAS_LITELLM
+            rows.append(Row(name, name, LABELS[name], {}, SKIPPED_ROW if absent else missing_note))
             continue
         note = f"last error: {record.last_error}" if record.errors else ""
         rows.append(Row(name, name, LABELS[name], record.summary(), note))

@@ -15,16 +15,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionUserMessageParam
 
+T = TypeVar("T")
 RAW = "raw_sdk"
 AGNO = "agno_builtin"
 OURS = "agno_deepinfra"
 LITELLM = "litellm"
 CONTENDERS: tuple[str, ...] = (RAW, AGNO, OURS, LITELLM)
+# LiteLLM is a contender only where the bench extra installed it; `make test` runs without it.
+HAS_LITELLM = find_spec("litellm") is not None
+SKIPPED_LITELLM = "LiteLLM rows skipped: litellm is not installed (pip install -e '.[bench]')"
+SKIPPED_ROW = "skipped: litellm is not installed"
 # Fan-out only: ours and the raw SDK again on the openai SDK's aiohttp client (the `aiohttp` extra).
 OURS_AIOHTTP = "agno_deepinfra_aiohttp"
 RAW_AIOHTTP = "raw_sdk_aiohttp"
@@ -63,13 +68,16 @@ def _messages() -> list[ChatCompletionUserMessageParam]:
 def _agno_models(target: Target) -> dict[str, Any]:
     """Fresh agno model objects for the three agno-shaped contenders."""
     from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
-    from agno.models.litellm import LiteLLM as AgnoLiteLLM
 
-    return {
+    models = {
         AGNO: AgnoDeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key),
         OURS: _ours(target),
-        LITELLM: AgnoLiteLLM(id=f"deepinfra/{target.model}", api_base=target.base_url, api_key=target.api_key),
     }
+    if HAS_LITELLM:
+        from agno.models.litellm import LiteLLM as AgnoLiteLLM
+
+        models[LITELLM] = AgnoLiteLLM(id=f"deepinfra/{target.model}", api_base=target.base_url, api_key=target.api_key)
+    return models
 
 
 def _ours(target: Target, **settings: Any) -> Any:
@@ -86,9 +94,13 @@ def _checked(run: Any) -> str:
     return str(run.content)
 
 
+def _installed(calls: dict[str, T]) -> dict[str, T]:
+    """`calls` without the LiteLLM contender when litellm is not installed."""
+    return {name: call for name, call in calls.items() if name != LITELLM or HAS_LITELLM}
+
+
 def model_calls(target: Target) -> dict[str, Call]:
     """One non-streamed chat completion at the model layer, per contender."""
-    import litellm
     import openai
     from agno.models.message import Message
 
@@ -108,12 +120,14 @@ def model_calls(target: Target) -> dict[str, Call]:
         return call
 
     def lite() -> str:
+        import litellm
+
         response: Any = litellm.completion(
             f"deepinfra/{target.model}", messages=_messages(), api_base=target.base_url, api_key=target.api_key
         )
         return str(response.choices[0].message.content)
 
-    return {RAW: raw, AGNO: agno_model(AGNO), OURS: agno_model(OURS), LITELLM: lite}
+    return _installed({RAW: raw, AGNO: agno_model(AGNO), OURS: agno_model(OURS), LITELLM: lite})
 
 
 def agent_calls(target: Target) -> dict[str, Call | None]:
@@ -130,12 +144,14 @@ def agent_calls(target: Target) -> dict[str, Call | None]:
 
         return call
 
-    return {RAW: None, AGNO: agent_run(AGNO), OURS: agent_run(OURS), LITELLM: agent_run(LITELLM)}
+    calls: dict[str, Call | None] = {RAW: None, AGNO: agent_run(AGNO), OURS: agent_run(OURS)}
+    if HAS_LITELLM:
+        calls[LITELLM] = agent_run(LITELLM)
+    return calls
 
 
 def streams(target: Target) -> dict[str, Stream]:
     """One streamed completion per contender, yielding each non-empty content piece as it arrives."""
-    import litellm
     import openai
     from agno.models.message import Message
 
@@ -165,6 +181,8 @@ def streams(target: Target) -> dict[str, Stream]:
         return stream
 
     def lite() -> Iterator[str]:
+        import litellm
+
         response: Any = litellm.completion(
             f"deepinfra/{target.model}",
             messages=_messages(),
@@ -177,7 +195,7 @@ def streams(target: Target) -> dict[str, Stream]:
             if chunk.choices and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content
 
-    return {RAW: raw, AGNO: agno_model(AGNO), OURS: agno_model(OURS), LITELLM: lite}
+    return _installed({RAW: raw, AGNO: agno_model(AGNO), OURS: agno_model(OURS), LITELLM: lite})
 
 
 def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
@@ -186,7 +204,6 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
     Build these inside the event loop that will await them (async HTTP clients bind to it), and
     await the returned closer before that loop ends: it closes every async client they opened.
     """
-    import litellm
     import openai
     from agno.agent import Agent
 
@@ -206,12 +223,14 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
         return call
 
     async def lite() -> str:
+        import litellm
+
         response: Any = await litellm.acompletion(
             f"deepinfra/{target.model}", messages=_messages(), api_base=target.base_url, api_key=target.api_key
         )
         return str(response.choices[0].message.content)
 
-    calls: dict[str, AsyncCall] = {RAW: raw, AGNO: agent_arun(AGNO), OURS: agent_arun(OURS), LITELLM: lite}
+    calls: dict[str, AsyncCall] = _installed({RAW: raw, AGNO: agent_arun(AGNO), OURS: agent_arun(OURS), LITELLM: lite})
     clients = [client]
     if find_spec("aiohttp") is not None:
         aio_client = openai.AsyncOpenAI(
@@ -233,8 +252,9 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
             opened = model.get_async_client() if hasattr(model, "get_async_client") else None
             if opened is not None and hasattr(opened, "close"):
                 await opened.close()
-        from litellm.llms.custom_httpx.async_client_cleanup import close_litellm_async_clients
+        if HAS_LITELLM:
+            from litellm.llms.custom_httpx.async_client_cleanup import close_litellm_async_clients
 
-        await close_litellm_async_clients()
+            await close_litellm_async_clients()
 
     return calls, close

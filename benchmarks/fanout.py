@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from benchmarks.config import Sizes
 from benchmarks.contenders import (
     AGNO,
+    HAS_LITELLM,
     LABELS,
+    LITELLM,
     OURS,
     OURS_AIOHTTP,
     RAW,
     RAW_AIOHTTP,
+    SKIPPED_ROW,
     VARIANT_OF,
     Target,
     async_calls,
@@ -109,6 +112,7 @@ class Capacity:
     errors: int
     client_cpu_share: float
     emulator_cpu_share: float
+    last_error: str = ""
 
     @property
     def emulator_ceiling_rps(self) -> float | None:
@@ -123,19 +127,27 @@ class Capacity:
 
 
 async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_cpu: CpuClock | None) -> Capacity:
-    """Keep `concurrency` raw-SDK requests in flight for `seconds`; count what completes."""
+    """Keep `concurrency` raw-SDK requests in flight for `seconds`; count what completes.
+
+    On a loaded machine the deadline can pass before much completes, so the probe also waits for
+    `concurrency` completions (or as many failures): the rate is then measured over real requests,
+    never over an empty window. A probe where every request failed raises with the last error
+    instead of reporting 0 requests/s.
+    """
     await asyncio.gather(*(call() for _ in range(min(concurrency, 50))))
     deadline = time.perf_counter() + seconds
     counts = [0, 0]  # done, failed
+    last_error = [""]
 
     async def worker() -> None:
-        while True:  # at least one call each: a loaded machine may not finish one before the deadline
+        while True:
             try:
                 await call()
                 counts[0] += 1
-            except Exception:
+            except Exception as error:
                 counts[1] += 1
-            if time.perf_counter() >= deadline:
+                last_error[0] = f"{type(error).__name__}: {error}"[:300]
+            if time.perf_counter() >= deadline and max(counts) >= concurrency:
                 return
 
     gc.collect()
@@ -145,6 +157,8 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     server = (server_cpu() - server0) if server_cpu else 0.0
+    if counts[0] == 0:
+        raise RuntimeError(f"capacity probe: all {counts[1]} requests failed; last error: {last_error[0]}")
     return Capacity(
         requests_per_second=counts[0] / wall,
         concurrency=concurrency,
@@ -153,6 +167,7 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
         errors=counts[1],
         client_cpu_share=cpu / wall,
         emulator_cpu_share=server / wall,
+        last_error=last_error[0],
     )
 
 
@@ -208,10 +223,6 @@ def _spread_notes(samples: dict[str, FanoutSamples]) -> list[str]:
     return [
         f"Rounds ranged {ours[0]:,.0f}-{ours[1]:,.0f} calls/s for ours and {raw[0]:,.0f}-{raw[1]:,.0f} for the raw "
         f"SDK: the ranges {verdict}.",
-        "At these levels much of the client's CPU goes to httpcore's connection-pool bookkeeping "
-        "(`AsyncConnectionPool._assign_requests_to_connections` scans every queued request against every connection "
-        "on each event: about half the client CPU under cProfile at 1,000 in flight), for every contender alike; it "
-        "makes some rounds 2-3x slower than others.",
     ]
 
 
@@ -235,6 +246,8 @@ def _fanout_section(level: int, samples: dict[str, FanoutSamples], rounds: int) 
     for name, record in samples.items():
         note = f"last error: {record.last_error}" if record.errors else ""
         rows.append(Row(name, VARIANT_OF.get(name, name), LABELS[name], record.summary(), note))
+    if not HAS_LITELLM:
+        rows.insert(min(3, len(rows)), Row(LITELLM, LITELLM, LABELS[LITELLM], {}, SKIPPED_ROW))
     return Section(
         key=f"fanout_{level}",
         title=f"Async fan-out: {level:,} concurrent calls",

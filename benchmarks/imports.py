@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 
 from benchmarks.config import Sizes
-from benchmarks.contenders import AGNO, LITELLM, OURS, RAW
+from benchmarks.contenders import AGNO, HAS_LITELLM, LITELLM, OURS, RAW, SKIPPED_ROW
 from benchmarks.measure import median, rotated
 from benchmarks.report import Metric, Row, Section
 
@@ -93,9 +93,10 @@ def extra_imports(ours: str, theirs: str, top: int = 6) -> tuple[int, float, lis
 
 def import_section(sizes: Sizes) -> Section:
     """Import time and RSS of each contender's module, fresh interpreters, interleaved."""
-    samples: dict[str, list[dict[str, float]]] = {key: [] for key in STATEMENTS}
+    statements = {key: value for key, value in STATEMENTS.items() if key != LITELLM or HAS_LITELLM}
+    samples: dict[str, list[dict[str, float]]] = {key: [] for key in statements}
     for round_index in range(sizes.import_runs):
-        order = rotated(list(STATEMENTS), round_index)
+        order = rotated(list(statements), round_index)
         if sizes.import_parallel:
             results = probe_all([STATEMENTS[key][1] for key in order])
         else:
@@ -103,7 +104,7 @@ def import_section(sizes: Sizes) -> Section:
         for key, result in zip(order, results, strict=True):
             samples[key].append(result)
     rows = []
-    for key, (contender, statement) in STATEMENTS.items():
+    for key, (contender, statement) in statements.items():
         runs = samples[key]
         values = {
             "import_ms": _scaled(median([run["seconds"] for run in runs]), 1e3),
@@ -112,6 +113,8 @@ def import_section(sizes: Sizes) -> Section:
             "modules": median([run["modules"] for run in runs]),
         }
         rows.append(Row(key, contender, f"`{statement}`", values))
+    if not HAS_LITELLM:
+        rows.append(Row(LITELLM, LITELLM, f"`{STATEMENTS[LITELLM][1]}`", {}, SKIPPED_ROW))
     notes = []
     if sizes.import_parallel:
         notes.append("Quick mode: the interpreters ran side by side, so these times include contention.")

@@ -294,8 +294,7 @@ def embedding_section(endpoints: Endpoints, sizes: Sizes) -> Section:
         f"Model `{EMBED_MODEL}` at {EMBED_DIMENSIONS} dimensions; every text distinct, so the emulator computes "
         "every vector (its CPU is part of every contender's wall time).",
         "agno's per-text path is timed synchronously (`Document.embed`, one request per text). Its async twin in "
-        "agno's vector databases starts one request per document all at once: with 2,000 in flight the client "
-        "spent minutes in httpcore's connection pool (its queue handling is quadratic), so it is not timed here.",
+        "agno's vector databases starts one request per document all at once; it is not timed here.",
         "The raw SDK asks for base64 vectors when `encoding_format` is not given and decodes them with numpy: "
         "that is its default and fastest path. agno's OpenAIEmbedder asks for floats.",
     ]

@@ -39,7 +39,7 @@ def fanout_plot(latencies_ms: dict[int, dict[str, list[float]]], path: Path, cap
         axis.legend(loc="lower right", fontsize=8)
     title = "Async fan-out latency (empirical CDF, all rounds pooled)"
     if capacity_rps:
-        title += f"; emulator capacity {capacity_rps:,.0f} req/s"
+        title += f"; setup capacity {capacity_rps:,.0f} req/s (raw SDK probe, results.json capacity)"
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

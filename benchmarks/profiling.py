@@ -262,6 +262,9 @@ class ProfileResult:
     micro: list[Micro]
     tree: str
     calls: int
+    # Whether the SDK's transform left a rich wire-shaped request unchanged (checked in the run);
+    # None for results written before the run recorded it.
+    transform_identity: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain data."""
@@ -270,7 +273,21 @@ class ProfileResult:
             "cpu_us_per_call_by_package_cprofile": self.breakdown,
             "plugin_functions": [asdict(row) for row in self.plugin_functions],
             "micro_benchmarks_us": [asdict(row) for row in self.micro],
+            "tree": self.tree,
+            "transform_identity": self.transform_identity,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProfileResult:
+        """The result back from `to_json()` (older results have no tree and no transform check)."""
+        return cls(
+            breakdown=data["cpu_us_per_call_by_package_cprofile"],
+            plugin_functions=[PluginFunction(**row) for row in data["plugin_functions"]],
+            micro=[Micro(**row) for row in data["micro_benchmarks_us"]],
+            tree=data.get("tree", ""),
+            calls=data["calls"],
+            transform_identity=data.get("transform_identity"),
+        )
 
 
 def profile(target: Target, sizes: Sizes) -> ProfileResult:
@@ -296,7 +313,7 @@ def profile(target: Target, sizes: Sizes) -> ProfileResult:
             plugin += _plugin_functions(stats, calls)
     tree = _pyinstrument_tree(models[OURS], calls)
     micro = micro_benchmarks(sizes.micro_iterations) + knowledge_micro_benchmarks(sizes.micro_iterations)
-    return ProfileResult(breakdown, _dedupe(plugin), micro, tree, calls)
+    return ProfileResult(breakdown, _dedupe(plugin), micro, tree, calls, _transform_is_identity())
 
 
 def _with_alternative(
@@ -393,26 +410,28 @@ _FIXES = {
         "SDK sends as given, so the walk covers only `model` and an empty `messages`; agno's class pays for the "
         "whole request."
     ),
-    "to_dict": "Iterates 14 extra names with `getattr` per Agent.run; cache the static part or accept (tiny).",
+    "to_dict": (
+        "Reads {deepinfra_fields} DeepInfra fields with `getattr` beyond agno's own and converts the record to JSON "
+        "types (`stored_form`) per Agent.run; cache the static part or accept."
+    ),
     "parse": "The extra `if not response.choices` check; negligible, keep.",
     "metrics": "`model_extra` lookup for `estimated_cost`; negligible, keep.",
     "get_async_client": "`get_running_loop()` + WeakKeyDictionary lookup; negligible, keep (per-loop correctness).",
     "delta": "`ThinkSplitter` fast path + finish tracking per chunk; negligible, keep.",
     "deepcopy": "Fresh `WeakKeyDictionary` for the copy; only when agno copies a model, keep.",
     "request": "Same work as agno's (format + params); nothing to save.",
-    "request_params": "25 `getattr` per call; could iterate only fields set away from their defaults (tiny).",
+    "request_params": ("{request_fields} `getattr` per call; could iterate only fields set away from their defaults."),
     "embed_payload": (
         "Per request `openai_url(self.base_url ...)` (a `urlsplit`) and `auth_headers`; negligible, keep (the key "
         "is re-read so a rotated `DEEPINFRA_API_KEY` is picked up)."
     ),
     "embed_vector": (
-        "Decoding a vector, x10,000 per ingestion. The alternative's time leaves out its larger cost, the JSON "
-        "parse of every number (in `response.json()`, before `_vector`), and it carries three times the bytes: "
-        "end to end base64 is the faster path (embedding table), so it is the default."
+        "Decoding a vector, once per text. The alternative's time leaves out the JSON parse of every number (in "
+        "`response.json()`, before `_vector`): the embedding table compares the two end to end."
     ),
     "rerank_payload": "Per batch `root_url(self.base_url)` + `quote(...)` + `auth_headers`; negligible, keep.",
     "scored_copy": (
-        "`copy.deepcopy(meta_data)` per returned document (x1,000 per rerank); a shallow `dict(meta_data)` "
+        "`copy.deepcopy(meta_data)` per returned document; a shallow `dict(meta_data)` "
         "keeps the caller's dict safe from key edits (alternative timed in the table)."
     ),
     "version": ("Paid only when `agno_deepinfra.__version__` is first read (a module `__getattr__`), not at import."),
@@ -465,8 +484,9 @@ def profile_markdown(result: ProfileResult, raw_cpu_us: float | None) -> str:
         )
     lines += ["", "### Findings", ""]
     lines += [f"{index}. {finding}" for index, finding in enumerate(findings(result, raw_cpu_us), start=1)]
-    lines += ["", "<details><summary>pyinstrument call tree of ours (model layer)</summary>", "", "```text"]
-    lines += [result.tree, "```", "", "</details>"]
+    if result.tree:  # results written before the tree was kept in results.json have none
+        lines += ["", "<details><summary>pyinstrument call tree of ours (model layer)</summary>", "", "```text"]
+        lines += [result.tree, "```", "", "</details>"]
     return "\n".join(lines)
 
 
@@ -498,12 +518,20 @@ _RICH_REQUEST: dict[str, Any] = {
 }
 
 
-def _transform_is_identity() -> str:
-    """Whether the SDK's transform changes a rich, already wire-shaped request (it should not)."""
+def _transform_is_identity() -> bool:
+    """Whether the SDK's transform leaves a rich, already wire-shaped request unchanged (it should)."""
     from openai._utils import maybe_transform
     from openai.types.chat import completion_create_params
 
-    same = maybe_transform(_RICH_REQUEST, completion_create_params.CompletionCreateParamsNonStreaming) == _RICH_REQUEST
+    return bool(
+        maybe_transform(_RICH_REQUEST, completion_create_params.CompletionCreateParamsNonStreaming) == _RICH_REQUEST
+    )
+
+
+def _transform_sentence(same: bool | None) -> str:
+    """The run's transform check in words; nothing when the results predate the check."""
+    if same is None:
+        return ""
     verdict = "returns it unchanged" if same else "**changes it** (check the differences: ours skips it)"
     return (
         "Checked here: for a request with every message kind, tools, a `json_schema` response format and sampling "
@@ -521,7 +549,7 @@ def findings(result: ProfileResult, raw_cpu_us: float | None) -> list[str]:
         versus = "" if transform.agno_us is None else f" against agno's {transform.agno_us:,.0f} µs"
         out.append(
             f"**openai `maybe_transform`: {transform.ours_us:,.0f} µs per call{versus}**{share}. "
-            f"{_FIXES['sdk_transform']} {_transform_is_identity()}"
+            f"{_FIXES['sdk_transform']} {_transform_sentence(result.transform_identity)}".rstrip()
         )
     extras = []
     for row in result.micro:
@@ -533,7 +561,7 @@ def findings(result: ProfileResult, raw_cpu_us: float | None) -> list[str]:
         shown = f"{row.ours_us:,.1f} µs" + (
             "" if row.agno_us is None else f" ({row.ours_us - row.agno_us:+.1f} µs vs agno)"
         )
-        advice = _FIXES.get(row.key, "")
+        advice = _FIXES.get(row.key, "").format(**_field_counts())
         if row.alternative_us is not None:
             shown += f"; the alternative: {row.alternative_us:,.1f} µs"
             if row.alternative_us >= row.ours_us:
@@ -560,10 +588,18 @@ def findings(result: ProfileResult, raw_cpu_us: float | None) -> list[str]:
             "conversion runs per call (none of "
             + ", ".join(f"`{name}`" for name in _ONCE_PER_MODEL)
             + " is on the per-call path), and the plugin formats no log messages on the success path. agno's own "
-            "`Model.response` formats its `log_debug` f-strings even with debug off (a few µs; agno's code, paid "
-            "by both agno classes)."
+            "`Model.response` formats its `log_debug` f-strings even with debug off (agno's code, paid by both "
+            "agno classes)."
         )
     return out
+
+
+def _field_counts() -> dict[str, int]:
+    """How many names `to_dict()` and `get_request_params()` read with `getattr`, counted from the code."""
+    from agno_deepinfra import chat
+
+    deepinfra, sdk = len(chat._DEEPINFRA_FIELDS), len(chat._SDK_FIELDS)
+    return {"deepinfra_fields": deepinfra, "request_fields": deepinfra + sdk}
 
 
 # Work that should happen once per model (or per event loop), never per call.

@@ -91,6 +91,28 @@ class Section:
             return None, None
         return measured, measured <= check.bound if check.kind == "ratio_max" else measured >= check.bound
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Section:
+        """The section back from `to_json()`'s output (ratios and check results are recomputed)."""
+        rows = [
+            Row(**{name: row[name] for name in ("key", "contender", "label", "values", "note")}) for row in data["rows"]
+        ]
+        checks = [
+            Check(**{name: check[name] for name in ("text", "row", "metric", "kind", "bound", "ref")})
+            for check in data["checks"]
+        ]
+        return cls(
+            key=data["key"],
+            title=data["title"],
+            description=data["description"],
+            metrics=[Metric(**metric) for metric in data["metrics"]],
+            rows=rows,
+            raw_ref=data["raw_ref"],
+            agno_ref=data["agno_ref"],
+            notes=list(data["notes"]),
+            checks=checks,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The section with its ratios and check results."""
         rows = []

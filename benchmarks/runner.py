@@ -7,14 +7,19 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks.config import Sizes
+from benchmarks.contenders import HAS_LITELLM, RAW, SKIPPED_LITELLM
 from benchmarks.environment import machine, silence_logging
 from benchmarks.report import Section, checks_markdown, contender_legend, section_markdown, write_json
 
 T = TypeVar("T")
+# The plots need the bench extra; without it the run still measures everything and says so.
+HAS_MATPLOTLIB = find_spec("matplotlib") is not None
+SKIPPED_PLOTS = "plots skipped: matplotlib is not installed (pip install -e '.[bench]')"
 PLOT_NAME = "fanout_latency.png"
 SCALE_PLOT_NAME = "scale_inflight.png"
 
@@ -45,12 +50,12 @@ class Run:
 def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     """Run every benchmark and write the three result files; returns the JSON document's metadata."""
     from benchmarks.chat import per_call_sections, streaming_section
-    from benchmarks.contenders import RAW, Target
+    from benchmarks.contenders import Target
     from benchmarks.fanout import load_sections
     from benchmarks.imports import import_section
     from benchmarks.ingest import embedding_section, rerank_section
     from benchmarks.plot import fanout_plot
-    from benchmarks.profiling import profile, profile_markdown
+    from benchmarks.profiling import profile
     from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_plot, scale_sections
     from benchmarks.server import CHAT_MODEL, EmulatorProcess
 
@@ -61,7 +66,9 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     emulator = EmulatorProcess(sizes.stream_chunks)
     with emulator as endpoints:
         import agno.agent  # noqa: F401  (import the contenders' libraries before silencing their loggers)
-        import litellm  # noqa: F401
+
+        if HAS_LITELLM:
+            import litellm  # noqa: F401
 
         silence_logging()
         fast = Target(endpoints.base_url, endpoints.api_key, CHAT_MODEL)
@@ -84,10 +91,13 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     scale_sizes, only = (QUICK_SCALE, QUICK_MODES) if quick else (FULL_SCALE, None)
     scale = current.stage("scale-out simulation (capped emulator)", lambda: scale_sections(scale_sizes, only))
     sections += scale.sections
-    current.stage("scale plot", lambda: scale_plot(scale, output_dir / SCALE_PLOT_NAME))
-    current.stage(
-        "plot", lambda: fanout_plot(load.latencies_ms, output_dir / PLOT_NAME, load.capacity.requests_per_second)
-    )
+    plots = []
+    if HAS_MATPLOTLIB:
+        current.stage("scale plot", lambda: scale_plot(scale, output_dir / SCALE_PLOT_NAME))
+        current.stage(
+            "plot", lambda: fanout_plot(load.latencies_ms, output_dir / PLOT_NAME, load.capacity.requests_per_second)
+        )
+        plots = [PLOT_NAME, SCALE_PLOT_NAME]
     meta.update(
         {
             "command": command,
@@ -95,6 +105,8 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
             "stage_seconds": current.stages,
             "total_seconds": round(current.elapsed(), 1),
             "load_average_end": [round(value, 2) for value in os.getloadavg()],
+            "plots": plots,
+            "skipped": skipped(),
         }
     )
     capacity = {
@@ -103,14 +115,31 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
         "emulator_ceiling_rps": load.capacity.emulator_ceiling_rps,
         "probes": [{**vars(probe), "emulator_ceiling_rps": probe.emulator_ceiling_rps} for probe in load.probes],
     }
-    per_call = next(section for section in sections if section.key == "per_call_model")
-    profile_md = profile_markdown(profiled, per_call.value(RAW, "cpu_us"))
     extra = {"capacity": capacity, "profile": profiled.to_json(), "scale": {"sizes": vars(scale_sizes)}}
     write_json(output_dir / "results.json", meta, sections, extra)
-    (output_dir / "RESULTS.md").write_text(results_markdown(meta, capacity, sections, profile_md))
-    plots = f"{PLOT_NAME}, {SCALE_PLOT_NAME}"
-    print(f"[{current.elapsed():6.1f} s] wrote {output_dir}/RESULTS.md, results.json, {plots}", file=sys.stderr)
+    render(output_dir)
+    written = ", ".join(["RESULTS.md", "results.json", *plots])
+    print(f"[{current.elapsed():6.1f} s] wrote {written} to {output_dir}", file=sys.stderr)
     return meta
+
+
+def skipped() -> list[str]:
+    """What this run left out because an optional package is missing (empty under `make bench`)."""
+    return [note for absent, note in ((HAS_LITELLM, SKIPPED_LITELLM), (HAS_MATPLOTLIB, SKIPPED_PLOTS)) if not absent]
+
+
+def render(output_dir: Path) -> None:
+    """Write RESULTS.md from results.json alone: the report never holds a number the JSON does not."""
+    import json
+
+    from benchmarks.profiling import ProfileResult, profile_markdown
+
+    data = json.loads((output_dir / "results.json").read_text())
+    sections = [Section.from_json(section) for section in data["sections"]]
+    per_call = next((section for section in sections if section.key == "per_call_model"), None)
+    raw_cpu_us = per_call.value(RAW, "cpu_us") if per_call else None
+    profile_md = profile_markdown(ProfileResult.from_json(data["profile"]), raw_cpu_us)
+    (output_dir / "RESULTS.md").write_text(results_markdown(data["meta"], data["capacity"], sections, profile_md))
 
 
 def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: list[Section], profile_md: str) -> str:
@@ -139,6 +168,7 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         f"{capacity['client_cpu_share']:.0%} of one core, so the limit is the {capacity['bottleneck']}"
         f"{ceiling}. No contender can exceed this rate; throughput ratios near 1.00 mean the setup, not the "
         "library, is the limit.",
+        *[f"- Left out of this run: {note}." for note in meta.get("skipped", [])],
         "",
         '## Targets (the issue\'s "done when")',
         "",
@@ -149,15 +179,22 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
     ]
     for section in sections:
         lines += [section_markdown(section), ""]
+    plots = meta.get("plots", [PLOT_NAME])  # results from before "plots" was recorded had the fan-out plot
+    if PLOT_NAME in plots:
+        lines += [
+            "## Fan-out latency distributions",
+            "",
+            "![Fan-out latency CDFs](fanout_latency.png)",
+            "",
+        ]
+    if SCALE_PLOT_NAME in plots and any(section.key.startswith("scale_") for section in sections):
+        lines += [
+            "## Scale-out: requests in flight at the capped emulator",
+            "",
+            "![Requests in flight over time](scale_inflight.png)",
+            "",
+        ]
     lines += [
-        "## Fan-out latency distributions",
-        "",
-        "![Fan-out latency CDFs](fanout_latency.png)",
-        "",
-        "## Scale-out: requests in flight at the capped emulator",
-        "",
-        "![Requests in flight over time](scale_inflight.png)",
-        "",
         profile_md,
         "",
         "## Method",
