@@ -71,6 +71,7 @@ def main() -> int:
             print(f"at {emu.root_url}; no network is needed.")
             print("Set DEEPINFRA_API_KEY to run the same recipes against the real API.")
             env.update(DEEPINFRA_BASE_URL=emu.root_url, DEEPINFRA_API_KEY=emu.api_key)
+            env.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the Ray recipe's local cluster on loopback
             failed = run_recipes(env)
     print(f"\n{len(RECIPES) - len(failed)} of {len(RECIPES)} recipes ran; failed: {', '.join(failed) or 'none'}")
     return 1 if failed else 0

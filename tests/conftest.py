@@ -16,6 +16,9 @@ from agno_deepinfra import DeepInfra
 from agno_deepinfra.testing import DeepInfraEmulator
 
 os.environ["AGNO_TELEMETRY"] = "false"
+# Ray's single-machine mode: every Ray node listens on and is joined at loopback, never at this
+# machine's outward address (Ray < 2.60 also cannot join a cluster named by 127.0.0.1 without it).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 ENV_NAMES = ("DEEPINFRA_API_KEY", "DEEPINFRA_BASE_URL", "DEEPINFRA_API_TOKEN")
 

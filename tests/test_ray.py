@@ -19,7 +19,8 @@ RECIPE = Path(__file__).resolve().parents[1] / "cookbook" / "ray_scale_out.py"
 @pytest.fixture
 def ray_cluster() -> Iterator[str]:
     """A one-node Ray cluster on loopback, started by this process and torn down with it."""
-    context = ray.init(num_cpus=1, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR")
+    # conftest keeps Ray in single-machine mode, so the cluster's address is a loopback one.
+    context = ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR")
     try:
         yield str(context.address_info["address"])
     finally:
@@ -36,6 +37,7 @@ def test_the_recipe_joins_the_cluster_named_by_ray_address(ray_cluster: str, emu
         "AGNO_TELEMETRY": "false",
     }
     result = subprocess.run([sys.executable, str(RECIPE)], env=env, capture_output=True, text=True, timeout=400)
+    assert ray_cluster.startswith("127.0.0.1:")
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"joined the Ray cluster at {ray_cluster}" in result.stdout
     assert "6/6 runs completed as Ray tasks" in result.stdout
