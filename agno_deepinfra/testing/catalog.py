@@ -101,6 +101,34 @@ def guess_reasoning(model_id: str, kind: ModelKind) -> ReasoningStyle | None:
     return None
 
 
+def model_entry(
+    model_id: str,
+    *,
+    kind: ModelKind = "chat",
+    context_length: int = 32768,
+    max_tokens: int | None = None,
+    tags: Iterable[str] = (),
+    pricing: Mapping[str, float] | None = None,
+    dimensions: int = 1024,
+    description: str = "",
+    reasoning: ReasoningStyle | None = None,
+) -> ModelEntry:
+    """The entry `DeepInfraEmulator.add_model` (and `POST /_emulator/models`) adds, with its defaults."""
+    prices: Mapping[str, Any] = pricing or {}
+    return ModelEntry(
+        id=model_id,
+        kind=kind,
+        description=description,
+        context_length=context_length,
+        max_tokens=max_tokens if max_tokens is not None else min(context_length, 16384),
+        input_price=float(prices.get("input_tokens", 0.1)),
+        output_price=float(prices.get("output_tokens", 0.0 if kind != "chat" else 0.3)),
+        tags=tuple(tags),
+        dimensions=dimensions if kind == "embedding" else 0,
+        reasoning=reasoning if reasoning is not None else guess_reasoning(model_id, kind),
+    )
+
+
 CATALOG: tuple[ModelEntry, ...] = (
     _chat("meta-llama/Llama-2-70b-chat-hf", 4096, (0.64, 0.80), (), "Llama 2 70B chat (agno's default id)."),
     _chat("meta-llama/Meta-Llama-3.1-8B-Instruct", 131072, (0.03, 0.05), ("tools", "json"), "Llama 3.1 8B Instruct."),
