@@ -1,8 +1,9 @@
 """pytest plugin (entry point `pytest11`): the `deepinfra_emulator` and `deepinfra_model` fixtures.
 
 One emulator per test session, started the first time a test asks for it and reset before each
-test. Only pytest is imported here, so loading the plugin costs nothing for suites that never use it:
-the emulator and agno are imported inside the fixtures that need them.
+test. Loading the plugin imports pytest and this package's `testing` modules (stdlib and h11) only,
+so it costs little for suites that never use it: agno and openai are imported inside the model
+fixtures, the emulator is started by the first test that asks for it.
 """
 
 from __future__ import annotations
