@@ -5,13 +5,16 @@
 - chat models (ids, context lengths, USD per 1M input / output tokens, and the "tools", "vision" and
   "reasoning" tags from its `supports_*` flags): LiteLLM's `model_prices_and_context_window.json`, its
   `deepinfra/...` entries (github.com/BerriAI/litellm, commit 00035b69f416be24e2e323c13198d9b7d2d1bdf9),
-  read on `SNAPSHOT_DATE`. The "json" tag of the first entries is an emulator convention.
+  read on `SNAPSHOT_DATE`. The "json" tag of the first entries is an emulator convention, and
+  `meta-llama/Llama-2-70b-chat-hf` (agno's default id, not in the snapshot) is kept for agno's default.
 - embedding models (ids): the list of deepinfra.com/models/embeddings in the AI SDK's DeepInfra provider
   (`@ai-sdk/deepinfra` 2.0.19, `deepinfra-embedding-options.ts`); dimensions and context lengths are
-  the models' own (their model cards).
-- rerankers (ids): DeepInfra's "Search That Actually Works: A Guide to LLM Rerankers" (2025-09-10).
-- media models: DeepInfra's model pages for the ids below (priced per image / minute / character,
-  so no token prices here).
+  the models' own (their model cards). The Qwen3-Embedding ids (0.6B is the recipes' embedder; 4B
+  and 8B the same family) are not in that list: they are kept from the emulator's earlier table.
+- rerankers (ids): the Qwen3-Reranker family of DeepInfra's "Search That Actually Works: A Guide to LLM
+  Rerankers" (2025-09-10); `cross-encoder/ms-marco-MiniLM-L-12-v2` is an emulator addition.
+- media models: kept from the emulator's earlier table, not part of the snapshot (priced per image,
+  minute or character, so no token prices here).
 
 Embedding and reranker prices, and media prices, are emulator conventions (realistic, not quoted):
 they only need to be stable so `estimated_cost` is deterministic. DeepInfra's catalog changes every
