@@ -202,7 +202,7 @@ class DeepInfraEmulator:
         self._script.fail_first(item, key, times, route)
 
     def clear_always(self, route: str | None = None) -> None:
-        """Remove the persistent rules (`always` and `fail_every`) of `route`, or of every route."""
+        """Remove the persistent rules (`always`, `fail_every`, `fail_first`) of `route`, or of every route."""
         self._script.clear_rules(route)
 
     def reset(self) -> None:
