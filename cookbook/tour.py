@@ -39,6 +39,7 @@ RECIPES = [
     "speech",
     "list_models",
     "agentos",
+    "emulator_control",
 ]
 
 

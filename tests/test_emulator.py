@@ -540,7 +540,9 @@ def test_missing_or_wrong_key_is_401(emu: DeepInfraEmulator) -> None:
 def test_unknown_model_is_404_with_detail(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model="acme/does-not-exist", messages=[{"role": "user", "content": "hi"}])
-    assert caught.value.response.json() == {"detail": {"error": "Model is not available"}}
+    message = caught.value.response.json()["detail"]["error"]
+    assert message.startswith("Model is not available (DeepInfra emulator: its model catalog is a snapshot of ")
+    assert "emulator.add_model('acme/does-not-exist')" in message and "/_emulator/models" in message
 
 
 def test_validation_errors_are_fastapi_422_lists(http: httpx.Client) -> None:

@@ -1,4 +1,8 @@
-"""Command line: `python -m agno_deepinfra.testing serve [--host H] [--port P] [--api-key KEY] [--stream-usage S]`."""
+"""Command line: `python -m agno_deepinfra.testing serve [--host H] [--port P] [--api-key KEY] [--stream-usage S]`.
+
+Other processes script the running server over HTTP under `/_emulator/` (see control.py and SCRIPTING.md),
+with the `--api-key` and only while it listens on a loopback address.
+"""
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat import prepare_chat
 from agno_deepinfra.testing.chat_wire import StreamUsage
 from agno_deepinfra.testing.completions import prepare_completions
+from agno_deepinfra.testing.control import PREFIX as CONTROL_PREFIX
+from agno_deepinfra.testing.control import Control
 from agno_deepinfra.testing.endpoints import prepare_embeddings, prepare_inference, prepare_models
 from agno_deepinfra.testing.errors import detail_error, field_error, not_found, status_message, validation_error
 from agno_deepinfra.testing.media import PREPARERS as MEDIA_PREPARERS
@@ -95,6 +97,7 @@ class App:
         self.service_time = service_time  # seconds every admitted model request takes, before its answer
         self._bearer = f"Bearer {api_key}"
         self.stream_usage: StreamUsage = "deepinfra"  # where streams carry usage; see chat_wire.StreamUsage
+        self.control = Control(api_key, script, catalog, self.batch_api, self.cap)
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Outcome:
         """Record the request, then answer it: errors first, then the script, then the endpoint."""
@@ -102,6 +105,10 @@ class App:
         matched = match_route(path)
         form = is_form(headers)
         parsed, json_problem = parse_form(headers, body) if form else parse_json(body)
+        if path.startswith(CONTROL_PREFIX):  # scripting over HTTP; never logged (see testing/control.py)
+            if json_problem is not None:
+                return Outcome(json_response(400, {"error": f"the body is not JSON: {json_problem}"}))
+            return self.control.handle(method, target, headers, parsed)
         batch_route = _batch_route(path)
         route = matched[0] if matched else (batch_route or "unknown")
         logged = loggable(parsed) if form else parsed

@@ -11,7 +11,7 @@ from typing import Any
 from agno_deepinfra.testing.app import App
 from agno_deepinfra.testing.batches import BatchApi, BatchClock
 from agno_deepinfra.testing.capacity import DEFAULT_CONCURRENCY_LIMIT, DEFAULT_RETRY_AFTER, ConcurrencyCap
-from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, guess_reasoning
+from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, model_entry
 from agno_deepinfra.testing.chat_wire import STREAM_USAGE_STYLES, StreamUsage
 from agno_deepinfra.testing.script import Fault, Item, RecordedRequest, Reply, Script
 from agno_deepinfra.testing.server import EmulatorServer
@@ -202,7 +202,7 @@ class DeepInfraEmulator:
         self._script.fail_first(item, key, times, route)
 
     def clear_always(self, route: str | None = None) -> None:
-        """Remove the persistent rules (`always` and `fail_every`) of `route`, or of every route."""
+        """Remove the persistent rules (`always`, `fail_every`, `fail_first`) of `route`, or of every route."""
         self._script.clear_rules(route)
 
     def reset(self) -> None:
@@ -223,7 +223,8 @@ class DeepInfraEmulator:
         return self._script.requests()
 
     def requests_for(self, route: str) -> list[RecordedRequest]:
-        """The logged requests of one route (a route of `queue`, or "unknown")."""
+        """The logged requests of one route: a route of `queue`, the Batch API's "files" or "batches", or
+        "unknown" (paths the emulator does not serve). Any other name raises ValueError listing these."""
         return self._script.requests(route)
 
     # -- catalog ---------------------------------------------------------------------------------
@@ -242,18 +243,16 @@ class DeepInfraEmulator:
         reasoning: ReasoningStyle | None = None,
     ) -> ModelEntry:
         """Serve another model; `pricing` is `{"input_tokens": usd_per_1m, "output_tokens": usd_per_1m}`."""
-        prices: Mapping[str, Any] = pricing or {}
-        entry = ModelEntry(
-            id=model_id,
+        entry = model_entry(
+            model_id,
             kind=kind,
-            description=description,
             context_length=context_length,
-            max_tokens=max_tokens if max_tokens is not None else min(context_length, 16384),
-            input_price=float(prices.get("input_tokens", 0.1)),
-            output_price=float(prices.get("output_tokens", 0.0 if kind != "chat" else 0.3)),
-            tags=tuple(tags),
-            dimensions=dimensions if kind == "embedding" else 0,
-            reasoning=reasoning if reasoning is not None else guess_reasoning(model_id, kind),
+            max_tokens=max_tokens,
+            tags=tags,
+            pricing=pricing,
+            dimensions=dimensions,
+            description=description,
+            reasoning=reasoning,
         )
         self.catalog.add(entry)
         return entry

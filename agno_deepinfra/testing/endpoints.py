@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
-from agno_deepinfra.testing.catalog import Catalog, ModelEntry
-from agno_deepinfra.testing.errors import detail_error, field_error, not_found, validation_error
+from agno_deepinfra.testing.catalog import SNAPSHOT_DATE, Catalog, ModelEntry
+from agno_deepinfra.testing.errors import detail_error, field_error, not_found, unknown_model, validation_error
 from agno_deepinfra.testing.native import prepare_text_generation
 from agno_deepinfra.testing.outcome import Action, ApiError, Respond, dumps, json_response, modify_plain
 from agno_deepinfra.testing.script import Fault, Reply
@@ -112,7 +112,7 @@ def prepare_inference(path_model: str, raw: Any, catalog: Catalog) -> partial[Ac
     """`POST /v1/inference/{model}`: rerankers take queries + documents, embedding models inputs, LLMs input."""
     entry = catalog.get(path_model)
     if entry is None:
-        raise ApiError(404, detail_error("Model is not available"))
+        raise ApiError(404, unknown_model(path_model, SNAPSHOT_DATE))
     body = require_dict(raw)
     if entry.kind == "reranker":
         return partial(_render_rerank, entry, *_rerank_inputs(body))

@@ -42,6 +42,19 @@ def deep_error(message: str) -> dict[str, Any]:
     return {"error": message}
 
 
+def unknown_model(model_id: str, snapshot_date: str) -> dict[str, Any]:
+    """DeepInfra's 404 for a model it does not serve, plus a note that the emulator's catalog is a snapshot.
+
+    DeepInfra answers `Model is not available`; the note after it tells a test author why an id
+    DeepInfra serves today can be missing here, and how to add it.
+    """
+    note = (
+        f" (DeepInfra emulator: its model catalog is a snapshot of {snapshot_date}; "
+        f"serve {model_id!r} with emulator.add_model({model_id!r}) or POST /_emulator/models)"
+    )
+    return detail_error(STATUS_MESSAGES[404] + note)
+
+
 def not_found() -> dict[str, Any]:
     """FastAPI's body for an unknown path or model page."""
     return {"detail": "Not Found"}

@@ -1,8 +1,21 @@
 """Deterministic unscripted chat answers: plain replies, tool calls, tool-result summaries and JSON mode.
 
-The goal is that agents and cookbook recipes behave sensibly offline: a tool is called when the user
-mentions it, its result is reported back (and no tool is called again in that turn, which avoids
-loops), and JSON mode yields an object valid for the schema agno put in the prompt.
+The goal is that agents and cookbook recipes behave sensibly offline. When the request offers tools
+and its last message is the user's, the emulator calls tools by this rule, first match wins:
+
+1. `tool_choice` "none": no tool. `tool_choice` naming a function: that function.
+2. The tools whose name the user's message mentions (a word of the name, `get_weather` -> "weather";
+   words like "get" or "tool" do not count), all of them, in the order offered.
+3. Failing that, the tools whose description shares a word of 4+ letters with the message.
+4. Failing that, agno's knowledge search, `search_knowledge_base`, when it is offered
+   (`Agent(knowledge=..., search_knowledge=True)`): an agent with knowledge searches on every question.
+5. Failing that, with `tool_choice` "required": the first tool. Otherwise no tool: a plain answer.
+
+Arguments are filled from the tool's JSON schema and the user's message (see schema_fill.py): a
+string `query`, for one, gets the message itself. When the conversation ends with tool results, the answer
+reports each result ("The get_weather tool returned: ...") and calls no tool (so agents never loop).
+JSON mode yields an object valid for the schema agno put in the prompt. Script anything else with
+`DeepInfraEmulator.queue(Reply(tool_calls=[ToolCall(...)]))`.
 """
 
 from __future__ import annotations
@@ -19,6 +32,8 @@ from agno_deepinfra.testing.text import content_text, stem, word_set, words
 _ARITHMETIC = re.compile(r"(-?\d+(?:\.\d+)?)(\s*[+*/\u00d7\u00f7]\s*|\s+-\s+)(-?\d+(?:\.\d+)?)")
 _PROPERTIES_BLOCK = re.compile(r"<json_field_properties>\s*(.*?)\s*</json_field_properties>", re.S)
 _FIELDS_BLOCK = re.compile(r"<json_fields>\s*(.*?)\s*</json_fields>", re.S)
+# agno's knowledge search tool (`Agent(search_knowledge=True)`): called whenever offered and nothing else matched.
+KNOWLEDGE_SEARCH_TOOL = "search_knowledge_base"
 # Words in tool names that say nothing about what the tool is for.
 _GENERIC = word_set(
     "get set do run call use tool tools func function make the a an to of for and or by with from in on "
@@ -83,7 +98,7 @@ def _tool_names_by_id(messages: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _tool_calls(body: dict[str, Any], hints: Hints) -> list[ToolCall]:
-    """Call the offered tools the user's message mentions, honouring `tool_choice`."""
+    """The tool calls the module docstring's rule picks for this request (none: an empty list)."""
     tools = [
         t["function"] for t in body.get("tools") or [] if isinstance(t, dict) and isinstance(t.get("function"), dict)
     ]
@@ -96,6 +111,8 @@ def _tool_calls(body: dict[str, Any], hints: Hints) -> list[ToolCall]:
         chosen = [tool for tool in tools if tool.get("name") == wanted]
     else:
         chosen = _matching_tools(tools, hints.text)
+        if not chosen:
+            chosen = [tool for tool in tools if tool.get("name") == KNOWLEDGE_SEARCH_TOOL]
         if not chosen and choice == "required":
             chosen = tools[:1]
     return [_call(tool, hints) for tool in chosen]

@@ -20,6 +20,10 @@ ROUTES: tuple[Route, ...] = (
     "speech",
 )
 
+# Routes the request log knows besides the scriptable ones: the Batch API's ("files", "batches",
+# answered by testing/batches.py, never scripted) and "unknown" (a path the emulator does not serve).
+LOGGED_ROUTES: tuple[str, ...] = (*ROUTES, "files", "batches", "unknown")
+
 FaultKind = Literal["status", "drop", "drop_after", "delay", "hang", "malformed_json", "no_done"]
 # Faults that change how a normal answer is delivered, rather than replacing it.
 MODIFIER_KINDS = frozenset({"drop_after", "malformed_json", "no_done"})
@@ -260,7 +264,9 @@ class Script:
                 self._log.append(request)
 
     def requests(self, route: str | None = None) -> list[RecordedRequest]:
-        """A snapshot of the log, optionally for one route."""
+        """A snapshot of the log, optionally for one route (one of `LOGGED_ROUTES`, else ValueError)."""
+        if route is not None and route not in LOGGED_ROUTES:
+            raise ValueError(f"unknown route {route!r}; expected one of {', '.join(LOGGED_ROUTES)}")
         with self._lock:
             log = list(self._log)
         return log if route is None else [request for request in log if request.route == route]

@@ -10,6 +10,7 @@ from http import HTTPStatus
 import h11
 
 from agno_deepinfra.testing.app import App
+from agno_deepinfra.testing.control import is_loopback
 from agno_deepinfra.testing.errors import detail_error
 from agno_deepinfra.testing.outcome import Drop, Hang, Outcome, Respond, Stream, json_response
 
@@ -49,6 +50,8 @@ class EmulatorServer:
 
     async def start(self) -> int:
         """Listen and return the bound port."""
+        # The /_emulator/ control routes would let anyone who can reach the port script the emulator.
+        self.app.control.enabled = is_loopback(self.host)
         self._server = await asyncio.start_server(self._connection, self.host, self.port, backlog=2048)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port

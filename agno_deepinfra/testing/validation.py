@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind
-from agno_deepinfra.testing.errors import detail_error, field_error, validation_error
+from agno_deepinfra.testing.catalog import SNAPSHOT_DATE, Catalog, ModelEntry, ModelKind
+from agno_deepinfra.testing.errors import detail_error, field_error, unknown_model, validation_error
 from agno_deepinfra.testing.outcome import ApiError
 
 Bound = tuple[float, bool]  # (limit, inclusive)
@@ -105,7 +105,7 @@ def require_model(catalog: Catalog, model_id: str, kind: ModelKind, purpose: str
     """The catalog entry for `model_id`: 404 when unknown, 400 when it is the wrong kind of model."""
     entry = catalog.get(model_id)
     if entry is None:
-        raise ApiError(404, detail_error("Model is not available"))
+        raise ApiError(404, unknown_model(model_id, SNAPSHOT_DATE))
     if entry.kind != kind:
         raise ApiError(400, detail_error(f"Model {model_id} is a {entry.kind} model and does not support {purpose}"))
     return entry
