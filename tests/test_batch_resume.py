@@ -80,4 +80,8 @@ def test_a_killed_run_resumes_from_the_journal_without_a_second_submission(
     assert len(uploads) == 1
     text = journal.read_text()
     assert emu.api_key not in text and "What is" not in text  # fingerprints only: no key, no request text
-    assert [json.loads(line)["event"] for line in text.splitlines()] == ["submitting", "submitted", "finished"]
+    # "finished" is written after the answers are delivered, by the job's daemon thread, so the child
+    # may exit first; that order is the safe one: a journal without "finished" makes a rerun collect
+    # the batch again, never submit it again.
+    events = [json.loads(line)["event"] for line in text.splitlines()]
+    assert events[:2] == ["submitting", "submitted"] and events[2:] in ([], ["finished"])
