@@ -7,7 +7,7 @@ The `deepinfra_emulator` fixture comes from the package's own pytest plugin
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -34,6 +34,24 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def emu(deepinfra_emulator: DeepInfraEmulator) -> DeepInfraEmulator:
     """The session's emulator, reset for this test."""
     return deepinfra_emulator
+
+
+@pytest.fixture
+def client(emu: DeepInfraEmulator) -> Iterator[Any]:
+    """The openai SDK aimed at the emulator, without SDK retries."""
+    import openai
+
+    with openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key, max_retries=0, timeout=10) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+def http(emu: DeepInfraEmulator) -> Iterator[Any]:
+    """A raw HTTP client on the emulator's root URL, with the right key."""
+    import httpx
+
+    with httpx.Client(base_url=emu.root_url, headers={"Authorization": f"Bearer {emu.api_key}"}, timeout=10) as raw:
+        yield raw
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -55,27 +54,6 @@ WEATHER_TOOLS = [
 
 
 # -- fixtures and helpers --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def emu(deepinfra_emulator: DeepInfraEmulator) -> DeepInfraEmulator:  # noqa: F811
-    """The session emulator from the package's pytest plugin, reset for this test."""
-    return deepinfra_emulator
-
-
-@pytest.fixture
-def client(emu: DeepInfraEmulator) -> Iterator[openai.OpenAI]:
-    """The openai SDK aimed at the emulator, without SDK retries."""
-    with openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key, max_retries=0, timeout=10) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def http(emu: DeepInfraEmulator) -> Iterator[httpx.Client]:
-    """A raw HTTP client on the emulator's root URL, with the right key."""
-    headers = {"Authorization": f"Bearer {emu.api_key}"}
-    with httpx.Client(base_url=emu.root_url, headers=headers, timeout=10) as raw:
-        yield raw
 
 
 def chat_body(text: str = "Hello there", model: str = LLAMA_8B, **extra: Any) -> dict[str, Any]:

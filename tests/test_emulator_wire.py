@@ -4,7 +4,6 @@ generation, native model info and list (shapes and sources in agno_deepinfra/tes
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,23 +22,6 @@ MODEL_INFO_REQUIRED = {
     "txt_docs", "out_example", "out_docs", "pricing", "schemas",
 }  # fmt: skip
 MODEL_OUT_REQUIRED = {"model_name", "type", "reported_type", "pricing"}
-
-
-@pytest.fixture
-def emu(deepinfra_emulator: DeepInfraEmulator) -> DeepInfraEmulator:  # noqa: F811
-    return deepinfra_emulator
-
-
-@pytest.fixture
-def client(emu: DeepInfraEmulator) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key, max_retries=0, timeout=10) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def http(emu: DeepInfraEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.root_url, headers={"Authorization": f"Bearer {emu.api_key}"}, timeout=10) as raw:
-        yield raw
 
 
 def sse_chunks(http: httpx.Client, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
