@@ -7,13 +7,13 @@ from typing import Any
 
 from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat_wire import ChatCall, StreamUsage, completion_json, stream_response
-from agno_deepinfra.testing.errors import context_overflow, validation_error
+from agno_deepinfra.testing.errors import validation_error
 from agno_deepinfra.testing.outcome import Action, ApiError, json_response, modify_plain
 from agno_deepinfra.testing.prompt_cache import PromptCache
 from agno_deepinfra.testing.responder import unscripted_reply
 from agno_deepinfra.testing.script import Fault, Reply
 from agno_deepinfra.testing.text import prompt_tokens
-from agno_deepinfra.testing.validation import require_dict, require_model, validate_chat
+from agno_deepinfra.testing.validation import require_dict, require_fit, require_model, validate_chat, wants_usage_chunk
 
 
 def prepare_chat(
@@ -30,18 +30,13 @@ def prepare_chat(
         raise ApiError(422, validation_error(errors))
     entry = require_model(catalog, body["model"], "chat", "chat completions")
     prompt = prompt_tokens(body["messages"])
-    completion = body.get("max_tokens") or body.get("max_completion_tokens") or 0
-    if not isinstance(completion, int):
-        completion = 0
-    if prompt + completion > entry.context_length:
-        raise ApiError(400, context_overflow(entry.context_length, prompt, completion))
-    options = body.get("stream_options")
+    require_fit(entry, prompt, body.get("max_tokens") or body.get("max_completion_tokens") or 0)
     call = ChatCall(
         model=body["model"],
         entry=entry,
         prompt_tokens=prompt,
         stream=body.get("stream") is True,
-        include_usage=isinstance(options, dict) and options.get("include_usage") is True,
+        include_usage=wants_usage_chunk(body),
         service_tier=body.get("service_tier"),
         stream_usage=stream_usage,
         cached_tokens=cache.cached_tokens(body) if cache is not None else 0,

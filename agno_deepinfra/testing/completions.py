@@ -18,7 +18,7 @@ from typing import Any
 
 from agno_deepinfra.testing.catalog import Catalog, ModelEntry
 from agno_deepinfra.testing.chat_wire import StreamUsage, usage_chunk, usage_on_finish
-from agno_deepinfra.testing.errors import context_overflow, field_error, validation_error
+from agno_deepinfra.testing.errors import field_error, validation_error
 from agno_deepinfra.testing.outcome import (
     DONE_EVENT,
     MALFORMED_EVENT,
@@ -32,7 +32,15 @@ from agno_deepinfra.testing.outcome import (
 from agno_deepinfra.testing.responder import unscripted_reply
 from agno_deepinfra.testing.script import Fault, Reply
 from agno_deepinfra.testing.text import count_tokens, split_even, word_pieces
-from agno_deepinfra.testing.validation import CHAT_RANGES, check_range, missing, require_dict, require_model
+from agno_deepinfra.testing.validation import (
+    CHAT_RANGES,
+    check_range,
+    missing,
+    require_dict,
+    require_fit,
+    require_model,
+    wants_usage_chunk,
+)
 
 # `OpenAICompletionsIn` bounds beyond the chat ones.
 _N_RANGE = ((1, True), (4, True))
@@ -61,10 +69,7 @@ def prepare_completions(raw: Any, catalog: Catalog, stream_usage: StreamUsage = 
     entry = require_model(catalog, body["model"], "chat", "completions")
     prompt = body["prompt"] if isinstance(body["prompt"], str) else body["prompt"][0]
     tokens = count_tokens(prompt)
-    completion = body.get("max_tokens") or 0
-    if tokens + completion > entry.context_length:
-        raise ApiError(400, context_overflow(entry.context_length, tokens, completion))
-    options = body.get("stream_options")
+    require_fit(entry, tokens, body.get("max_tokens") or 0)
     call = CompletionCall(
         model=body["model"],
         entry=entry,
@@ -72,7 +77,7 @@ def prepare_completions(raw: Any, catalog: Catalog, stream_usage: StreamUsage = 
         prompt_tokens=tokens,
         echo=body.get("echo") is True,
         stream=body.get("stream") is True,
-        include_usage=isinstance(options, dict) and options.get("include_usage") is True,
+        include_usage=wants_usage_chunk(body),
         stream_usage=stream_usage,
     )
     return partial(render_completion, call)

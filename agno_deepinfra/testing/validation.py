@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agno_deepinfra.testing.catalog import SNAPSHOT_DATE, Catalog, ModelEntry, ModelKind
-from agno_deepinfra.testing.errors import detail_error, field_error, unknown_model, validation_error
+from agno_deepinfra.testing.errors import context_overflow, detail_error, field_error, unknown_model, validation_error
 from agno_deepinfra.testing.outcome import ApiError
 
 Bound = tuple[float, bool]  # (limit, inclusive)
@@ -109,3 +109,16 @@ def require_model(catalog: Catalog, model_id: str, kind: ModelKind, purpose: str
     if entry.kind != kind:
         raise ApiError(400, detail_error(f"Model {model_id} is a {entry.kind} model and does not support {purpose}"))
     return entry
+
+
+def require_fit(entry: ModelEntry, prompt: int, completion: Any) -> None:
+    """DeepInfra's 400 when the prompt plus the completion asked for exceeds the model's context."""
+    completion = completion if isinstance(completion, int) else 0
+    if prompt + completion > entry.context_length:
+        raise ApiError(400, context_overflow(entry.context_length, prompt, completion))
+
+
+def wants_usage_chunk(body: dict[str, Any]) -> bool:
+    """Whether a stream asked for OpenAI's separate usage chunk (`stream_options.include_usage`)."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
