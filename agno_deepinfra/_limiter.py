@@ -5,8 +5,8 @@ and answers 429 beyond it. A `Limiter` keeps one object's requests under a limit
 across threads and event loops alike:
 
 - an int is a fixed limit: the caller who knows the cap (or its share of it) sets it;
-- `"auto"` learns the limit, the way TCP congestion control does (AIMD): it grows while requests
-  succeed, shrinks by a tenth on a 429, sends nothing more until one of its requests succeeds
+- `"auto"` learns the limit, the way TCP congestion control does (AIMD with slow start): it grows
+  while requests succeed, shrinks on a 429, sends nothing more until one of its requests succeeds
   and does not grow again before the server's `Retry-After` has passed. Processes that know
   nothing of each other each shrink on the 429s they draw, so together they settle under the
   server's cap (see `AdaptiveLimit`).
@@ -36,12 +36,14 @@ from agno_deepinfra._portable import reset_after_fork
 MaxConcurrency = int | Literal["auto"] | None
 Clock = Callable[[], float]
 
-# "auto": where the limit starts, its bounds, and how much a 429 takes off it.
-AUTO_START = 20  # as Netflix concurrency-limits; DeepInfra allows 200
+# "auto": where the limit starts, its bounds, and how it moves.
+AUTO_START = 10  # TCP's initial window (RFC 6928): several processes starting together come in gently
 AUTO_FLOOR = 1
 AUTO_CEILING = 1000  # above DeepInfra's default cap of 200, for accounts with a raised one
+AUTO_SLOW_START_STEP = 0.5  # + this per success: x1.5 per round trip, so a first contact overshoots by half
+AUTO_PROBE_STEP = 0.5  # + this per round trip once the cap was met
 AUTO_BACKOFF = 0.9  # Netflix concurrency-limits' AIMD default: a gentle cut keeps utilisation high
-AUTO_PROBE_STEP = 0.5  # after the first 429: + this per round trip (several processes probe at once)
+AUTO_QUIET_ROUNDS = 3  # round trips without a 429 before slow start resumes (capacity came free)
 AUTO_PAUSE = 1.0  # seconds before a probe after a 429 that carries no Retry-After
 
 
@@ -54,25 +56,31 @@ def check_max_concurrency(value: object) -> None:
 
 
 class Ticket(NamedTuple):
-    """A granted slot: when its request went out, and how many of ours were in flight with it (itself included)."""
+    """A granted slot: when its request went out (a 429 for a request sent before the last cut is no news)."""
 
     sent_at: float
-    in_flight: int
 
 
 class AdaptiveLimit:
     """AIMD with slow start, as TCP congestion control and Netflix's concurrency-limits do.
 
-    - Slow start: +1 per success (the limit doubles every round trip) until the first 429.
-    - Then: +0.5 per round trip, so that several processes probing at once rarely overshoot.
-    - A 429 cuts the limit by a tenth, once per round: a 429 for a request sent before the last
-      cut was already answered for (TCP's one-decrease-per-window rule). The first 429 also
-      brings the limit down to what was in flight when the refused request went out (or half
-      the limit): slow start may overshoot up to twice the cap.
+    DeepInfra admits or refuses each request at once and queues nothing, so a 429 is the only
+    signal, and it is exact: the server was full when the refused request arrived.
+
+    - Slow start: +0.5 per success (x1.5 per round trip) until the first 429.
+    - Then: +0.5 per round trip, and slow start again after 3 round trips without a 429, so that
+      capacity freed by another process (its batch ended) is taken in a few round trips.
+    - A 429 cuts the limit to a tenth below what we had in flight, once per round: a 429 for a
+      request sent before the last cut belongs to the same overshoot (TCP's one-decrease-per-
+      window rule). Within that round the limit follows what is still in flight, so a burst of
+      429s ends at what the server actually holds of ours, but never below half the limit the
+      round began with: a process that drew every 429 of a burst is not starved by it.
     - After a 429 the server is full: nothing more is sent until a request of ours succeeds (a
       slot of ours came free; TCP's ack clocking), or, with nothing in flight, until the
       server's `Retry-After` has passed, when one request probes. The limit does not grow
       before `Retry-After` has passed either.
+
+    `benchmarks/SCALE.md` measures it: one process, and four sharing one cap.
     """
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
@@ -80,6 +88,8 @@ class AdaptiveLimit:
         self.limit = float(AUTO_START)
         self.threshold = float("inf")  # slow start below it
         self.last_cut = float("-inf")
+        self.round_floor = float(AUTO_FLOOR)  # the lowest this round's 429s may take the limit
+        self.calm = 0.0  # round trips since the last 429 (successes / limit)
         self.hold_until = float("-inf")  # no growth, and no probe, before this (the server's Retry-After)
         self.blocked = False  # after a 429, until a request of ours succeeds
 
@@ -88,20 +98,22 @@ class AdaptiveLimit:
         self.blocked = False
         if self.clock() < self.hold_until or 2 * (in_flight + 1) < self.limit:
             return
-        self.limit += 1.0 if self.limit < self.threshold else AUTO_PROBE_STEP / self.limit
+        self.calm += 1.0 / self.limit
+        slow_start = self.limit < self.threshold or self.calm >= AUTO_QUIET_ROUNDS
+        self.limit += AUTO_SLOW_START_STEP if slow_start else AUTO_PROBE_STEP / self.limit
         self.limit = min(self.limit, AUTO_CEILING)
 
-    def on_overload(self, ticket: Ticket, retry_after: float | None) -> None:
-        """The server said 429 to the request of `ticket`."""
+    def on_overload(self, ticket: Ticket, retry_after: float | None, in_flight: int) -> None:
+        """The server said 429 to the request of `ticket`; `in_flight` of ours are still out."""
         now = self.clock()
         self.blocked = True
+        self.calm = 0.0
         self.hold_until = max(self.hold_until, now + (retry_after or AUTO_PAUSE))
-        if ticket.sent_at <= self.last_cut:
+        if ticket.sent_at <= self.last_cut:  # the same overshoot: follow what is still in flight
+            self.limit = self.threshold = max(self.round_floor, min(self.limit, in_flight))
             return
-        cut = self.limit * AUTO_BACKOFF
-        if self.limit < self.threshold:  # leaving slow start
-            cut = min(cut, max(ticket.in_flight - 1, self.limit / 2))
-        self.limit = self.threshold = max(AUTO_FLOOR, cut)
+        self.round_floor = max(AUTO_FLOOR, self.limit / 2)
+        self.limit = self.threshold = max(self.round_floor, min(self.limit, in_flight) * AUTO_BACKOFF)
         self.last_cut = now
 
     def current(self, in_flight: int) -> int:
@@ -189,14 +201,14 @@ class Limiter:
         if waiter is not None:
             assert waiter.event is not None
             waiter.event.wait()
-        return Ticket(self.clock(), self._in_flight)
+        return Ticket(self.clock())
 
     async def aacquire(self) -> Ticket:
         """Async twin of `acquire`: waits without blocking the event loop."""
         waiter = self._enter(asyncio.get_running_loop())
         if waiter is not None:
             await self._await_turn(waiter)
-        return Ticket(self.clock(), self._in_flight)
+        return Ticket(self.clock())
 
     def release(self, ticket: Ticket, error: BaseException | None = None) -> None:
         """Give a slot back, saying how its request went (a 429 is an `error` whose `status_code` is 429)."""
@@ -261,7 +273,7 @@ class Limiter:
         if error is None:
             self.adaptive.on_success(self._in_flight)
         elif getattr(error, "status_code", None) == 429:
-            self.adaptive.on_overload(ticket, getattr(error, "retry_after", None))
+            self.adaptive.on_overload(ticket, getattr(error, "retry_after", None), self._in_flight)
         # Anything else (a 5xx, a timeout, a cancelled stream) says nothing about the cap.
 
     def _grant(self) -> list[_Waiter]:

@@ -61,16 +61,20 @@ def retry_delay(
     cap: float = 60.0,
     jitter: float = 0.0,
     rng: random.Random | None = None,
+    paced: bool = False,
 ) -> float:
     """Seconds to wait before retry number `attempt` (0-based).
 
     The schedule is raised to what the server asked for (`Retry-After`), the server's ask being
     capped at `cap` so a misbehaving proxy cannot park the caller for an hour. `jitter` adds up to
-    that fraction of the wait at random, to spread retries from many clients.
+    that fraction of the wait at random, to spread retries from many clients. `paced` (an
+    adaptive limit, `max_concurrency="auto"`, keeps the requests under the server's cap): the
+    server's ask is the whole wait, because the limiter already holds the retry back until a slot
+    comes free, and a growing schedule on top would leave freed slots idle.
     """
     wait = scheduled_delay(attempt, base, exponential)
     if server_hint is not None:
-        wait = max(wait, min(server_hint, cap))
+        wait = min(server_hint, cap) if paced else max(wait, min(server_hint, cap))
     if jitter > 0:
         wait += wait * jitter * (rng or random).random()
     return wait
@@ -142,6 +146,7 @@ class RetryPolicy:
     exponential: bool = False
     cap: float = 60.0
     jitter: float = 0.0
+    paced: bool = False  # see `retry_delay`
 
     @classmethod
     def of(cls, owner: RetrySettings) -> RetryPolicy:
@@ -152,6 +157,7 @@ class RetryPolicy:
             exponential=owner.exponential_backoff,
             cap=owner.max_retry_delay,
             jitter=owner.retry_jitter,
+            paced=getattr(owner, "max_concurrency", None) == "auto",  # the tools and batch jobs have no limiter
         )
 
     def wait_before_retry(self, error: ModelProviderError, attempt: int) -> float | None:
@@ -165,6 +171,7 @@ class RetryPolicy:
             server_hint=getattr(error, "retry_after", None),
             cap=self.cap,
             jitter=self.jitter,
+            paced=self.paced,
         )
         logger.warning("%s (attempt %d of %d); retrying in %.2fs", error, attempt + 1, self.retries + 1, wait)
         note_retry(error, attempt + 1, wait)  # an event on the embedder's or reranker's span, when traced

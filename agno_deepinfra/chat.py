@@ -501,6 +501,7 @@ class DeepInfra(OpenAILike):
             server_hint=hint,
             cap=self.max_retry_delay,
             jitter=self.retry_jitter,
+            paced=self.max_concurrency == "auto",
         )
 
     # ------------------------------------------------------------------------------- responses

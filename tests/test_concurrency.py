@@ -14,6 +14,8 @@ from agno.knowledge.document import Document
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraRateLimitError, DeepInfraReranker
+from agno_deepinfra._limiter import MaxConcurrency
+from agno_deepinfra._retry import RetryPolicy
 from agno_deepinfra.testing import DeepInfraEmulator, Fault
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"
@@ -198,9 +200,29 @@ def test_auto_learns_the_cap_and_every_run_completes(capped: DeepInfraEmulator, 
 
     assert asyncio.run(main()) == [RunStatus.completed] * 120
     assert model._limiter is not None and model._limiter.limit <= 4  # learned: about the cap of 3
-    # The first 20 (where "auto" starts) go at once and 17 are refused, then a few probes: about 50
-    # in all, never a storm (without a limit, the first wave alone draws 117).
+    # The first 10 (where "auto" starts) go at once and 7 are refused, then a few probes, never a
+    # storm (without a limit, the first wave alone draws 117).
     assert capped.rejected() < 117
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"), [("auto", [1.0, 1.0, 1.0]), (3, [1.0, 2.0, 4.0]), (None, [1.0, 2.0, 4.0])]
+)
+def test_under_auto_a_429_is_retried_after_retry_after_not_a_growing_schedule(
+    setting: MaxConcurrency, expected: list[float]
+) -> None:
+    """The adaptive limiter holds the retry back until a slot comes free; a fixed limit or none keeps the schedule."""
+    common = {"retries": 3, "delay_between_retries": 1, "exponential_backoff": True, "max_concurrency": setting}
+    model = DeepInfra(id=MODEL_ID, api_key="k", **common)  # type: ignore[arg-type]
+    embedder = DeepInfraEmbedder(api_key="k", **common)  # type: ignore[arg-type]
+    reranker = DeepInfraReranker(api_key="k", **common)  # type: ignore[arg-type]
+    policies = [RetryPolicy.of(embedder), RetryPolicy.of(reranker)]
+    refused = DeepInfraRateLimitError(message="HTTP 429", status_code=429, model_name="DeepInfra")
+    refused.retry_after = 1.0
+    for attempt, wait in enumerate(expected):
+        model._is_retryable_error(refused)  # hands the Retry-After to `_get_retry_delay`, as agno's loop does
+        assert model._get_retry_delay(attempt) == wait
+        assert [policy.wait_before_retry(refused, attempt) for policy in policies] == [wait, wait]
 
 
 def test_embedder_and_reranker_keep_under_the_cap(capped: DeepInfraEmulator) -> None:

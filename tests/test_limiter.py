@@ -148,21 +148,38 @@ def test_a_waiting_thread_never_fails_for_waiting() -> None:
     assert limiter.in_flight == 0
 
 
-def test_auto_starts_at_20_and_doubles_per_round_trip_until_the_first_429() -> None:
+def test_auto_starts_at_10_and_grows_by_half_per_round_trip_until_the_first_429() -> None:
     limit = AdaptiveLimit(FakeClock())
-    assert limit.current(in_flight=0) == AUTO_START == 20
-    for _ in range(AUTO_START):
+    assert limit.current(in_flight=0) == AUTO_START == 10
+    for _ in range(AUTO_START):  # one round trip of successes
         limit.on_success(in_flight=AUTO_START)
-    assert limit.current(in_flight=0) == 2 * AUTO_START
+    assert limit.current(in_flight=0) == 15
 
 
-def test_the_first_429_brings_the_limit_down_to_what_the_server_held() -> None:
+def test_a_burst_of_429s_ends_at_what_the_server_holds_of_ours() -> None:
+    """Slow start overshot a cap of 40 with 60 in flight: the 429s come back one by one."""
     clock = FakeClock()
     limit = AdaptiveLimit(clock)
-    limit.limit = 80.0  # slow start overshot a cap of 50
-    clock.now += 1
-    limit.on_overload(Ticket(sent_at=clock.now, in_flight=51), retry_after=None)
-    assert limit.limit == 50
+    limit.limit = 60.0
+    sent = clock.now
+    clock.now += 0.01
+    limit.on_overload(Ticket(sent), retry_after=1.0, in_flight=59)  # the first: a tenth below what was out
+    assert int(limit.limit) == 53
+    for in_flight in range(58, 39, -1):  # the rest of the same overshoot
+        limit.on_overload(Ticket(sent), retry_after=1.0, in_flight=in_flight)
+    assert limit.limit == 40
+
+
+def test_a_burst_of_429s_never_takes_the_limit_below_half() -> None:
+    """A process that drew every 429 of a burst (none of its requests was admitted) keeps half its limit."""
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    limit.limit = 20.0
+    sent = clock.now
+    for in_flight in range(19, -1, -1):
+        clock.now += 0.001
+        limit.on_overload(Ticket(sent), retry_after=1.0, in_flight=in_flight)
+    assert limit.limit == 10
 
 
 def test_later_429s_cut_a_tenth_once_per_round_then_it_probes_slowly() -> None:
@@ -171,9 +188,9 @@ def test_later_429s_cut_a_tenth_once_per_round_then_it_probes_slowly() -> None:
     limit.limit = limit.threshold = 50.0  # out of slow start
     sent_before_cut = clock.now
     clock.now += 1
-    limit.on_overload(Ticket(clock.now, 50), retry_after=0.5)
+    limit.on_overload(Ticket(clock.now), retry_after=0.5, in_flight=50)
     assert limit.limit == 45
-    limit.on_overload(Ticket(sent_before_cut, 50), retry_after=0.5)  # the same overshoot: already answered for
+    limit.on_overload(Ticket(sent_before_cut), retry_after=0.5, in_flight=50)  # the same overshoot: no second cut
     assert limit.limit == 45
     clock.now += 1  # past Retry-After
     for _ in range(91):  # two round trips of successes: +0.5 per round trip
@@ -181,11 +198,28 @@ def test_later_429s_cut_a_tenth_once_per_round_then_it_probes_slowly() -> None:
     assert limit.current(in_flight=45) == 46
 
 
+def test_slow_start_resumes_after_three_round_trips_without_a_429() -> None:
+    """Capacity came free (another process's batch ended): the limit grows fast again."""
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    limit.limit = limit.threshold = 20.0
+    limit.on_overload(Ticket(clock.now + 1), retry_after=0.5, in_flight=20)
+    clock.now += 1
+    assert limit.limit == 18
+    grown = []
+    for _ in range(4 * 18):  # four round trips of successes
+        before = limit.limit
+        limit.on_success(in_flight=int(limit.limit))
+        grown.append(limit.limit - before)
+    assert max(grown[: 3 * 18 - 1]) < 0.1  # probing: +0.5 per round trip
+    assert grown[-1] == 0.5  # slow start again: +0.5 per success
+
+
 def test_after_a_429_nothing_is_sent_until_a_request_succeeds_or_retry_after_passes() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(clock)
-    limit.on_overload(Ticket(clock.now, 20), retry_after=2.0)
-    assert limit.current(in_flight=10) == 10  # the 10 still in flight, no new ones
+    limit.on_overload(Ticket(clock.now), retry_after=2.0, in_flight=10)
+    assert limit.current(in_flight=10) == 9  # of the 10 still in flight, none is replaced until one succeeds
     assert limit.current(in_flight=0) == 0  # the server is full: no probe before Retry-After
     assert limit.probe_in() == 2.0
     clock.now += 2.0
@@ -197,7 +231,7 @@ def test_after_a_429_nothing_is_sent_until_a_request_succeeds_or_retry_after_pas
 def test_auto_does_not_grow_before_retry_after_has_passed() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(clock)
-    limit.on_overload(Ticket(clock.now, 20), retry_after=2.0)
+    limit.on_overload(Ticket(clock.now), retry_after=2.0, in_flight=10)
     before = limit.limit
     limit.on_success(in_flight=100)
     assert limit.limit == before
@@ -232,8 +266,11 @@ def test_the_limiter_learns_from_429s_and_ignores_other_failures() -> None:
     limiter.release(limiter.acquire(), ValueError("a bug, not the cap"))
     assert limiter.limit == 20
     assert isinstance(rate_limited(), ModelRateLimitError)
-    limiter.release(limiter.acquire(), rate_limited())
-    assert limiter.adaptive.limit == 18
+    held = [limiter.acquire() for _ in range(16)]
+    limiter.release(held.pop(), rate_limited())  # 15 still in flight: a tenth below them
+    assert limiter.adaptive.limit == pytest.approx(13.5)
+    for ticket in held:
+        limiter.release(ticket)
 
 
 def test_independent_auto_limiters_converge_to_share_the_server_cap() -> None:
@@ -245,8 +282,10 @@ def test_independent_auto_limiters_converge_to_share_the_server_cap() -> None:
         clock.now += 1
         batches = [[(limiter, limiter.acquire()) for _ in range(limiter.limit)] for limiter in limiters]
         arrivals = [request for wave in zip_longest(*batches) for request in wave if request is not None]
-        for position, (limiter, sent_at) in enumerate(arrivals):  # interleaved; the surplus is refused
-            limiter.release(sent_at, rate_limited(retry_after=None) if position >= cap else None)
+        for limiter, ticket in arrivals[cap:]:  # interleaved; the surplus is refused at once ...
+            limiter.release(ticket, rate_limited(retry_after=None))
+        for limiter, ticket in arrivals[:cap]:  # ... the admitted ones finish a service time later
+            limiter.release(ticket)
         totals.append(len(arrivals))
     settled = totals[100:]
     assert 0.85 * cap <= sum(settled) / len(settled) <= 1.10 * cap

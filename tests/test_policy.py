@@ -80,6 +80,14 @@ def test_delay_schedule_and_hint() -> None:
     assert retry_delay(0, base=9, exponential=False, server_hint=1, cap=5) == 9
 
 
+def test_a_paced_retry_waits_what_the_server_asked_for_and_no_more() -> None:
+    """Under `max_concurrency="auto"` the limiter holds retries back: the schedule would only idle freed slots."""
+    assert retry_delay(3, base=1, exponential=True, server_hint=1.0, paced=True) == 1.0
+    assert retry_delay(3, base=1, exponential=True, server_hint=1.0) == 8.0  # unpaced: the schedule wins
+    assert retry_delay(3, base=1, exponential=True, server_hint=90, cap=60, paced=True) == 60
+    assert retry_delay(3, base=1, exponential=True, paced=True) == 8.0  # no Retry-After: the schedule
+
+
 @pytest.mark.parametrize(
     ("status", "retryable"),
     [
