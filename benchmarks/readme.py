@@ -3,7 +3,7 @@
 The block between the `benchmarks:begin` and `benchmarks:end` comments in README.md is rebuilt
 from `benchmarks/results.json` (headline rows, imports, embedding, emulator capacity, noise, and
 the scale-out rows once a full run has put them there) or else `benchmarks/SCALE.md` (the
-scale-out run kept apart because it ran on a loaded machine). A hand
+scale-out sections run alone, newer than the full run). A hand
 edit inside the block makes `tests/test_readme_benchmarks.py` fail; `make bench` rewrites it.
 Standard library only, so the test needs no bench extra.
 """
@@ -155,7 +155,7 @@ def scale_block(scale_md: str) -> list[str]:
     setup = re.search(r"(Emulated DeepInfra cap .*?ideal makespan = [^;]*? = [\d.,]+ s)", scale_md)
     tables = markdown_tables(scale_md)
     lines = [
-        "**Scale-out** (`benchmarks/SCALE.md`, the scale-out sections of a `make bench` run on a loaded machine"
+        "**Scale-out** (`benchmarks/SCALE.md`, the scale-out sections run alone with `python -m benchmarks.scale`"
         + (f" that took {int(took.group(1)):,} s in all" if took else "")
         + (f"; load average {load.group(1)} at start, {load.group(2)} at end" if load else "")
         + ")"
