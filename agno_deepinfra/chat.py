@@ -146,11 +146,14 @@ class DeepInfra(OpenAILike):
             threads and event loops (DeepInfra allows 200 per model and account and answers 429
             beyond). `None` (default): no limit. An int: a fixed limit; callers beyond it wait
             their turn, first come first served, and never fail for waiting. `"auto"`: learn the
-            limit from the server, as TCP congestion control does: start at 20, double every
-            round trip until the first 429, then grow slowly; shrink by a tenth on a 429, send
-            nothing more until a request succeeds, and wait out its `Retry-After` before growing;
-            processes unaware of each other each back off on their own 429s. Each HTTP attempt
-            (each retry) takes a slot; copies made by agno share the limit, a pickled copy has its own.
+            limit from the server, as TCP congestion control does: start at 10, grow x1.5 per
+            round trip until the first 429, then slowly (fast again after three round trips
+            without a 429); a 429 cuts to a tenth below what is in flight, sends nothing more
+            until a request succeeds and waits out its `Retry-After` before growing; processes
+            unaware of each other each back off on their own 429s. Under `"auto"` a refused
+            request is retried after `Retry-After` only (the limiter holds it back until a slot
+            comes free), not after the `delay_between_retries` schedule. Each HTTP attempt (each
+            retry) takes a slot; copies made by agno share the limit, a pickled copy has its own.
         max_retries: the openai client's own retries, 0 unless set. When set, every one of agno's
             attempts may make up to `max_retries + 1` HTTP requests, with the SDK's delays.
         top_k: sample from the k most likely tokens.
