@@ -40,10 +40,10 @@ Clock = Callable[[], float]
 AUTO_START = 10  # TCP's initial window (RFC 6928): several processes starting together come in gently
 AUTO_FLOOR = 1
 AUTO_CEILING = 1000  # above DeepInfra's default cap of 200, for accounts with a raised one
-AUTO_SLOW_START_STEP = 0.5  # + this per success: x1.5 per round trip, so a first contact overshoots by half
+AUTO_SLOW_START_STEP = 1.0  # + this per success: the limit doubles every round trip, as TCP
 AUTO_PROBE_STEP = 0.5  # + this per round trip once the cap was met
-AUTO_BACKOFF = 0.9  # Netflix concurrency-limits' AIMD default: a gentle cut keeps utilisation high
-AUTO_QUIET_ROUNDS = 3  # round trips without a 429 before slow start resumes (capacity came free)
+AUTO_BACKOFF = 0.95  # paced growth overshoots by about one request: a twentieth off leaves room for it
+AUTO_QUIET_ROUNDS = 2  # round trips without a 429 before slow start resumes (capacity came free)
 AUTO_PAUSE = 1.0  # seconds before a probe after a 429 that carries no Retry-After
 
 
@@ -67,10 +67,13 @@ class AdaptiveLimit:
     DeepInfra admits or refuses each request at once and queues nothing, so a 429 is the only
     signal, and it is exact: the server was full when the refused request arrived.
 
-    - Slow start: +0.5 per success (x1.5 per round trip) until the first 429.
-    - Then: +0.5 per round trip, and slow start again after 3 round trips without a 429, so that
+    - Slow start: +1 per success (the limit doubles every round trip) until the first 429, added
+      one request at a time, a smoothed round trip / limit apart (TCP pacing): successes come back
+      in bunches, and growth sent in a bunch would be refused in a bunch before the first 429 is
+      back. Paced, an overshoot costs about one 429 per process.
+    - Then: +0.5 per round trip, and slow start again after 2 round trips without a 429, so that
       capacity freed by another process (its batch ended) is taken in a few round trips.
-    - A 429 cuts the limit to a tenth below what we had in flight, once per round: a 429 for a
+    - A 429 cuts the limit to a twentieth below what we had in flight, once per round: a 429 for a
       request sent before the last cut belongs to the same overshoot (TCP's one-decrease-per-
       window rule). Within that round the limit follows what is still in flight, so a burst of
       429s ends at what the server actually holds of ours, but never below half the limit the
@@ -92,22 +95,28 @@ class AdaptiveLimit:
         self.calm = 0.0  # round trips since the last 429 (successes / limit)
         self.hold_until = float("-inf")  # no growth, and no probe, before this (the server's Retry-After)
         self.blocked = False  # after a 429, until a request of ours succeeds
+        self.srtt: float | None = None  # smoothed round trip of our successes (TCP's SRTT, RFC 6298)
+        self.pending = 0.0  # slow-start growth earned, not yet added (see `_step`)
+        self.next_step = float("-inf")
 
-    def on_success(self, in_flight: int) -> None:
-        """A request finished well; grow unless the limit is not in use or the server asked for a pause."""
+    def on_success(self, in_flight: int, sent_at: float) -> None:
+        """A request sent at `sent_at` finished well; grow unless the limit is unused or the server said wait."""
+        now = self.clock()
         self.blocked = False
-        if self.clock() < self.hold_until or 2 * (in_flight + 1) < self.limit:
+        self.srtt = now - sent_at if self.srtt is None else 0.875 * self.srtt + 0.125 * (now - sent_at)
+        if now < self.hold_until or 2 * (in_flight + 1) < self.limit:
             return
         self.calm += 1.0 / self.limit
-        slow_start = self.limit < self.threshold or self.calm >= AUTO_QUIET_ROUNDS
-        self.limit += AUTO_SLOW_START_STEP if slow_start else AUTO_PROBE_STEP / self.limit
-        self.limit = min(self.limit, AUTO_CEILING)
+        if self.limit < self.threshold or self.calm >= AUTO_QUIET_ROUNDS:  # slow start
+            self.pending += AUTO_SLOW_START_STEP
+        else:
+            self.limit = min(self.limit + AUTO_PROBE_STEP / self.limit, AUTO_CEILING)
 
     def on_overload(self, ticket: Ticket, retry_after: float | None, in_flight: int) -> None:
         """The server said 429 to the request of `ticket`; `in_flight` of ours are still out."""
         now = self.clock()
         self.blocked = True
-        self.calm = 0.0
+        self.calm = self.pending = 0.0
         self.hold_until = max(self.hold_until, now + (retry_after or AUTO_PAUSE))
         if ticket.sent_at <= self.last_cut:  # the same overshoot: follow what is still in flight
             self.limit = self.threshold = max(self.round_floor, min(self.limit, in_flight))
@@ -119,6 +128,7 @@ class AdaptiveLimit:
     def current(self, in_flight: int) -> int:
         """Requests allowed in flight now (see the class notes on what a 429 blocks)."""
         if not self.blocked:
+            self._step()
             return max(AUTO_FLOOR, int(self.limit))
         if in_flight == 0 and self.clock() >= self.hold_until:
             return 1  # the probe
@@ -127,6 +137,18 @@ class AdaptiveLimit:
     def probe_in(self) -> float | None:
         """Seconds until a probe may go, when blocked (None when not blocked)."""
         return max(0.0, self.hold_until - self.clock()) if self.blocked else None
+
+    def step_in(self) -> float | None:
+        """Seconds until the next paced step of slow start (None when no growth is pending)."""
+        return max(0.0, self.next_step - self.clock()) if self.pending >= 1 and not self.blocked else None
+
+    def _step(self) -> None:
+        """Add one request of the growth earned, if a paced interval has passed since the last."""
+        now = self.clock()
+        if self.pending >= 1 and now >= self.next_step and self.srtt is not None:
+            self.pending -= 1
+            self.limit = min(self.limit + 1, AUTO_CEILING)
+            self.next_step = now + self.srtt / self.limit
 
 
 class _Waiter:
@@ -173,7 +195,7 @@ class Limiter:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._waiters: deque[_Waiter] = deque()
-        self._timer: threading.Timer | None = None  # a pending probe (see `_probe_later`)
+        self._timer: threading.Timer | None = None  # a pending probe or paced step (see `_grant_later`)
         reset_after_fork(self)
 
     # ---------------------------------------------------------------------------- inspection
@@ -264,14 +286,13 @@ class Limiter:
                 return None
             waiter = _Waiter(loop)
             self._waiters.append(waiter)
-            if self._in_flight == 0:  # no release will come to grant it: "auto" waits out a Retry-After
-                self._probe_later()
+            self._grant_later()
             return waiter
 
     def _learn(self, ticket: Ticket, error: BaseException | None) -> None:
         assert self.adaptive is not None
         if error is None:
-            self.adaptive.on_success(self._in_flight)
+            self.adaptive.on_success(self._in_flight, ticket.sent_at)
         elif getattr(error, "status_code", None) == 429:
             self.adaptive.on_overload(ticket, getattr(error, "retry_after", None), self._in_flight)
         # Anything else (a 5xx, a timeout, a cancelled stream) says nothing about the cap.
@@ -284,20 +305,27 @@ class Limiter:
             waiter.granted = True
             self._in_flight += 1
             woken.append(waiter)
-        if self._waiters and self._in_flight == 0:
-            self._probe_later()
+        if self._waiters:
+            self._grant_later()
         return woken
 
-    def _probe_later(self) -> None:
-        """Under the lock: nothing in flight, callers waiting, "auto" blocked by a 429: grant again at its end."""
-        delay = self.adaptive.probe_in() if self.adaptive is not None else None
-        if delay is None or self._timer is not None:
+    def _grant_later(self) -> None:
+        """Under the lock, callers waiting: when no release may come in time, grant again when "auto" may send.
+
+        That is after a 429's `Retry-After` with nothing in flight (the probe), or at the next
+        paced step of slow start.
+        """
+        if self.adaptive is None or self._timer is not None:
             return
-        self._timer = threading.Timer(delay, self._probe)
+        delay = self.adaptive.probe_in() if self._in_flight == 0 else None
+        delay = self.adaptive.step_in() if delay is None else delay
+        if delay is None:
+            return
+        self._timer = threading.Timer(delay, self._grant_now)
         self._timer.daemon = True
         self._timer.start()
 
-    def _probe(self) -> None:
+    def _grant_now(self) -> None:
         with self._lock:
             self._timer = None
             woken = self._grant()

@@ -146,9 +146,9 @@ class DeepInfra(OpenAILike):
             threads and event loops (DeepInfra allows 200 per model and account and answers 429
             beyond). `None` (default): no limit. An int: a fixed limit; callers beyond it wait
             their turn, first come first served, and never fail for waiting. `"auto"`: learn the
-            limit from the server, as TCP congestion control does: start at 10, grow x1.5 per
-            round trip until the first 429, then slowly (fast again after three round trips
-            without a 429); a 429 cuts to a tenth below what is in flight, sends nothing more
+            limit from the server, as TCP congestion control does: start at 10, double every
+            round trip (paced) until the first 429, then slowly (fast again after two round trips
+            without a 429); a 429 cuts to a twentieth below what is in flight, sends nothing more
             until a request succeeds and waits out its `Retry-After` before growing; processes
             unaware of each other each back off on their own 429s. Under `"auto"` a refused
             request is retried after `Retry-After` only (the limiter holds it back until a slot

@@ -148,12 +148,32 @@ def test_a_waiting_thread_never_fails_for_waiting() -> None:
     assert limiter.in_flight == 0
 
 
-def test_auto_starts_at_10_and_grows_by_half_per_round_trip_until_the_first_429() -> None:
-    limit = AdaptiveLimit(FakeClock())
+def test_auto_starts_at_10_and_doubles_per_round_trip_one_request_at_a_time() -> None:
+    """Slow start is paced: the growth a bunch of successes earns goes out a round trip / limit apart."""
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
     assert limit.current(in_flight=0) == AUTO_START == 10
-    for _ in range(AUTO_START):  # one round trip of successes
-        limit.on_success(in_flight=AUTO_START)
-    assert limit.current(in_flight=0) == 15
+    for _ in range(AUTO_START):  # one round trip of successes, back together
+        limit.on_success(in_flight=AUTO_START, sent_at=clock.now - 0.5)
+    assert limit.current(in_flight=0) == 11  # one more now ...
+    assert limit.current(in_flight=0) == 11  # ... not the whole bunch
+    assert limit.step_in() == pytest.approx(0.5 / 11)
+    for _ in range(9):
+        clock.now += limit.step_in() or 0.0
+        limit.current(in_flight=0)
+    assert limit.current(in_flight=0) == 20 and limit.step_in() is None  # doubled, within the round trip
+
+
+def test_a_429_drops_the_growth_not_yet_sent() -> None:
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
+    for _ in range(AUTO_START):
+        limit.on_success(in_flight=AUTO_START, sent_at=clock.now - 0.5)
+    assert limit.current(in_flight=0) == 11
+    limit.on_overload(Ticket(clock.now), retry_after=1.0, in_flight=11)
+    clock.now += 5
+    limit.on_success(in_flight=10, sent_at=clock.now - 0.5)
+    assert limit.current(in_flight=0) == 10 and limit.step_in() is None
 
 
 def test_a_burst_of_429s_ends_at_what_the_server_holds_of_ours() -> None:
@@ -163,8 +183,8 @@ def test_a_burst_of_429s_ends_at_what_the_server_holds_of_ours() -> None:
     limit.limit = 60.0
     sent = clock.now
     clock.now += 0.01
-    limit.on_overload(Ticket(sent), retry_after=1.0, in_flight=59)  # the first: a tenth below what was out
-    assert int(limit.limit) == 53
+    limit.on_overload(Ticket(sent), retry_after=1.0, in_flight=59)  # the first: a twentieth below what was out
+    assert int(limit.limit) == 56
     for in_flight in range(58, 39, -1):  # the rest of the same overshoot
         limit.on_overload(Ticket(sent), retry_after=1.0, in_flight=in_flight)
     assert limit.limit == 40
@@ -182,37 +202,36 @@ def test_a_burst_of_429s_never_takes_the_limit_below_half() -> None:
     assert limit.limit == 10
 
 
-def test_later_429s_cut_a_tenth_once_per_round_then_it_probes_slowly() -> None:
+def test_later_429s_cut_a_twentieth_once_per_round_then_it_probes_slowly() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(clock)
     limit.limit = limit.threshold = 50.0  # out of slow start
     sent_before_cut = clock.now
     clock.now += 1
     limit.on_overload(Ticket(clock.now), retry_after=0.5, in_flight=50)
-    assert limit.limit == 45
+    assert limit.limit == 47.5
     limit.on_overload(Ticket(sent_before_cut), retry_after=0.5, in_flight=50)  # the same overshoot: no second cut
-    assert limit.limit == 45
+    assert limit.limit == 47.5
     clock.now += 1  # past Retry-After
-    for _ in range(91):  # two round trips of successes: +0.5 per round trip
-        limit.on_success(in_flight=45)
-    assert limit.current(in_flight=45) == 46
+    for _ in range(90):  # two round trips of successes, less one: +0.5 per round trip
+        limit.on_success(in_flight=47, sent_at=clock.now - 0.5)
+    assert limit.current(in_flight=47) == 48
 
 
-def test_slow_start_resumes_after_three_round_trips_without_a_429() -> None:
+def test_slow_start_resumes_after_two_round_trips_without_a_429() -> None:
     """Capacity came free (another process's batch ended): the limit grows fast again."""
     clock = FakeClock()
     limit = AdaptiveLimit(clock)
     limit.limit = limit.threshold = 20.0
     limit.on_overload(Ticket(clock.now + 1), retry_after=0.5, in_flight=20)
     clock.now += 1
-    assert limit.limit == 18
-    grown = []
-    for _ in range(4 * 18):  # four round trips of successes
-        before = limit.limit
-        limit.on_success(in_flight=int(limit.limit))
-        grown.append(limit.limit - before)
-    assert max(grown[: 3 * 18 - 1]) < 0.1  # probing: +0.5 per round trip
-    assert grown[-1] == 0.5  # slow start again: +0.5 per success
+    assert limit.limit == 19
+    for _ in range(2 * 19 - 1):  # just under two round trips: probing, +0.5 per round trip
+        limit.on_success(in_flight=19, sent_at=clock.now - 0.5)
+    assert 19 < limit.limit < 20.5 and limit.step_in() is None
+    for _ in range(19):  # the third: slow start again
+        limit.on_success(in_flight=19, sent_at=clock.now - 0.5)
+    assert limit.step_in() is not None and limit.pending >= 15  # +1 per success, sent paced
 
 
 def test_after_a_429_nothing_is_sent_until_a_request_succeeds_or_retry_after_passes() -> None:
@@ -224,7 +243,7 @@ def test_after_a_429_nothing_is_sent_until_a_request_succeeds_or_retry_after_pas
     assert limit.probe_in() == 2.0
     clock.now += 2.0
     assert limit.current(in_flight=0) == 1  # one probe
-    limit.on_success(in_flight=0)
+    limit.on_success(in_flight=0, sent_at=clock.now - 0.5)
     assert limit.current(in_flight=0) == int(limit.limit) and limit.probe_in() is None
 
 
@@ -233,17 +252,19 @@ def test_auto_does_not_grow_before_retry_after_has_passed() -> None:
     limit = AdaptiveLimit(clock)
     limit.on_overload(Ticket(clock.now), retry_after=2.0, in_flight=10)
     before = limit.limit
-    limit.on_success(in_flight=100)
+    limit.on_success(in_flight=100, sent_at=clock.now - 0.5)
     assert limit.limit == before
     clock.now += 2.0
-    limit.on_success(in_flight=100)
+    limit.on_success(in_flight=100, sent_at=clock.now - 0.5)
     assert limit.limit > before
 
 
 def test_auto_does_not_grow_a_limit_it_does_not_use() -> None:
-    limit = AdaptiveLimit(FakeClock())
+    clock = FakeClock()
+    limit = AdaptiveLimit(clock)
     for _ in range(100):
-        limit.on_success(in_flight=1)
+        limit.on_success(in_flight=1, sent_at=clock.now - 0.5)
+        clock.now += 1
     assert limit.current(in_flight=1) == AUTO_START
 
 
@@ -267,8 +288,8 @@ def test_the_limiter_learns_from_429s_and_ignores_other_failures() -> None:
     assert limiter.limit == 20
     assert isinstance(rate_limited(), ModelRateLimitError)
     held = [limiter.acquire() for _ in range(16)]
-    limiter.release(held.pop(), rate_limited())  # 15 still in flight: a tenth below them
-    assert limiter.adaptive.limit == pytest.approx(13.5)
+    limiter.release(held.pop(), rate_limited())  # 15 still in flight: a twentieth below them
+    assert limiter.adaptive.limit == pytest.approx(14.25)
     for ticket in held:
         limiter.release(ticket)
 
