@@ -56,7 +56,7 @@ def check_max_concurrency(value: object) -> None:
 
 
 class Ticket(NamedTuple):
-    """A granted slot: when its request went out (a 429 for a request sent before the last cut is no news)."""
+    """A granted slot: when its request went out (its round trip; a 429 for one sent before the last cut is no news)."""
 
     sent_at: float
 
@@ -203,7 +203,8 @@ class Limiter:
     @property
     def limit(self) -> int:
         """Requests allowed in flight now."""
-        return self.adaptive.current(self._in_flight) if self.adaptive is not None else int(self.setting)
+        with self._lock:
+            return self._allowed()
 
     @property
     def in_flight(self) -> int:
@@ -281,13 +282,17 @@ class Limiter:
     def _enter(self, loop: asyncio.AbstractEventLoop | None) -> _Waiter | None:
         """Take a slot now (None), or join the queue (the waiter to wait on)."""
         with self._lock:
-            if not self._waiters and self._in_flight < self.limit:
+            if not self._waiters and self._in_flight < self._allowed():
                 self._in_flight += 1
                 return None
             waiter = _Waiter(loop)
             self._waiters.append(waiter)
             self._grant_later()
             return waiter
+
+    def _allowed(self) -> int:
+        """Under the lock: requests allowed in flight now ("auto" may take a paced step of growth here)."""
+        return self.adaptive.current(self._in_flight) if self.adaptive is not None else int(self.setting)
 
     def _learn(self, ticket: Ticket, error: BaseException | None) -> None:
         assert self.adaptive is not None
@@ -300,7 +305,7 @@ class Limiter:
     def _grant(self) -> list[_Waiter]:
         """Under the lock: hand free slots to the queue's head, in order."""
         woken = []
-        while self._waiters and self._in_flight < self.limit:
+        while self._waiters and self._in_flight < self._allowed():
             waiter = self._waiters.popleft()
             waiter.granted = True
             self._in_flight += 1
