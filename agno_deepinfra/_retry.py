@@ -160,19 +160,23 @@ class RetryPolicy:
             paced=getattr(owner, "max_concurrency", None) == "auto",  # the tools and batch jobs have no limiter
         )
 
-    def wait_before_retry(self, error: ModelProviderError, attempt: int) -> float | None:
-        """Seconds to wait after failed attempt `attempt` (0-based), or None when that failure is final."""
-        if attempt >= self.retries or not is_retryable(error):
-            return None
-        wait = retry_delay(
+    def delay_before(self, attempt: int, server_hint: float | None) -> float:
+        """Seconds before retry `attempt` (0-based), given the server's `Retry-After` (see `retry_delay`)."""
+        return retry_delay(
             attempt,
             base=self.delay,
             exponential=self.exponential,
-            server_hint=getattr(error, "retry_after", None),
+            server_hint=server_hint,
             cap=self.cap,
             jitter=self.jitter,
             paced=self.paced,
         )
+
+    def wait_before_retry(self, error: ModelProviderError, attempt: int) -> float | None:
+        """Seconds to wait after failed attempt `attempt` (0-based), or None when that failure is final."""
+        if attempt >= self.retries or not is_retryable(error):
+            return None
+        wait = self.delay_before(attempt, getattr(error, "retry_after", None))
         logger.warning("%s (attempt %d of %d); retrying in %.2fs", error, attempt + 1, self.retries + 1, wait)
         note_retry(error, attempt + 1, wait)  # an event on the embedder's or reranker's span, when traced
         return wait

@@ -43,7 +43,7 @@ from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter
 from agno_deepinfra._portable import reset_after_fork, without
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._records import stored_form
-from agno_deepinfra._retry import is_retryable, retry_delay
+from agno_deepinfra._retry import RetryPolicy, is_retryable
 from agno_deepinfra._session_cache import session_cache_key
 from agno_deepinfra._tracing import traced_model_call
 from agno_deepinfra._transport import (
@@ -497,15 +497,7 @@ class DeepInfra(OpenAILike):
         """Seconds agno's loop sleeps before retry `attempt` (0-based), honouring `Retry-After`."""
         hint = _server_retry_hint.get()
         _server_retry_hint.set(None)
-        return retry_delay(
-            attempt,
-            base=self.delay_between_retries,
-            exponential=self.exponential_backoff,
-            server_hint=hint,
-            cap=self.max_retry_delay,
-            jitter=self.retry_jitter,
-            paced=self.max_concurrency == "auto",
-        )
+        return RetryPolicy.of(self).delay_before(attempt, hint)
 
     # ------------------------------------------------------------------------------- responses
 
