@@ -15,13 +15,11 @@ counted its cost: a replay's `estimated_cost` is 0).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, TypeVar
@@ -31,26 +29,11 @@ from agno.exceptions import AgnoError
 from openai import OpenAI
 
 from agno_deepinfra import catalog
-from agno_deepinfra._errors import (
-    MAPPED_EXCEPTIONS,
-    DeepInfraError,
-    error_class,
-    error_text,
-    map_error,
-    text_of,
-)
+from agno_deepinfra._batch_lines import Asker, batch_errors, outcome, priced, result_lines, settle
+from agno_deepinfra._errors import MAPPED_EXCEPTIONS, DeepInfraError, error_text, map_error
 from agno_deepinfra._journal import Journal, Submission, open_journal, plain_url
 from agno_deepinfra._retry import call_with_retries
-from agno_deepinfra.batch import (
-    BATCH_DATA_KEY,
-    BATCH_PRICE_FACTOR,
-    BatchOptions,
-    BatchProgress,
-    Target,
-    Waiting,
-    batch_error,
-    show_progress,
-)
+from agno_deepinfra.batch import BatchOptions, BatchProgress, Target, Waiting, batch_error, show_progress
 
 T = TypeVar("T")
 logger = logging.getLogger("agno_deepinfra")
@@ -95,7 +78,7 @@ class BatchJob:
             if isinstance(error, DeepInfraError):
                 error.retryable = False  # a retry by agno's loop would submit the calls again
             for call in self.waiting:
-                _settle(call.future, error=error)
+                settle(call.future, error=error)
             if self._journal is not None:  # unanswered requests stay collectable by a later job
                 for token, custom_ids in self._claims.items():
                     self._journal.release(token, custom_ids)
@@ -274,7 +257,8 @@ class BatchJob:
                 lambda: self.client.batches.retrieve(item.batch_id), MIN_POLL_RETRIES, subject=f"batch {item.batch_id}"
             )
         except DeepInfraError as error:
-            raise self._lost(item, journal, error) from error
+            self._note_lost(item, journal, error)
+            raise
         counts = batch.request_counts
         completed, failed, total = (counts.completed, counts.failed, counts.total) if counts else (0, 0, 0)
         if item.last != (batch.status, completed, failed):
@@ -288,39 +272,35 @@ class BatchJob:
         try:
             lines = self._lines(item, batch.output_file_id, batch.error_file_id)
         except DeepInfraError as error:
-            raise self._lost(item, journal, error) from error
-        self._deliver(item, batch.status, lines, _batch_errors(batch), journal)
+            self._note_lost(item, journal, error)
+            raise
+        self._deliver(item, batch.status, lines, batch_errors(batch), journal)
         item.done = True
 
-    def _lost(self, item: _Tracked, journal: Journal | None, error: DeepInfraError) -> DeepInfraError:
+    def _note_lost(self, item: _Tracked, journal: Journal | None, error: DeepInfraError) -> None:
         """A 404 while waiting: DeepInfra forgot the batch or its results. Say so; a rerun submits again."""
         if error.status_code != 404:
-            return error
+            return
         if journal is None:
             error.message += "; its runs cannot be answered"
         else:
             journal.finished(item.token, "lost")
             error.message += f"; journal {journal.path} marks it lost, so a rerun submits its requests again"
-        return error
 
     def _lines(self, item: _Tracked, output: str | None, errors: str | None) -> dict[str, dict[str, Any]]:
         """The result line of each custom_id this job waits for, from the output and error files."""
-        found: dict[str, dict[str, Any]] = {}
 
         def content(file_id: str) -> str:
             return self.client.files.content(file_id).text
 
-        for file_id in (output, errors):
-            if file_id is None:
-                continue
-            subject = f"file {file_id} (the results of batch {item.batch_id})"
-            text = self._call(partial(content, file_id), MIN_POLL_RETRIES, subject=subject)
-            for raw in text.splitlines():
-                line = json.loads(raw) if raw.strip() else None
-                custom_id = str(line.get("custom_id")) if isinstance(line, dict) else None
-                if line is not None and custom_id in item.by_custom_id and custom_id not in found:
-                    found[custom_id] = line
-        return found
+        texts = [
+            self._call(
+                partial(content, file_id), MIN_POLL_RETRIES, subject=f"file {file_id} (batch {item.batch_id}'s results)"
+            )
+            for file_id in (output, errors)
+            if file_id is not None
+        ]
+        return result_lines(texts, item.by_custom_id)
 
     def _deliver(
         self, item: _Tracked, status: str, lines: dict[str, dict[str, Any]], why: str, journal: Journal | None
@@ -331,8 +311,9 @@ class BatchJob:
         run replays them at no cost) and those that failed for a passing reason (a later run submits
         them again).
         """
+        who = Asker(self.target.model_name, self.model_id, journal is not None)
         outcomes = {
-            custom_id: self._outcome(item, custom_id, lines.get(custom_id), status, why, journal)
+            custom_id: outcome(who, item.batch_id, custom_id, lines.get(custom_id), status, why)
             for custom_id in item.by_custom_id
         }
         replayed: set[str] = set()
@@ -345,68 +326,11 @@ class BatchJob:
         for custom_id, (body, error, _) in outcomes.items():
             future = item.by_custom_id[custom_id].future
             if body is not None:
-                _settle(future, value=self._priced(body, item.batch_id, custom_id, custom_id in replayed))
+                was_replayed = custom_id in replayed
+                prices = None if was_replayed else self._catalog_prices()
+                settle(future, value=priced(body, prices, item.batch_id, custom_id, was_replayed))
             else:
-                _settle(future, error=error)
-
-    def _outcome(
-        self,
-        item: _Tracked,
-        custom_id: str,
-        line: dict[str, Any] | None,
-        status: str,
-        why: str,
-        journal: Journal | None,
-    ) -> tuple[dict[str, Any] | None, DeepInfraError | None, bool]:
-        """(answer body, or error and whether it failed for a passing reason) for one request."""
-        if line is None:
-            ending = f"ended '{status}'" + (f" ({why})" if why else "")
-            if status == "completed":
-                ending = "completed without a result for this request"
-            message = f"DeepInfra batch {item.batch_id} {ending} (request {custom_id})"
-            error = batch_error(message, model_id=self.model_id, model_name=self.target.model_name, status=502)
-            return None, error, status == "completed"
-        response = line.get("response") or {}
-        code = int(response.get("status_code") or 0)
-        body = response.get("body")
-        if 200 <= code < 300 and isinstance(body, dict) and line.get("error") is None:
-            return body, None, False
-        problem = line.get("error") or body
-        text = text_of(problem) if problem is not None else "no response"
-        kind, passing = error_class(code or 500, text)
-        message = f"DeepInfra batch {item.batch_id}, request {custom_id}: HTTP {code}: {text[:200]}"
-        if passing and journal is not None:
-            message += " (a passing failure: a rerun with the same journal submits this request again)"
-        error = kind(
-            message=message, status_code=code or 500, model_name=self.target.model_name, model_id=self.model_id
-        )
-        error.retryable, error.detail = False, text
-        return None, error, passing
-
-    # ------------------------------------------------------------------------------- pricing
-
-    def _priced(self, body: dict[str, Any], batch_id: str, custom_id: str, replayed: bool) -> dict[str, Any]:
-        """The line's body, marked with its batch, and `usage.estimated_cost` at the batch price.
-
-        A replayed answer (an earlier run received it and counted its cost) costs 0 here.
-        """
-        marked = {**body, BATCH_DATA_KEY: {"batch_id": batch_id, "custom_id": custom_id, "replayed": replayed}}
-        usage = body.get("usage")
-        if not isinstance(usage, dict):
-            return marked
-        priced = dict(usage)
-        prices = None if replayed else self._catalog_prices()
-        if replayed:
-            priced["estimated_cost"] = 0.0
-        elif prices is None:
-            priced.pop("estimated_cost", None)  # unknown, not free
-        else:
-            input_price, output_price = prices
-            tokens_in = int(usage.get("prompt_tokens") or 0)
-            tokens_out = int(usage.get("completion_tokens") or 0)
-            cost = (tokens_in * input_price + tokens_out * output_price) / 1_000_000 * BATCH_PRICE_FACTOR
-            priced["estimated_cost"] = round(cost, 12)
-        return {**marked, "usage": priced}
+                settle(future, error=error)
 
     def _catalog_prices(self) -> tuple[float, float] | None:
         if self._prices is False:
@@ -420,20 +344,3 @@ class BatchJob:
                 if info.id == self.model_id and info.pricing.input_per_million is not None:
                     self._prices = (info.pricing.input_per_million, info.pricing.output_per_million or 0.0)
         return self._prices if self._prices is not False else None  # type: ignore[return-value]
-
-
-def _settle(
-    future: Future[dict[str, Any]], value: dict[str, Any] | None = None, error: BaseException | None = None
-) -> None:
-    """Resolve a call's future, unless its run gave up waiting (an async run cancelled meanwhile)."""
-    with contextlib.suppress(InvalidStateError):
-        if error is not None:
-            future.set_exception(error)
-        elif value is not None:
-            future.set_result(value)
-
-
-def _batch_errors(batch: Any) -> str:
-    errors = getattr(batch, "errors", None)
-    data = getattr(errors, "data", None) or []
-    return "; ".join(f"line {item.line}: {item.message}" if item.line else str(item.message) for item in data[:3])

@@ -1,19 +1,12 @@
 """The batch journal: which requests went into which submitted batch, so a rerun never pays twice.
 
 A journal is an append-only JSONL file. Each submission writes a `submitting` record (a random
-token, the account and base URL, the uploaded file and the fingerprint and `custom_id` of every
-request) before the batch is created, then a `submitted` record with the batch id, and a
-`finished` record with its status, the lines answered (`delivered`) and the lines that failed
-for a passing reason (`retry`: a rerun submits them again). It never holds the API key, nor any
-request text.
-
-Fingerprints are keyed: an HMAC-SHA256 of the endpoint and the canonical JSON body (sorted keys),
-keyed by a secret derived from the API key (`Account`). Whoever holds the file but not the key
-cannot confirm a guessed prompt, and a journal's records only match for the key that wrote them.
-The fingerprint leaves out the fields that change from process to process (`VOLATILE_FIELDS` and
-a `prompt_cache_key` derived from agno's random session id, which starts with
-`SESSION_KEY_PREFIX`). The same question asked twice in one workload has the same fingerprint
-twice; each occurrence claims its own recorded request, in order.
+token, the account and base URL, the uploaded file and the keyed fingerprint and `custom_id` of
+every request) before the batch is created, then a `submitted` record with the batch id, and a
+`finished` record with its status, the lines answered and the lines to submit again (the record
+shapes and fingerprints are in `_journal_records`). It never holds the API key, nor any request
+text. The same question asked twice in one workload has the same fingerprint twice; each
+occurrence claims its own recorded request, in order.
 
 Crash safety and sharing (see RELIABILITY.md, "Hardening: the batch journal"): every write is
 fsynced; a last line cut short by a crash is reported and terminated before the next record;
@@ -24,8 +17,6 @@ re-reading what other processes appended first.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -36,62 +27,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from agno_deepinfra._journal_records import (
+    SESSION_KEY_PREFIX,
+    VERSION,
+    VOLATILE_FIELDS,
+    Account,
+    plain_url,
+)
+from agno_deepinfra._journal_records import problem as record_problem
 
 if sys.platform != "win32":
     import fcntl
 else:  # pragma: no cover - no advisory file lock on Windows: documented in RELIABILITY.md
     fcntl = None
 
+__all__ = ["SESSION_KEY_PREFIX", "VOLATILE_FIELDS", "Account", "Journal", "Submission", "open_journal", "plain_url"]
+
 logger = logging.getLogger("agno_deepinfra")
 
-VERSION = 1  # the `v` of every record this version writes and reads
-# The prefix of the prompt cache keys `DeepInfra` derives from agno's session (see `_session_cache`).
-SESSION_KEY_PREFIX = "agno-session-"
-# Body fields that do not change what is asked: a batch has no streams.
-VOLATILE_FIELDS = ("stream", "stream_options")
 # A batch ending like this was not run (or not wholly), or DeepInfra no longer knows it ("lost"):
 # its requests may be submitted again.
 NOT_REUSABLE = ("failed", "expired", "cancelled", "lost")
 _FILE_MODE = 0o600
-
-
-@dataclass(frozen=True)
-class Account:
-    """Who asks, as the journal knows it: keyed hashes of the API key, never the key.
-
-    `id` names the account in records (64 bits of an HMAC keyed by the API key); `secret` keys the
-    request fingerprints. A rotated key is another account: see RELIABILITY.md.
-    """
-
-    id: str
-    secret: bytes = field(repr=False)
-
-    @classmethod
-    def of(cls, api_key: str) -> Account:
-        key = api_key.encode()
-        name = hmac.new(key, b"agno-deepinfra batch journal: account", hashlib.sha256).hexdigest()[:16]
-        secret = hmac.new(key, b"agno-deepinfra batch journal: requests", hashlib.sha256).digest()
-        return cls(name, secret)
-
-    def fingerprint(self, endpoint: str, body: dict[str, Any]) -> str:
-        """What identifies a request across processes (see the module docstring)."""
-        stable = {key: value for key, value in body.items() if key not in VOLATILE_FIELDS}
-        cache_key = stable.get("prompt_cache_key")
-        if isinstance(cache_key, str) and cache_key.startswith(SESSION_KEY_PREFIX):
-            del stable["prompt_cache_key"]
-        canonical = json.dumps({"endpoint": endpoint, "body": stable}, sort_keys=True, separators=(",", ":"))
-        return hmac.new(self.secret, canonical.encode(), hashlib.sha256).hexdigest()
-
-
-def plain_url(base_url: str) -> str:
-    """The base URL as records keep it: scheme, host, port and path; no user-info, query or fragment."""
-    parts = urlsplit(base_url.strip())
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port is not None else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
 
 
 @dataclass
@@ -181,10 +139,10 @@ class Journal:
             return
         try:
             record = json.loads(raw.decode("utf-8", errors="replace"))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             problem = "not JSON (cut short by a crash, or not a journal)"
         else:
-            problem = _problem(record)
+            problem = record_problem(record)
         if problem:
             logger.warning(
                 "DeepInfra batch journal %s, line %d: %s; the line is skipped (its requests, if any, may be "
@@ -271,22 +229,24 @@ class Journal:
         other_url = [item for item in mine if item.account == account and item.base_url != base_url]
         if other_key:
             logger.warning(
-                "DeepInfra batch journal %s: %d submissions (lines %s) were written with another API key "
-                "(another account, or a key since rotated); they are skipped, never collected",
+                "DeepInfra batch journal %s: %s written with another API key (another account, or a key since "
+                "rotated); skipped, never collected",
                 self.path,
-                len(other_key),
-                _some(other_key),
+                _submissions_at(other_key),
             )
         if other_url:
             logger.warning(
-                "DeepInfra batch journal %s: %d submissions (lines %s) were written for another base URL (%s, not "
-                "%s); they are skipped, never collected",
+                "DeepInfra batch journal %s: %s written for another base URL (%s, not %s); skipped, never collected",
                 self.path,
-                len(other_url),
-                _some([item.line for item in other_url]),
+                _submissions_at([item.line for item in other_url]),
                 other_url[0].base_url,
                 base_url,
             )
+
+    def load(self) -> list[Submission]:
+        """Read the file (under the lock) and return the submissions it records, in file order."""
+        with self.locked():
+            return list(self._submissions.values())
 
     def release(self, token: str, custom_ids: list[str]) -> None:
         """Give claimed requests back (their job failed): a later job of this process may collect them."""
@@ -334,38 +294,12 @@ class Journal:
             self._append(record)
 
 
-def _problem(record: Any) -> str:
-    """Why a JSON line is not a record this version reads ("" when it is one)."""
-    if not isinstance(record, dict):
-        return f"not a journal record (a JSON {type(record).__name__})"
-    if record.get("v") != VERSION:
-        return f"a record of another version (v={record.get('v')!r}; this version reads v={VERSION})"
-    event = record.get("event")
-    fields: dict[str, type] = {"token": str}
-    if event == "submitting":
-        fields |= {"account": str, "base_url": str, "endpoint": str, "model": str, "file_id": str, "requests": list}
-    elif event == "submitted":
-        fields["batch_id"] = str
-    elif event == "finished":
-        fields |= {"status": str, "delivered": list, "retry": list}
-    else:
-        return f"an unknown event {event!r}"
-    for name, kind in fields.items():
-        if not isinstance(record.get(name), kind):
-            return f"a {event!r} record whose {name!r} is not a {kind.__name__}"
-    if event == "submitting" and not all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
-        for pair in record["requests"]
-    ):
-        return "a 'submitting' record whose 'requests' are not [fingerprint, custom_id] pairs"
-    if event == "finished" and not all(isinstance(item, str) for item in record["delivered"] + record["retry"]):
-        return "a 'finished' record whose custom_ids are not strings"
-    return ""
-
-
-def _some(numbers: list[int]) -> str:
-    shown = ", ".join(str(number) for number in numbers[:5])
-    return shown + (", ..." if len(numbers) > 5 else "")
+def _submissions_at(lines: list[int]) -> str:
+    """ "1 submission (line 3) was" / "2 submissions (lines 3, 9) were", up to five line numbers."""
+    shown = ", ".join(str(number) for number in lines[:5]) + (", ..." if len(lines) > 5 else "")
+    if len(lines) == 1:
+        return f"1 submission (line {shown}) was"
+    return f"{len(lines)} submissions (lines {shown}) were"
 
 
 def _read(fd: int, count: int) -> bytes:

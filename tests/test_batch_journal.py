@@ -137,6 +137,7 @@ def _run_all(emu: DeepInfraEmulator, journal: Path, questions: list[str]) -> lis
             "not [fingerprint, custom_id] pairs",
         ),
         (b"not json at all", "not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "not JSON"),  # deeper than the JSON parser goes
     ],
 )
 def test_a_wrong_shaped_line_is_skipped_with_a_warning_naming_file_and_line(
@@ -173,7 +174,7 @@ def test_records_of_another_key_or_base_url_are_skipped_with_a_warning(
         assert len(second.batch_api.created()) == 1  # a new batch on this server, for this account
         assert not [request for request in second.requests if old["id"] in request.path]  # the old one never asked
     expected = "another API key" if other == "key" else "another base URL"
-    assert f"DeepInfra batch journal {journal}: 1 submissions (lines 1) were written" in warnings_of(caplog)
+    assert f"DeepInfra batch journal {journal}: 1 submission (line 1) was written" in warnings_of(caplog)
     assert expected in warnings_of(caplog) and "never collected" in warnings_of(caplog)
     assert "check the model id" not in warnings_of(caplog) + str(output.content)
 
