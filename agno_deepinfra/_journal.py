@@ -176,7 +176,8 @@ class Journal:
         if event == "submitted":
             submission.batch_id = record["batch_id"]
         else:
-            submission.status = record["status"]
+            if submission.status != "lost":  # once DeepInfra forgot a batch, no later record revives it
+                submission.status = record["status"]
             submission.delivered.update(record.get("delivered", ()))
             submission.retry.update(record.get("retry", ()))
 

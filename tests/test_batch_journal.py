@@ -239,6 +239,28 @@ def test_a_replayed_answer_is_marked_and_costs_nothing_again(
     assert len(bemu.batch_api.created()) == 1
 
 
+def test_an_embedder_rerun_replays_its_vectors_at_no_cost(
+    bemu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agno_deepinfra import DeepInfraEmbedder
+
+    journal = tmp_path / "journal.jsonl"
+    texts = [f"passage number {index}" for index in range(4)]
+
+    def embed() -> tuple[list[list[float]], list[dict[str, Any] | None]]:
+        embedder = DeepInfraEmbedder(
+            id="BAAI/bge-m3", base_url=bemu.base_url, api_key=bemu.api_key, batch_size=2, batch_api=options(2, journal)
+        )
+        return embedder.get_embeddings_batch_and_usage(texts)
+
+    vectors, usages = embed()
+    assert usages[0] is not None and usages[0]["estimated_cost"] > 0
+    new_process(monkeypatch)
+    again, replayed = embed()
+    assert again == vectors and len(bemu.batch_api.created()) == 1
+    assert [usage["estimated_cost"] if usage else None for usage in replayed] == [0.0] * 4
+
+
 def test_the_journal_is_0600_expands_home_and_keys_its_fingerprints(
     bemu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
