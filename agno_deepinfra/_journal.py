@@ -87,6 +87,8 @@ class Journal:
         self._lines = 0  # complete lines read
         self._torn_reported = -1  # the offset of the torn line last reported
         self._submissions: dict[str, Submission] = {}
+        # Every recorded request by fingerprint, in file order: a claim looks up, never scans.
+        self._by_fingerprint: dict[str, list[tuple[Submission, str]]] = {}
         self._reported_scopes: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------------- lock and read
@@ -116,7 +118,7 @@ class Journal:
         if size < self._offset:  # truncated or replaced meanwhile: read it afresh
             logger.warning("DeepInfra batch journal %s shrank since it was read; reading it again", self.path)
             self._offset = self._lines = 0
-            self._submissions = {}
+            self._submissions, self._by_fingerprint = {}, {}
         os.lseek(fd, self._offset, os.SEEK_SET)
         data = _read(fd, size - self._offset)
         end = data.rfind(b"\n") + 1
@@ -159,7 +161,7 @@ class Journal:
         event = record["event"]
         if event == "submitting":
             requests = [(fp, custom_id) for fp, custom_id in record["requests"]]
-            self._submissions[token] = Submission(
+            submission = Submission(
                 token,
                 record["endpoint"],
                 record["model"],
@@ -169,17 +171,20 @@ class Journal:
                 record["base_url"],
                 number,
             )
+            self._submissions[token] = submission
+            for fp, custom_id in requests:
+                self._by_fingerprint.setdefault(fp, []).append((submission, custom_id))
             return
-        submission = self._submissions.get(token)
-        if submission is None:
+        known = self._submissions.get(token)
+        if known is None:
             return  # its `submitting` record was skipped
         if event == "submitted":
-            submission.batch_id = record["batch_id"]
+            known.batch_id = record["batch_id"]
         else:
-            if submission.status != "lost":  # once DeepInfra forgot a batch, no later record revives it
-                submission.status = record["status"]
-            submission.delivered.update(record.get("delivered", ()))
-            submission.retry.update(record.get("retry", ()))
+            if known.status != "lost":  # once DeepInfra forgot a batch, no later record revives it
+                known.status = record["status"]
+            known.delivered.update(record.get("delivered", ()))
+            known.retry.update(record.get("retry", ()))
 
     def _append(self, record: dict[str, Any]) -> None:
         assert self._fd is not None, "journal writes happen inside locked()"
@@ -210,15 +215,15 @@ class Journal:
             return [self._claim_one(account, base_url, endpoint, wanted) for wanted in fingerprints]
 
     def _claim_one(self, account: str, base_url: str, endpoint: str, wanted: str) -> tuple[Submission, str] | None:
-        for submission in self._submissions.values():
+        for submission, custom_id in self._by_fingerprint.get(wanted, ()):
             if (submission.endpoint, submission.account, submission.base_url) != (endpoint, account, base_url):
                 continue
-            if submission.status in NOT_REUSABLE:
+            if submission.status in NOT_REUSABLE or custom_id in submission.claimed or custom_id in submission.retry:
                 continue
-            for fp, custom_id in submission.requests:
-                if fp == wanted and custom_id not in submission.claimed and custom_id not in submission.retry:
-                    submission.claimed.add(custom_id)
-                    return submission, custom_id
+            if self._submissions.get(submission.token) is not submission:
+                continue  # replaced by a later record with the same token
+            submission.claimed.add(custom_id)
+            return submission, custom_id
         return None
 
     def _report_foreign(self, account: str, base_url: str, endpoint: str) -> None:
