@@ -334,6 +334,22 @@ _journals: dict[Path, Journal] = {}
 _journals_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child drops its copies of held journal files: `flock` follows the open file, so a
+    copy would keep the parent's lock held for as long as the child lives. Its locks start afresh."""
+    global _journals_lock
+    _journals_lock = threading.Lock()
+    for journal in _journals.values():
+        if journal._fd is not None:
+            os.close(journal._fd)
+        journal._fd = None
+        journal._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def open_journal(path: str | os.PathLike[str]) -> Journal:
     """The process's one `Journal` for `path` (`~` expanded)."""
     resolved = Path(path).expanduser().resolve()

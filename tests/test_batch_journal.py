@@ -287,6 +287,32 @@ def test_the_journal_is_0600_expands_home_and_keys_its_fingerprints(
     assert existing.read_text() and stat.S_IMODE(existing.stat().st_mode) == 0o640  # an existing file keeps its mode
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path: Path) -> None:
+    """`flock` follows the open file: without care, a forked child would hold the parent's lock until it exits."""
+    import fcntl
+
+    journal = _journal.open_journal(tmp_path / "journal.jsonl")
+    child_started, started = os.pipe()  # the child says it runs (the fork handlers have run in it)
+    release_child, release = os.pipe()  # the parent lets it end
+    with journal.locked():
+        pid = os.fork()
+        if pid == 0:  # the child lives on, holding whatever it inherited, until the parent says so
+            os.write(started, b"x")
+            os.read(release_child, 1)
+            os._exit(0)
+    os.read(child_started, 1)
+    other = os.open(journal.path, os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError if the child kept the lock
+    finally:
+        os.close(other)
+        os.write(release, b"x")
+        os.waitpid(pid, 0)
+        for fd in (child_started, started, release_child, release):
+            os.close(fd)
+
+
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
