@@ -3,7 +3,8 @@
 `DeepInfra._create` / `_acreate` hand their request here when `batch_api` is set. The body sent
 in the batch is exactly the real-time body, minus the stream fields (a batch has no streams). A
 streamed run gets the whole answer as one chunk, usage included, through the same parsing as a
-real stream.
+real stream. The answer's `BATCH_DATA_KEY` field (its batch, and whether it is replayed from the
+journal) reaches agno as `provider_data["model_extra"]`, so `RunOutput.model_provider_data`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from agno_deepinfra._errors import unusable_response_error
 from agno_deepinfra._journal import VOLATILE_FIELDS
 from agno_deepinfra._retry import RetryPolicy
 from agno_deepinfra._transport import new_sync_http_client
-from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, result, submit
+from agno_deepinfra.batch import BATCH_DATA_KEY, BatchOptions, Target, account_of, aresult, result, submit
 
 ENDPOINT = "/v1/chat/completions"
 
@@ -100,6 +101,9 @@ def answer_chunk(completion: ChatCompletion) -> ChatCompletionChunk:
         "choices": [{"index": 0, "delta": delta, "finish_reason": choice.finish_reason}],
         "usage": completion.usage.model_dump() if completion.usage is not None else None,
     }
+    marker = (completion.model_extra or {}).get(BATCH_DATA_KEY)
+    if marker is not None:  # where the answer came from, as on the whole completion
+        chunk[BATCH_DATA_KEY] = marker
     return ChatCompletionChunk.model_validate(chunk)
 
 

@@ -5,38 +5,38 @@ check go through the package's retry policy (`_retry.call_with_retries`) and err
 (`_errors.map_error`). Creating a batch is made idempotent: each submission carries a random
 token in the batch's `metadata`, and a retried create first looks for a batch with that token,
 so a create whose answer was lost is never repeated. With a journal, requests already submitted
-by an earlier process are collected from that batch instead of being submitted again.
+by an earlier process are collected from that batch instead of being submitted again: claiming,
+finishing an earlier process's submission and submitting all happen under the journal's lock, so
+processes sharing a journal never submit the same work. A recorded batch DeepInfra no longer knows
+(404) is submitted again, once, with a warning. Each answer says in its body's `BATCH_DATA_KEY`
+which batch it came from and whether it is `replayed` (an earlier run already received it, and
+counted its cost: a replay's `estimated_cost` is 0).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 
+import openai
 from agno.exceptions import AgnoError
 from openai import OpenAI
 
 from agno_deepinfra import catalog
-from agno_deepinfra._errors import MAPPED_EXCEPTIONS, DeepInfraError, error_class, map_error, text_of
-from agno_deepinfra._journal import Journal, Submission, open_journal
+from agno_deepinfra._batch_lines import Asker, batch_errors, outcome, priced, result_lines, settle
+from agno_deepinfra._errors import MAPPED_EXCEPTIONS, DeepInfraError, error_text, map_error
+from agno_deepinfra._journal import Journal, Submission, open_journal, plain_url
 from agno_deepinfra._retry import call_with_retries
-from agno_deepinfra.batch import (
-    BATCH_PRICE_FACTOR,
-    BatchOptions,
-    BatchProgress,
-    Target,
-    Waiting,
-    batch_error,
-    show_progress,
-)
+from agno_deepinfra.batch import BatchOptions, BatchProgress, Target, Waiting, batch_error, show_progress
 
 T = TypeVar("T")
+logger = logging.getLogger("agno_deepinfra")
 # Status checks are free and idempotent, and a batch runs for hours: a passing 503 must not end
 # every run waiting on it. They get at least this many retries, whatever the owner's `retries`.
 MIN_POLL_RETRIES = 5
@@ -78,7 +78,7 @@ class BatchJob:
             if isinstance(error, DeepInfraError):
                 error.retryable = False  # a retry by agno's loop would submit the calls again
             for call in self.waiting:
-                _settle(call.future, error=error)
+                settle(call.future, error=error)
             if self._journal is not None:  # unanswered requests stay collectable by a later job
                 for token, custom_ids in self._claims.items():
                     self._journal.release(token, custom_ids)
@@ -100,24 +100,38 @@ class BatchJob:
     # -------------------------------------------------------------------------- submit or resume
 
     def _run(self) -> None:
-        journal = open_journal(self.options.journal) if self.options.journal is not None else None
-        self._journal = journal
-        fresh: list[Waiting] = list(self.waiting)
-        resumed: dict[str, tuple[Submission, dict[str, Waiting]]] = {}
-        if journal is not None:
-            claims = journal.claim(self.target.endpoint, [call.fingerprint for call in self.waiting])
-            fresh = []
-            for call, claim in zip(self.waiting, claims, strict=True):
-                if claim is None:
-                    fresh.append(call)
-                else:
-                    submission, custom_id = claim
-                    self._claims.setdefault(submission.token, []).append(custom_id)
-                    resumed.setdefault(submission.token, (submission, {}))[1][custom_id] = call
-        tracked = [self._resume(submission, calls, journal) for submission, calls in resumed.values()]
-        if fresh:
-            tracked.append(self._submit(fresh, journal))
+        if self.options.journal is None:
+            self._wait([self._submit(self.waiting, None)], None)
+            return
+        journal = self._journal = open_journal(self.options.journal)
+        with journal.locked():  # no other process claims or submits meanwhile
+            tracked = self._claim_and_submit(journal)
         self._wait(tracked, journal)
+
+    def _claim_and_submit(self, journal: Journal) -> list[_Tracked]:
+        account, base_url = self.target.account.id, plain_url(self.target.base_url)
+        fingerprints = [call.fingerprint for call in self.waiting]
+        claims = journal.claim(account, base_url, self.target.endpoint, fingerprints)
+        fresh: list[Waiting] = []
+        resumed: dict[str, tuple[Submission, dict[str, Waiting]]] = {}
+        for call, claim in zip(self.waiting, claims, strict=True):
+            if claim is None:
+                fresh.append(call)
+            else:
+                submission, custom_id = claim
+                self._claims.setdefault(submission.token, []).append(custom_id)
+                resumed.setdefault(submission.token, (submission, {}))[1][custom_id] = call
+        tracked = []
+        for submission, calls in resumed.values():
+            item = self._resume(submission, calls, journal)
+            if item is None:  # DeepInfra no longer knows it: submit its requests again, once
+                fresh.extend(calls.values())
+            else:
+                tracked.append(item)
+        if fresh:
+            order = {id(call): index for index, call in enumerate(self.waiting)}
+            tracked.append(self._submit(sorted(fresh, key=lambda call: order[id(call)]), journal))
+        return tracked
 
     def _submit(self, calls: list[Waiting], journal: Journal | None) -> _Tracked:
         by_custom_id = {f"req-{index}": call for index, call in enumerate(calls)}
@@ -126,24 +140,49 @@ class BatchJob:
             for custom_id, call in by_custom_id.items()
         ]
         payload = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
-        uploaded = self._call(lambda: self.client.files.create(file=("batch.jsonl", payload), purpose="batch"))
+        uploaded = self._call(
+            lambda: self.client.files.create(file=("batch.jsonl", payload), purpose="batch"), subject="a file upload"
+        )
         token = uuid.uuid4().hex
         if journal is not None:
             requests = [(call.fingerprint, custom_id) for custom_id, call in by_custom_id.items()]
-            journal.submitting(Submission(token, self.target.endpoint, self.model_id, uploaded.id, requests))
+            account, base_url = self.target.account.id, plain_url(self.target.base_url)
+            submission = Submission(
+                token, self.target.endpoint, self.model_id, uploaded.id, requests, account, base_url
+            )
+            journal.submitting(submission)
             self._claims[token] = list(by_custom_id)
         batch_id = self._create(uploaded.id, token)
         if journal is not None:
             journal.submitted(token, batch_id)
         return _Tracked(token, batch_id, by_custom_id)
 
-    def _resume(self, submission: Submission, calls: dict[str, Waiting], journal: Journal | None) -> _Tracked:
-        """Collect from a batch an earlier process submitted (or finish submitting its uploaded file)."""
-        batch_id = (
-            submission.batch_id or self._find(submission.token) or self._create(submission.file_id, submission.token)
-        )
-        if journal is not None and submission.batch_id is None:
-            journal.submitted(submission.token, batch_id)
+    def _resume(self, submission: Submission, calls: dict[str, Waiting], journal: Journal) -> _Tracked | None:
+        """Collect from a batch an earlier process submitted (or finish submitting its uploaded file).
+
+        None when DeepInfra does not know the batch (or its file) any more: the submission is marked
+        lost, so no process collects it again, and its requests go into a new batch.
+        """
+        try:
+            if submission.batch_id is not None:
+                batch_id = submission.batch_id
+                self._call(lambda: self.client.batches.retrieve(batch_id), subject=f"batch {batch_id}")
+            else:
+                batch_id = self._find(submission.token) or self._create(submission.file_id, submission.token)
+                journal.submitted(submission.token, batch_id)
+        except DeepInfraError as error:
+            if error.status_code != 404:
+                raise
+            logger.warning(
+                "DeepInfra batch journal %s, line %d: %s (another server or account, or a deleted batch); its %d "
+                "requests of this run are submitted again",
+                journal.path,
+                submission.line,
+                error.message,
+                len(calls),
+            )
+            journal.finished(submission.token, "lost")
+            return None
         return _Tracked(submission.token, batch_id, calls)
 
     def _create(self, file_id: str, token: str) -> str:
@@ -163,10 +202,10 @@ class BatchJob:
             )
             return batch.id
 
-        return self._call(attempt)
+        return self._call(attempt, subject=f"file {file_id} (a batch's input)")
 
     def _find(self, token: str) -> str | None:
-        return self._call(lambda: self._find_unmapped(token))
+        return self._call(lambda: self._find_unmapped(token), subject="the list of batches")
 
     def _find_unmapped(self, token: str) -> str | None:
         for batch in self.client.batches.list(limit=100):
@@ -174,12 +213,22 @@ class BatchJob:
                 return batch.id
         return None
 
-    def _call(self, attempt: Callable[[], T], min_retries: int = 0) -> T:
-        """One wire call with the owner's retries (at least `min_retries`), failures mapped to agno's errors."""
+    def _call(self, attempt: Callable[[], T], min_retries: int = 0, *, subject: str) -> T:
+        """One wire call with the owner's retries (at least `min_retries`), failures mapped to agno's errors.
+
+        A 404 means DeepInfra does not know `subject` (a batch or file id from a journal, another
+        server's, or deleted): said so, never with the model-id hint of a model call's 404.
+        """
 
         def mapped() -> T:
             try:
                 return attempt()
+            except openai.NotFoundError as exc:
+                text = error_text(exc.response)[:200]
+                message = f"DeepInfra does not know {subject} (HTTP 404: {text})"
+                raise batch_error(
+                    message, model_id=self.model_id, model_name=self.target.model_name, status=404
+                ) from exc
             except MAPPED_EXCEPTIONS as exc:
                 raise map_error(exc, model_id=self.model_id, model_name=self.target.model_name) from exc
 
@@ -203,7 +252,13 @@ class BatchJob:
             interval = min(max(interval * 2, interval), self.options.max_poll_interval)
 
     def _check(self, item: _Tracked, journal: Journal | None) -> None:
-        batch = self._call(lambda: self.client.batches.retrieve(item.batch_id), MIN_POLL_RETRIES)
+        try:
+            batch = self._call(
+                lambda: self.client.batches.retrieve(item.batch_id), MIN_POLL_RETRIES, subject=f"batch {item.batch_id}"
+            )
+        except DeepInfraError as error:
+            self._note_lost(item, journal, error)
+            raise
         counts = batch.request_counts
         completed, failed, total = (counts.completed, counts.failed, counts.total) if counts else (0, 0, 0)
         if item.last != (batch.status, completed, failed):
@@ -214,69 +269,68 @@ class BatchJob:
             show_progress(self.options, progress)
         if batch.status not in ("completed", *ENDED_BADLY):
             return
-        self._deliver(item, batch.status, batch.output_file_id, batch.error_file_id, _batch_errors(batch))
+        try:
+            lines = self._lines(item, batch.output_file_id, batch.error_file_id)
+        except DeepInfraError as error:
+            self._note_lost(item, journal, error)
+            raise
+        self._deliver(item, batch.status, lines, batch_errors(batch), journal)
         item.done = True
-        if journal is not None:
-            journal.finished(item.token, batch.status)
 
-    def _deliver(self, item: _Tracked, status: str, output: str | None, errors: str | None, why: str) -> None:
-        """Answer each call from its line; calls without a line end with the batch's status."""
-        for file_id in (output, errors):
-            if file_id is None:
-                continue
-            text = self._call(lambda file_id=file_id: self.client.files.content(file_id).text, MIN_POLL_RETRIES)  # type: ignore[misc]
-            for raw in text.splitlines():
-                if raw.strip():
-                    self._answer(item, json.loads(raw))
-        for custom_id, call in item.by_custom_id.items():
-            if not call.future.done():
-                ending = f"ended '{status}'" + (f" ({why})" if why else "")
-                if status == "completed":
-                    ending = "completed without a result for this request"
-                message = f"DeepInfra batch {item.batch_id} {ending} (request {custom_id})"
-                error = batch_error(message, model_id=self.model_id, model_name=self.target.model_name, status=502)
-                _settle(call.future, error=error)
-
-    def _answer(self, item: _Tracked, line: dict[str, Any]) -> None:
-        call = item.by_custom_id.get(str(line.get("custom_id")))
-        if call is None or call.future.done():
+    def _note_lost(self, item: _Tracked, journal: Journal | None, error: DeepInfraError) -> None:
+        """A 404 while waiting: DeepInfra forgot the batch or its results. Say so; a rerun submits again."""
+        if error.status_code != 404:
             return
-        response = line.get("response") or {}
-        status = int(response.get("status_code") or 0)
-        body = response.get("body")
-        if 200 <= status < 300 and isinstance(body, dict) and line.get("error") is None:
-            _settle(call.future, value=self._priced(body))
-            return
-        problem = line.get("error") or body
-        text = text_of(problem) if problem is not None else "no response"
-        kind, _ = error_class(status or 500, text)
-        error = kind(
-            message=f"DeepInfra batch {item.batch_id}, request {line.get('custom_id')}: HTTP {status}: {text[:200]}",
-            status_code=status or 500,
-            model_name=self.target.model_name,
-            model_id=self.model_id,
-        )
-        error.retryable, error.detail = False, text
-        _settle(call.future, error=error)
-
-    # ------------------------------------------------------------------------------- pricing
-
-    def _priced(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The line's body with `usage.estimated_cost` at the batch price (see `batch`'s docstring)."""
-        usage = body.get("usage")
-        if not isinstance(usage, dict):
-            return body
-        prices = self._catalog_prices()
-        priced = dict(usage)
-        if prices is None:
-            priced.pop("estimated_cost", None)  # unknown, not free
+        if journal is None:
+            error.message += "; its runs cannot be answered"
         else:
-            input_price, output_price = prices
-            tokens_in = int(usage.get("prompt_tokens") or 0)
-            tokens_out = int(usage.get("completion_tokens") or 0)
-            cost = (tokens_in * input_price + tokens_out * output_price) / 1_000_000 * BATCH_PRICE_FACTOR
-            priced["estimated_cost"] = round(cost, 12)
-        return {**body, "usage": priced}
+            journal.finished(item.token, "lost")
+            error.message += f"; journal {journal.path} marks it lost, so a rerun submits its requests again"
+
+    def _lines(self, item: _Tracked, output: str | None, errors: str | None) -> dict[str, dict[str, Any]]:
+        """The result line of each custom_id this job waits for, from the output and error files."""
+
+        def content(file_id: str) -> str:
+            return self.client.files.content(file_id).text
+
+        texts = [
+            self._call(
+                partial(content, file_id), MIN_POLL_RETRIES, subject=f"file {file_id} (batch {item.batch_id}'s results)"
+            )
+            for file_id in (output, errors)
+            if file_id is not None
+        ]
+        return result_lines(texts, item.by_custom_id)
+
+    def _deliver(
+        self, item: _Tracked, status: str, lines: dict[str, dict[str, Any]], why: str, journal: Journal | None
+    ) -> None:
+        """Answer each call from its line; calls without a line end with the batch's status.
+
+        With a journal the outcome is recorded before the runs get it: the lines answered (a later
+        run replays them at no cost) and those that failed for a passing reason (a later run submits
+        them again).
+        """
+        who = Asker(self.target.model_name, self.model_id, journal is not None)
+        outcomes = {
+            custom_id: outcome(who, item.batch_id, custom_id, lines.get(custom_id), status, why)
+            for custom_id in item.by_custom_id
+        }
+        replayed: set[str] = set()
+        if journal is not None:
+            answered = [custom_id for custom_id, (body, _, _) in outcomes.items() if body is not None]
+            retry = [custom_id for custom_id, (_, _, passing) in outcomes.items() if passing]
+            with journal.locked():
+                replayed = journal.delivered(item.token) & set(answered)
+                journal.finished(item.token, status, answered, retry)
+        for custom_id, (body, error, _) in outcomes.items():
+            future = item.by_custom_id[custom_id].future
+            if body is not None:
+                was_replayed = custom_id in replayed
+                prices = None if was_replayed else self._catalog_prices()
+                settle(future, value=priced(body, prices, item.batch_id, custom_id, was_replayed))
+            else:
+                settle(future, error=error)
 
     def _catalog_prices(self) -> tuple[float, float] | None:
         if self._prices is False:
@@ -290,20 +344,3 @@ class BatchJob:
                 if info.id == self.model_id and info.pricing.input_per_million is not None:
                     self._prices = (info.pricing.input_per_million, info.pricing.output_per_million or 0.0)
         return self._prices if self._prices is not False else None  # type: ignore[return-value]
-
-
-def _settle(
-    future: Future[dict[str, Any]], value: dict[str, Any] | None = None, error: BaseException | None = None
-) -> None:
-    """Resolve a call's future, unless its run gave up waiting (an async run cancelled meanwhile)."""
-    with contextlib.suppress(InvalidStateError):
-        if error is not None:
-            future.set_exception(error)
-        elif value is not None:
-            future.set_result(value)
-
-
-def _batch_errors(batch: Any) -> str:
-    errors = getattr(batch, "errors", None)
-    data = getattr(errors, "data", None) or []
-    return "; ".join(f"line {item.line}: {item.message}" if item.line else str(item.message) for item in data[:3])

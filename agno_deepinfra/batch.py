@@ -18,8 +18,8 @@ as ordinary input tokens (the catalog has no cached-token price): an upper bound
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import math
 import os
 import sys
 import threading
@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from openai import OpenAI
 
 from agno_deepinfra._errors import DeepInfraError
-from agno_deepinfra._journal import fingerprint
+from agno_deepinfra._journal import Account
 from agno_deepinfra._retry import RetryPolicy
 
 logger = logging.getLogger("agno_deepinfra")
@@ -40,6 +40,8 @@ ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 MAX_REQUESTS = 50_000  # requests in one batch file (DeepInfra follows OpenAI's limit)
 MAX_EMBEDDING_INPUTS = 50_000  # inputs in one embeddings batch, all requests together
 BATCH_PRICE_FACTOR = 0.8  # "20% below real-time pricing" (DeepInfra's Batch API docs)
+# The key of a batch answer's body (so `model_extra` in agno's `provider_data`) saying where it came from.
+BATCH_DATA_KEY = "deepinfra_batch"
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,16 @@ class BatchOptions:
     """How batch mode collects, submits and waits. `batch_api=True` means `BatchOptions()`.
 
     Attributes:
-        window: seconds to collect calls after the first one arrives before submitting them.
-        max_requests: submit as soon as this many calls wait (at most 50,000, DeepInfra's limit).
-        poll_interval: seconds before the first status check; doubled after each check.
-        max_poll_interval: upper bound on the wait between checks.
-        journal: a file path. Each submitted batch is recorded there with the fingerprints of its
-            requests (never the key or the text), so a rerun of the same workload after a crash
-            collects the batch already submitted instead of paying for it again (see `_journal`).
+        window: seconds to collect calls after the first one arrives before submitting them
+            (finite, >= 0; 0 submits each call as it comes).
+        max_requests: submit as soon as this many calls wait (an int from 1 to 50,000, DeepInfra's limit).
+        poll_interval: seconds before the first status check (finite, > 0); doubled after each check.
+        max_poll_interval: upper bound on the wait between checks (finite, >= poll_interval).
+        journal: a file path (`~` expanded). Each submitted batch is recorded there with keyed
+            fingerprints of its requests (never the key or the text), so a rerun of the same
+            workload after a crash collects the batch already submitted instead of paying for it
+            again. Processes sharing the path take turns under a file lock. Created 0600. See
+            `_journal` and RELIABILITY.md, "Hardening: the batch journal".
         on_progress: called with a `BatchProgress` on each status or count change (any thread).
         progress_bar: draw a progress line on stderr; None (default) draws it when stderr is a terminal.
         sleep: the wait between status checks (`time.sleep` unless given; tests inject their own).
@@ -83,16 +88,32 @@ class BatchOptions:
     on_progress: Callable[[BatchProgress], None] | None = field(default=None, repr=False)
     progress_bar: bool | None = None
     sleep: Callable[[float], None] | None = field(default=None, repr=False)
-    _collectors: dict[tuple[str, str, str], _Collector] = field(default_factory=dict, init=False, repr=False)
+    _collectors: dict[tuple[str, str, Account], _Collector] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        _check_seconds("window", self.window, zero=True)
+        _check_seconds("poll_interval", self.poll_interval)
+        _check_seconds("max_poll_interval", self.max_poll_interval)
+        if self.max_poll_interval < self.poll_interval:
+            raise ValueError(
+                f"BatchOptions(max_poll_interval=...) must be >= poll_interval ({self.poll_interval!r}); "
+                f"got {self.max_poll_interval!r}"
+            )
+        if isinstance(self.max_requests, bool) or not isinstance(self.max_requests, int):
+            raise ValueError(f"BatchOptions(max_requests=...) must be an int; got {self.max_requests!r}")
         if not 1 <= self.max_requests <= MAX_REQUESTS:
             raise ValueError(
                 f"BatchOptions(max_requests=...) must be between 1 and {MAX_REQUESTS}; got {self.max_requests}"
             )
-        if self.window < 0 or self.poll_interval < 0 or self.max_poll_interval < self.poll_interval:
-            raise ValueError("BatchOptions: window and poll_interval must be >= 0, max_poll_interval >= poll_interval")
+        if self.journal is not None and not isinstance(self.journal, (str, os.PathLike)):
+            raise ValueError(f"BatchOptions(journal=...) must be a file path or None; got {self.journal!r}")
+        if self.progress_bar is not None and not isinstance(self.progress_bar, bool):
+            raise ValueError(f"BatchOptions(progress_bar=...) must be True, False or None; got {self.progress_bar!r}")
+        for name in ("on_progress", "sleep"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise ValueError(f"BatchOptions({name}=...) must be a callable or None; got {value!r}")
 
     def __deepcopy__(self, memo: dict[int, Any]) -> BatchOptions:
         return self  # agno copies models and agents; the copies must keep collecting together
@@ -109,6 +130,14 @@ class BatchOptions:
         self.__dict__.update(state)
         self._collectors = {}
         self._lock = threading.Lock()
+
+
+def _check_seconds(name: str, value: object, zero: bool = False) -> None:
+    """A duration setting: a finite number of seconds, > 0 (or >= 0 where `zero`)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not zero):  # type: ignore[operator]
+        bound = ">= 0" if zero else "> 0"
+        raise ValueError(f"BatchOptions({name}=...) must be a finite number of seconds {bound}; got {value!r}")
 
 
 def resolve_options(value: bool | BatchOptions | None) -> BatchOptions | None:
@@ -131,7 +160,8 @@ class Target:
     client: Callable[[], OpenAI] = field(repr=False)
     policy: RetryPolicy
     model_name: str
-    account: str = field(default="", repr=False)  # a hash of the API key: accounts never share a batch
+    # Keyed hashes of the API key: accounts never share a batch, nor a journal record.
+    account: Account = field(default_factory=lambda: Account.of(""), repr=False)
 
 
 class _Settings(Protocol):
@@ -142,9 +172,9 @@ class _Settings(Protocol):
     retry_jitter: float
 
 
-def account_of(api_key: str) -> str:
-    """A short hash of the key (collectors are per account; the key itself is never kept here)."""
-    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+def account_of(api_key: str) -> Account:
+    """Keyed hashes of the key (collectors and journal records are per account; the key is never kept here)."""
+    return Account.of(api_key)
 
 
 def batch_error(message: str, *, model_id: str, model_name: str, status: int = 400) -> DeepInfraError:
@@ -223,7 +253,7 @@ class _Collector:
                 model_name=self.target.model_name,
             )
         future: Future[dict[str, Any]] = Future()
-        waiting = Waiting(body, fingerprint(self.target.endpoint, body), weight, future)
+        waiting = Waiting(body, self.target.account.fingerprint(self.target.endpoint, body), weight, future)
         with self.lock:
             if self.waiting and self._full_with(weight):
                 self._flush_locked()

@@ -37,7 +37,7 @@ def bemu() -> Iterator[DeepInfraEmulator]:
 
 def options(count: int, **kwargs: Any) -> BatchOptions:
     kwargs.setdefault("window", 600)
-    return BatchOptions(max_requests=count, poll_interval=0, sleep=lambda seconds: None, **kwargs)
+    return BatchOptions(max_requests=count, poll_interval=0.01, sleep=lambda seconds: None, **kwargs)
 
 
 def batch_model(emu: DeepInfraEmulator, batch_api: Any, **kwargs: Any) -> DeepInfra:

@@ -140,11 +140,12 @@ class _Batch:
 _STAMPS = ("in_progress", "expires", "finalizing", "completed", "failed", "expired", "cancelling", "cancelled")
 
 
-@dataclass(frozen=True)
+@dataclass
 class _LineFailure:
     matching: str
     status: int
     message: str
+    times: int | None = None  # lines it still fails; None: every one
 
 
 class BatchApi:
@@ -176,9 +177,16 @@ class BatchApi:
 
     # -- scripting -------------------------------------------------------------------------------
 
-    def fail_requests(self, matching: str, status: int = 400, message: str = "Bad request") -> None:
-        """Fail every batch line whose body's JSON contains `matching`, with `status` and DeepInfra's error body."""
-        self._failures.append(_LineFailure(matching, status, message))
+    def fail_requests(
+        self, matching: str, status: int = 400, message: str = "Bad request", times: int | None = None
+    ) -> None:
+        """Fail every batch line whose body's JSON contains `matching`, with `status` and DeepInfra's error body.
+
+        `times` fails only that many matching lines (a passing failure, such as a 500), then answers them.
+        """
+        if times is not None and times < 1:
+            raise ValueError(f"fail_requests(times=...) must be at least 1 or None; got {times!r}")
+        self._failures.append(_LineFailure(matching, status, message, times))
 
     def end_next(self, status: str, message: str | None = None) -> None:
         """End the next batch created with `status` ("failed", "expired" or "cancelled") instead of completing it.
@@ -357,8 +365,10 @@ class BatchApi:
         """One output line: the real-time route's answer to the line's body, or a scripted failure."""
         body = line["body"]
         text = json.dumps(body, ensure_ascii=False)
-        scripted = next((failure for failure in self._failures if failure.matching in text), None)
+        scripted = next((item for item in self._failures if item.matching in text and item.times != 0), None)
         if scripted is not None:
+            if scripted.times is not None:
+                scripted.times -= 1
             status, answer = scripted.status, detail_error(scripted.message)
         else:
             status, answer = self._real_time(endpoint, body)
