@@ -198,4 +198,3 @@ def _plain(value: Any) -> Any:
 def contender_legend() -> str:
     """What each contender label means."""
     return "\n".join(f"- `{key}`: {label}" for key, label in LABELS.items())
-
