@@ -1,7 +1,8 @@
 """`python -m benchmarks [--quick] [--output-dir DIR]`: run every benchmark against a local emulator.
 
-The full run (`make bench`) writes `benchmarks/RESULTS.md`, `benchmarks/results.json` and
-`benchmarks/fanout_latency.png`; `--quick` runs tiny sizes (a smoke test, under 30 s) and writes
+The full run (`make bench`) writes `benchmarks/RESULTS.md`, `benchmarks/results.json`, the plots
+and every timing as a pyperf suite (`benchmarks/.cache/samples.pyperf.json.gz`, not committed);
+`--quick` runs tiny sizes (a smoke test, under a minute) and writes
 to `benchmarks/.cache/quick/` unless `--output-dir` says otherwise. `--render-only` measures
 nothing: it rewrites RESULTS.md from the results.json already there (then the README block).
 """

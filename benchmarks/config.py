@@ -40,9 +40,6 @@ class Sizes:
     import_breakdown: bool
     # Streaming warm-up streams per contender (each checked against the full reply text).
     stream_warmup: int
-    # Profiling: calls under the profiler and iterations of each micro-benchmark.
-    profile_calls: int
-    micro_iterations: int
 
     def to_json(self) -> dict[str, Any]:
         """The sizes as a plain dict."""
@@ -69,8 +66,6 @@ FULL = Sizes(
     import_parallel=False,
     import_breakdown=True,
     stream_warmup=1,
-    profile_calls=300,
-    micro_iterations=2_000,
 )
 
 QUICK = Sizes(
@@ -93,6 +88,4 @@ QUICK = Sizes(
     import_parallel=True,
     import_breakdown=False,
     stream_warmup=0,
-    profile_calls=10,
-    micro_iterations=50,
 )

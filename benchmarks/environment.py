@@ -22,7 +22,7 @@ QUIET_ENV = {
     "HF_HUB_OFFLINE": "1",  # LiteLLM would fetch a Llama tokenizer from huggingface.co to count stream tokens
 }
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-PACKAGES = ("agno-deepinfra", "agno", "openai", "httpx", "litellm", "pydantic", "h11", "matplotlib", "pyinstrument")
+PACKAGES = ("agno-deepinfra", "agno", "openai", "httpx", "litellm", "pydantic", "h11", "matplotlib", "pyperf")
 _QUIET_LOGGERS = ("agno", "agno-team", "agno-workflow", "agno_deepinfra", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 
 
@@ -54,7 +54,7 @@ def forbid_remote_hosts() -> None:
     A library that tries (LiteLLM's tokenizer download, a cost-map refresh) fails fast instead of
     waiting on retries, and no request reaches the internet.
     """
-    if getattr(socket.getaddrinfo, "_loopback_only", False):
+    if getattr(socket.getaddrinfo, "loopback_only", False):
         return
     original = socket.getaddrinfo
 
@@ -64,7 +64,7 @@ def forbid_remote_hosts() -> None:
             raise socket.gaierror(socket.EAI_NONAME, f"benchmarks: refusing to resolve {name!r} (loopback only)")
         return original(host, *args, **kwargs)
 
-    loopback_only._loopback_only = True  # type: ignore[attr-defined]
+    loopback_only.loopback_only = True  # type: ignore[attr-defined]
     socket.getaddrinfo = loopback_only
 
 

@@ -6,7 +6,7 @@ import asyncio
 import gc
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import (
@@ -23,7 +23,7 @@ from benchmarks.contenders import (
     Target,
     async_calls,
 )
-from benchmarks.measure import check_reply, median, percentile, rotated
+from benchmarks.measure import Samples, check_reply, keep, median, schedule
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import SHORT_REPLY
 
@@ -31,31 +31,19 @@ AsyncCall = Callable[[], Awaitable[str]]
 CpuClock = Callable[[], float]
 
 
-@dataclass
-class FanoutSamples:
-    """Every latency of one contender at one concurrency level, and per-round throughput."""
-
-    latencies: list[float] = field(default_factory=list)
-    throughput: list[float] = field(default_factory=list)
-    client_cpu_per_request: list[float] = field(default_factory=list)
-    server_cpu_per_request: list[float] = field(default_factory=list)
-    errors: int = 0
-    last_error: str = ""
-
-    def summary(self) -> dict[str, float | None]:
-        """Median throughput (req/s), p50/p99 latency (ms), errors, and client / emulator CPU per request (µs)."""
-        p50, p99 = percentile(self.latencies, 50), percentile(self.latencies, 99)
-        client, server = median(self.client_cpu_per_request), median(self.server_cpu_per_request)
-        return {
-            "throughput_rps": median(self.throughput),
-            "throughput_min_rps": min(self.throughput, default=None),
-            "throughput_max_rps": max(self.throughput, default=None),
-            "p50_ms": None if p50 is None else p50 * 1e3,
-            "p99_ms": None if p99 is None else p99 * 1e3,
-            "errors": float(self.errors),
-            "client_cpu_us": None if client is None else client * 1e6,
-            "emulator_cpu_us": None if server is None else server * 1e6,
-        }
+def _values(record: Samples, level: int) -> dict[str, float | None]:
+    """Median throughput and its range over rounds (calls/s), p50/p99 latency (ms), errors, CPU per call (µs)."""
+    walls = record.values("round")
+    return {
+        "throughput_rps": level / median(walls) if walls else None,  # type: ignore[operator]
+        "throughput_min_rps": level / max(walls) if walls else None,
+        "throughput_max_rps": level / min(walls) if walls else None,
+        "p50_ms": record.stat("latency", 50, 1e3),
+        "p99_ms": record.stat("latency", 99, 1e3),
+        "errors": float(record.errors),
+        "client_cpu_us": record.stat("client_cpu", scale=1e6),
+        "emulator_cpu_us": record.stat("emulator_cpu", scale=1e6),
+    }
 
 
 async def _timed(call: AsyncCall, expected: str) -> tuple[float, str | None]:
@@ -75,29 +63,24 @@ async def fanout(
     expected: str,
     server_cpu: CpuClock | None = None,
     warmup: int = 20,
-) -> dict[str, FanoutSamples]:
+) -> dict[str, Samples]:
     """Start `level` calls at once per contender and wait for all, `rounds` times in rotating order."""
     for call in calls.values():
         await asyncio.gather(*(_timed(call, expected) for _ in range(min(warmup, level))))
-    samples = {name: FanoutSamples() for name in calls}
-    names = list(calls)
-    for round_index in range(rounds):
-        for name in rotated(names, round_index):
-            record = samples[name]
-            gc.collect()
-            server0 = server_cpu() if server_cpu else 0.0
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            results = await asyncio.gather(*(_timed(calls[name], expected) for _ in range(level)))
-            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-            if server_cpu is not None:
-                record.server_cpu_per_request.append((server_cpu() - server0) / level)
-            record.throughput.append(level / wall)
-            record.client_cpu_per_request.append(cpu / level)
-            for latency, error in results:
-                record.latencies.append(latency)
-                if error is not None:
-                    record.errors += 1
-                    record.last_error = error
+    samples = {name: Samples() for name in calls}
+    for name, record in schedule(samples, rounds):
+        server0 = server_cpu() if server_cpu else 0.0
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        results = await asyncio.gather(*(_timed(calls[name], expected) for _ in range(level)))
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        record.add(round=wall, client_cpu=cpu / level)
+        if server_cpu is not None:
+            record.add(emulator_cpu=(server_cpu() - server0) / level)
+        for latency, error in results:
+            record.add(latency=latency)
+            if error is not None:
+                record.errors += 1
+                record.last_error = error
     return samples
 
 
@@ -184,7 +167,7 @@ class LoadResults:
 def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> LoadResults:
     """Measure the emulator's capacity, then fan out at each level of `sizes.fanout_levels`."""
 
-    async def main() -> tuple[list[Capacity], dict[int, dict[str, FanoutSamples]]]:
+    async def main() -> tuple[list[Capacity], dict[int, dict[str, Samples]]]:
         calls, close = async_calls(target)
         try:
             probes = [
@@ -193,9 +176,10 @@ def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> 
             ]
             levels = {}
             for level in sizes.fanout_levels:
-                levels[level] = await fanout(
+                measured = await fanout(
                     calls, level=level, rounds=sizes.fanout_rounds, expected=SHORT_REPLY, server_cpu=server_cpu
                 )
+                levels[level] = keep(f"fanout_{level}", measured)
         finally:
             await close()
         return probes, levels
@@ -203,17 +187,17 @@ def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> 
     probes, levels = asyncio.run(main())
     sections = [_fanout_section(level, samples, sizes.fanout_rounds) for level, samples in levels.items()]
     latencies = {
-        level: {name: [latency * 1e3 for latency in record.latencies] for name, record in samples.items()}
+        level: {name: [latency * 1e3 for latency in record.values("latency")] for name, record in samples.items()}
         for level, samples in levels.items()
     }
     best = max(probes, key=lambda probe: probe.requests_per_second)
     return LoadResults(best, probes, sections, latencies)
 
 
-def _spread_notes(samples: dict[str, FanoutSamples]) -> list[str]:
+def _spread_notes(samples: dict[str, Samples], level: int) -> list[str]:
     """Say whether the contenders' round-to-round ranges overlap (then their ratios are within noise)."""
     ranges = {
-        name: (min(record.throughput), max(record.throughput)) for name, record in samples.items() if record.throughput
+        name: (level / max(walls), level / min(walls)) for name, r in samples.items() if (walls := r.values("round"))
     }
     if OURS not in ranges or RAW not in ranges:
         return []
@@ -226,13 +210,13 @@ def _spread_notes(samples: dict[str, FanoutSamples]) -> list[str]:
     ]
 
 
-def _transport_notes(samples: dict[str, FanoutSamples]) -> list[str]:
+def _transport_notes(samples: dict[str, Samples]) -> list[str]:
     """The like-for-like ratio on aiohttp, where both sides share the transport."""
-    ours = median(samples[OURS_AIOHTTP].throughput) if OURS_AIOHTTP in samples else None
-    raw = median(samples[RAW_AIOHTTP].throughput) if RAW_AIOHTTP in samples else None
+    ours = median(samples[OURS_AIOHTTP].values("round")) if OURS_AIOHTTP in samples else None
+    raw = median(samples[RAW_AIOHTTP].values("round")) if RAW_AIOHTTP in samples else None
     if not ours or not raw:
         return ["The aiohttp rows are missing: install the `aiohttp` extra (`pip install -e '.[bench]'`)."]
-    ratio = ours / raw
+    ratio = raw / ours  # throughput ratio: the same calls per round, so the inverse of the round times
     return [
         f"On the same transport (aiohttp on both sides) ours reaches {ratio:.2f}x the raw SDK's throughput: "
         "`Agent.arun` does more per call than a bare `create` (run bookkeeping, message assembly, metrics), "
@@ -241,11 +225,11 @@ def _transport_notes(samples: dict[str, FanoutSamples]) -> list[str]:
     ]
 
 
-def _fanout_section(level: int, samples: dict[str, FanoutSamples], rounds: int) -> Section:
+def _fanout_section(level: int, samples: dict[str, Samples], rounds: int) -> Section:
     rows = []
     for name, record in samples.items():
         note = f"last error: {record.last_error}" if record.errors else ""
-        rows.append(Row(name, VARIANT_OF.get(name, name), LABELS[name], record.summary(), note))
+        rows.append(Row(name, VARIANT_OF.get(name, name), LABELS[name], _values(record, level), note))
     if not HAS_LITELLM:
         rows.insert(min(3, len(rows)), Row(LITELLM, LITELLM, LABELS[LITELLM], {}, SKIPPED_ROW))
     return Section(
@@ -269,7 +253,7 @@ def _fanout_section(level: int, samples: dict[str, FanoutSamples], rounds: int) 
         rows=rows,
         raw_ref=RAW,
         agno_ref=AGNO,
-        notes=_spread_notes(samples) + _transport_notes(samples),
+        notes=_spread_notes(samples, level) + _transport_notes(samples),
         checks=[
             Check(f"fan-out {level:,}: zero errors (ours)", OURS, "errors", "value_max", 0),
             Check(

@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, LABELS, OURS, PROMPT, Target
-from benchmarks.measure import median, rotated
+from benchmarks.measure import Samples, keep, schedule
 from benchmarks.report import Check, Metric, Row, Section
 
 
@@ -54,8 +54,6 @@ def fresh_loop_section(target: Target, sizes: Sizes) -> Section:
     """First-token wall time: a fresh `asyncio.run` per call against calls in one warm loop."""
     makers = _models(target)
     runs = max(5, sizes.streams)
-    fresh: dict[str, list[float]] = {name: [] for name in makers}
-    warm: dict[str, list[float]] = {name: [] for name in makers}
     kept = {OURS: makers[OURS]()}  # ours keeps one model across loops, as a worker does
     asyncio.run(_first_token(kept[OURS]))  # the process's one-off costs (imports, the TLS context)
 
@@ -63,15 +61,16 @@ def fresh_loop_section(target: Target, sizes: Sizes) -> Section:
         await _first_token(model)  # the loop's client and connection
         return [await _first_token(model) for _ in range(runs)]
 
-    for round_index in range(runs):
-        for name in rotated(list(makers), round_index):
-            model = kept.get(name) or makers[name]()  # agno's class: a fresh model per loop (see above)
-            fresh[name].append(asyncio.run(_first_token(model)))
+    samples = {name: Samples() for name in makers}
+    for name, record in schedule(samples, runs):
+        model = kept.get(name) or makers[name]()  # agno's class: a fresh model per loop (see above)
+        record.add(fresh=asyncio.run(_first_token(model)))
     for name, make in makers.items():
-        warm[name] = asyncio.run(warm_loop(make()))
+        for seconds in asyncio.run(warm_loop(make())):
+            samples[name].add(warm=seconds)
     rows = []
-    for name in makers:
-        values = {"fresh_ms": _ms(median(fresh[name])), "warm_ms": _ms(median(warm[name]))}
+    for name, record in keep("fresh_loop", samples).items():
+        values = {"fresh_ms": record.stat("fresh", scale=1e3), "warm_ms": record.stat("warm", scale=1e3)}
         if values["fresh_ms"] and values["warm_ms"]:
             values["fresh_over_warm"] = values["fresh_ms"] / values["warm_ms"]
         rows.append(Row(name, name, LABELS[name], values))
@@ -93,7 +92,3 @@ def fresh_loop_section(target: Target, sizes: Sizes) -> Section:
         agno_ref=AGNO,
         checks=[Check("first token in a fresh loop <= 2x a warm loop", OURS, "fresh_over_warm", "value_max", 2.0)],
     )
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * 1e3

@@ -1,33 +1,33 @@
-"""Timing primitives: order-rotating interleaved rounds, per-call CPU and wall clocks, and summary statistics.
+"""Interleaved rounds with rotating order; pyperf keeps every timing and computes its statistics.
 
 Client CPU is `time.process_time()` (every thread of this process; the emulator runs in another
-process and is excluded). Contenders run in rounds and the order rotates every round, so drift
-(other load on the machine, CPU frequency, cache state) hits every contender alike.
+process and is excluded). Every round runs every contender once, and the order rotates each round,
+so drift on a shared 2-core machine (other load, CPU frequency, cache state) hits every contender
+alike, and ratios taken within a round (paired) cancel what hits a whole round.
+
+Why not pyperf's `Runner` or pytest-benchmark's `pedantic`: both time one benchmark to its end before
+the next one starts (pyperf in worker processes it spawns, pytest-benchmark one function per test,
+with one timer), so a burst of load lands on whichever contender runs then, and neither can clock
+CPU and wall of the same call. What pyperf does well stays pyperf's: each contender's timings are a
+`pyperf.Benchmark` (one `pyperf.Run` per round) whose median and percentiles the tables quote, and
+`dump()` writes them all to a pyperf JSON file, so `python -m pyperf stats|hist|compare_to` can
+examine any row, and test whether a difference is significant.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 import statistics
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import pyperf
 
-def median(values: Sequence[float]) -> float | None:
-    """The median, or None for no values."""
-    return statistics.median(values) if values else None
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The `q`-th percentile (0-100, nearest rank), or None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
+# pyperf accepts only positive values: a reading below the clock's resolution counts as 1 ns.
+_TINY = 1e-9
+_KEPT: list[pyperf.Benchmark] = []
 
 
 def rotated(names: Sequence[str], shift: int) -> list[str]:
@@ -36,6 +36,18 @@ def rotated(names: Sequence[str], shift: int) -> list[str]:
         return []
     shift %= len(names)
     return [*names[shift:], *names[:shift]]
+
+
+def schedule(samples: dict[str, Samples], rounds: int) -> Iterator[tuple[str, Samples]]:
+    """Each contender and its samples once per round, in an order that rotates each round.
+
+    `gc.collect()` runs before each, and the samples record into that round.
+    """
+    for round_index in range(rounds):
+        for name in rotated(list(samples), round_index):
+            samples[name].next_round(round_index)
+            gc.collect()
+            yield name, samples[name]
 
 
 @contextmanager
@@ -50,33 +62,87 @@ def frozen_heap() -> Iterator[None]:
         gc.collect()
 
 
-@dataclass
-class CallSamples:
-    """Per-call CPU and wall seconds of one contender, plus the failures."""
+def median(values: Sequence[float]) -> float | None:
+    """The median, or None for no values."""
+    return statistics.median(values) if values else None
 
-    cpu: list[float] = field(default_factory=list)
-    wall: list[float] = field(default_factory=list)
-    cpu_by_round: list[list[float]] = field(default_factory=list)
+
+@dataclass
+class Samples:
+    """One contender's timings (seconds, one list per round and metric) and its failures."""
+
+    rounds: dict[str, list[list[float]]] = field(default_factory=dict)
     errors: int = 0
     last_error: str = ""
+    current: int = 0  # the round `add` records into
 
-    def summary(self) -> dict[str, float | None]:
-        """Medians (and wall p90) in microseconds, and the error count."""
-        return {
-            "cpu_us": _micro(median(self.cpu)),
-            "wall_us": _micro(median(self.wall)),
-            "wall_p90_us": _micro(percentile(self.wall, 90)),
-            "calls": float(len(self.cpu)),
-            "errors": float(self.errors),
-        }
+    def next_round(self, index: int) -> None:
+        """Record later `add`s into round `index` (rounds stay aligned across contenders for pairing)."""
+        self.current = index
+
+    def add(self, **seconds: float) -> None:
+        """Record one measurement of each named metric in the current round."""
+        for metric, value in seconds.items():
+            per_round = self.rounds.setdefault(metric, [])
+            per_round.extend([] for _ in range(self.current + 1 - len(per_round)))
+            per_round[self.current].append(max(value, _TINY))
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """Count an exception raised in the block as this contender's failure (the run goes on)."""
+        try:
+            yield
+        except Exception as error:
+            self.errors += 1
+            self.last_error = f"{type(error).__name__}: {error}"[:300]
+
+    def values(self, metric: str) -> list[float]:
+        """Every value of `metric`, rounds pooled."""
+        return [value for values in self.rounds.get(metric, []) for value in values]
+
+    def benchmark(self, name: str, metric: str) -> pyperf.Benchmark | None:
+        """`metric` as a pyperf benchmark, one run per round; None when nothing was measured."""
+        runs = [
+            pyperf.Run(values, metadata={"name": name, "unit": "second"}, collect_metadata=False)
+            for values in self.rounds.get(metric, [])
+            if values
+        ]
+        return pyperf.Benchmark(runs) if runs else None
+
+    def stat(self, metric: str, q: float = 50, scale: float = 1.0) -> float | None:
+        """The `q`-th percentile of `metric` (pyperf's, interpolated) times `scale`; None when unmeasured."""
+        benchmark = self.benchmark(metric, metric)
+        return None if benchmark is None else benchmark.percentile(q) * scale
+
+    def round_medians(self, metric: str) -> list[float | None]:
+        """The median of `metric` within each round (None for a round without values)."""
+        return [median(values) for values in self.rounds.get(metric, [])]
 
 
-def _micro(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * 1e6
+def keep(section: str, samples: dict[str, Samples]) -> dict[str, Samples]:
+    """Keep every timing of a section for `dump()` (as `section/contender/metric`); returns `samples`."""
+    for contender, record in samples.items():
+        for metric in record.rounds:
+            benchmark = record.benchmark(f"{section}/{contender}/{metric}", metric)
+            if benchmark is not None:
+                _KEPT.append(benchmark)
+    return samples
 
 
-def _milli(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * 1e3
+def dump(path: Path) -> None:
+    """Write every kept timing as a pyperf suite (gzip-compressed when `path` ends in `.gz`)."""
+    if _KEPT:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pyperf.BenchmarkSuite(_KEPT).dump(str(path), replace=True)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The `q`-th percentile (0-100, nearest rank) of plain values (counts, rates), or None for none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-q * len(ordered) // 100))
+    return ordered[min(int(rank), len(ordered)) - 1]
 
 
 def check_reply(name: str, reply: str, expected: str) -> None:
@@ -85,127 +151,16 @@ def check_reply(name: str, reply: str, expected: str) -> None:
         raise RuntimeError(f"{name}: unexpected reply {reply[:200]!r} (expected {expected!r})")
 
 
-def interleaved_calls(
-    calls: dict[str, Callable[[], str]], *, warmup: int, rounds: int, batch: int, expected: str
-) -> dict[str, CallSamples]:
-    """Time `rounds` x `batch` calls of every contender, in rotating order, after `warmup` checked calls each."""
-    for name, call in calls.items():
-        for _ in range(warmup):
-            check_reply(name, call(), expected)
-    samples = {name: CallSamples() for name in calls}
-    names = list(calls)
-    process_time, perf_counter = time.process_time, time.perf_counter
-    with frozen_heap():
-        for round_index in range(rounds):
-            for name in rotated(names, round_index):
-                call, record = calls[name], samples[name]
-                record.cpu_by_round.append([])
-                gc.collect()
-                for _ in range(batch):
-                    cpu0, wall0 = process_time(), perf_counter()
-                    try:
-                        call()
-                    except Exception as error:
-                        record.errors += 1
-                        record.last_error = f"{type(error).__name__}: {error}"[:300]
-                        continue
-                    wall1, cpu1 = perf_counter(), process_time()
-                    record.cpu.append(cpu1 - cpu0)
-                    record.cpu_by_round[-1].append(cpu1 - cpu0)
-                    record.wall.append(wall1 - wall0)
-    return samples
-
-
-def paired_ratio(ours: CallSamples, reference: CallSamples) -> tuple[float, float, float] | None:
-    """Median CPU ratio of two contenders within each round (adjacent in time), summarised over rounds.
+def paired_ratio(ours: Samples, reference: Samples, metric: str = "cpu") -> tuple[float, float, float] | None:
+    """Median ratio of two contenders' `metric` within each round (adjacent in time), summarised over rounds.
 
     Returns (median, 25th, 75th percentile) of the per-round ratios: drift that hits a whole round
     cancels out, and the spread shows how much of a difference is noise.
     """
-    ratios = []
-    for mine, theirs in zip(ours.cpu_by_round, reference.cpu_by_round, strict=False):
-        mine_median, their_median = median(mine), median(theirs)
-        if mine_median and their_median:
-            ratios.append(mine_median / their_median)
+    pairs = zip(ours.round_medians(metric), reference.round_medians(metric), strict=False)
+    ratios = [mine / theirs for mine, theirs in pairs if mine and theirs]
     if not ratios:
         return None
     middle, low, high = median(ratios), percentile(ratios, 25), percentile(ratios, 75)
     assert middle is not None and low is not None and high is not None
     return middle, low, high
-
-
-@dataclass
-class StreamSamples:
-    """Per-stream time to first token, CPU per chunk and chunk counts of one contender."""
-
-    ttft: list[float] = field(default_factory=list)
-    ttft_cpu: list[float] = field(default_factory=list)
-    cpu_per_chunk: list[float] = field(default_factory=list)
-    wall: list[float] = field(default_factory=list)
-    chunks: list[int] = field(default_factory=list)
-    errors: int = 0
-    last_error: str = ""
-
-    def summary(self) -> dict[str, float | None]:
-        """Medians in microseconds (TTFT and total wall in milliseconds) and the error count."""
-        return {
-            "ttft_ms": _milli(median(self.ttft)),
-            "ttft_p25_ms": _milli(percentile(self.ttft, 25)),
-            "ttft_p75_ms": _milli(percentile(self.ttft, 75)),
-            "ttft_cpu_ms": _milli(median(self.ttft_cpu)),
-            "cpu_per_chunk_us": _micro(median(self.cpu_per_chunk)),
-            "stream_wall_ms": _milli(median(self.wall)),
-            "chunks": float(min(self.chunks)) if self.chunks else None,
-            "streams": float(len(self.ttft)),
-            "errors": float(self.errors),
-        }
-
-
-def interleaved_streams(
-    streams: dict[str, Callable[[], Iterator[str]]],
-    *,
-    warmup: int,
-    rounds: int,
-    expected_text: str,
-    expected_chunks: int,
-) -> dict[str, StreamSamples]:
-    """Consume `rounds` streams per contender in rotating order; TTFT is call start to first content piece.
-
-    Warm-up streams must carry exactly `expected_text`; measured ones exactly `expected_chunks` pieces.
-    """
-    for name, stream in streams.items():
-        for _ in range(warmup):
-            text = "".join(stream())
-            if text != expected_text:
-                raise RuntimeError(f"{name}: the stream carried {len(text)} characters, expected {len(expected_text)}")
-    samples = {name: StreamSamples() for name in streams}
-    names = list(streams)
-    process_time, perf_counter = time.process_time, time.perf_counter
-    with frozen_heap():
-        for round_index in range(rounds):
-            for name in rotated(names, round_index):
-                record = samples[name]
-                gc.collect()
-                cpu0, wall0 = process_time(), perf_counter()
-                first = first_cpu = 0.0
-                count = 0
-                try:
-                    for _piece in streams[name]():
-                        if count == 0:
-                            first, first_cpu = perf_counter(), process_time()
-                        count += 1
-                except Exception as error:
-                    record.errors += 1
-                    record.last_error = f"{type(error).__name__}: {error}"[:300]
-                    continue
-                wall1, cpu1 = perf_counter(), process_time()
-                if count != expected_chunks:
-                    record.errors += 1
-                    record.last_error = f"{count} content chunks instead of {expected_chunks}"
-                    continue
-                record.ttft.append(first - wall0)
-                record.ttft_cpu.append(first_cpu - cpu0)
-                record.wall.append(wall1 - wall0)
-                record.chunks.append(count)
-                record.cpu_per_chunk.append((cpu1 - cpu0) / max(count, 1))
-    return samples

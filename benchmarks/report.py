@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from benchmarks.contenders import AGNO, LABELS, RAW
+from benchmarks.contenders import LABELS
 
 CheckKind = Literal["ratio_max", "ratio_min", "diff_max", "value_max"]
 
@@ -94,53 +94,38 @@ class Section:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Section:
         """The section back from `to_json()`'s output (ratios and check results are recomputed)."""
-        rows = [
-            Row(**{name: row[name] for name in ("key", "contender", "label", "values", "note")}) for row in data["rows"]
-        ]
-        checks = [
-            Check(**{name: check[name] for name in ("text", "row", "metric", "kind", "bound", "ref")})
-            for check in data["checks"]
-        ]
-        return cls(
-            key=data["key"],
-            title=data["title"],
-            description=data["description"],
-            metrics=[Metric(**metric) for metric in data["metrics"]],
-            rows=rows,
-            raw_ref=data["raw_ref"],
-            agno_ref=data["agno_ref"],
-            notes=list(data["notes"]),
-            checks=checks,
-        )
+        section = cls(**_known(cls, data))
+        section.metrics = [Metric(**metric) for metric in data["metrics"]]
+        section.rows = [Row(**_known(Row, row)) for row in data["rows"]]
+        section.checks = [Check(**_known(Check, check)) for check in data["checks"]]
+        return section
 
     def to_json(self) -> dict[str, Any]:
         """The section with its ratios and check results."""
-        rows = []
-        for row in self.rows:
-            ratios = {
-                metric.key: {
-                    "to_raw_sdk": self.ratio(row, metric.key, self.raw_ref),
-                    "to_agno": self.ratio(row, metric.key, self.agno_ref),
-                }
-                for metric in self.metrics
-                if metric.ratio
+        ratio_metrics = [metric.key for metric in self.metrics if metric.ratio]
+        rows = [
+            {
+                **asdict(row),
+                "ratios": {
+                    key: {
+                        "to_raw_sdk": self.ratio(row, key, self.raw_ref),
+                        "to_agno": self.ratio(row, key, self.agno_ref),
+                    }
+                    for key in ratio_metrics
+                },
             }
-            rows.append({**asdict(row), "ratios": ratios})
+            for row in self.rows
+        ]
         checks = []
         for check in self.checks:
             measured, passed = self.evaluate(check)
             checks.append({**asdict(check), "measured": measured, "passed": passed})
-        return {
-            "key": self.key,
-            "title": self.title,
-            "description": self.description,
-            "metrics": [asdict(metric) for metric in self.metrics],
-            "rows": rows,
-            "raw_ref": self.raw_ref,
-            "agno_ref": self.agno_ref,
-            "notes": self.notes,
-            "checks": checks,
-        }
+        return {**asdict(self), "rows": rows, "checks": checks}
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `data` that are fields of the dataclass `cls` (computed extras dropped)."""
+    return {item.name: data[item.name] for item in fields(cls) if item.name in data}
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -199,7 +184,7 @@ def checks_markdown(sections: list[Section]) -> str:
 
 
 def write_json(path: Path, meta: dict[str, Any], sections: list[Section], extra: dict[str, Any]) -> None:
-    """`results.json`: the run's metadata, every section with ratios and checks, and extras (profile, capacity)."""
+    """`results.json`: the run's metadata, every section with ratios and checks, and extras (capacity, scale sizes)."""
     document = {"meta": meta, **extra, "sections": [section.to_json() for section in sections]}
     path.write_text(json.dumps(document, indent=2, default=_plain) + "\n")
 
@@ -213,17 +198,3 @@ def _plain(value: Any) -> Any:
 def contender_legend() -> str:
     """What each contender label means."""
     return "\n".join(f"- `{key}`: {label}" for key, label in LABELS.items())
-
-
-__all__ = [
-    "AGNO",
-    "RAW",
-    "Check",
-    "Metric",
-    "Row",
-    "Section",
-    "checks_markdown",
-    "contender_legend",
-    "section_markdown",
-    "write_json",
-]

@@ -1,4 +1,4 @@
-"""One benchmark run: every stage in order, then RESULTS.md, results.json and the fan-out plot."""
+"""One benchmark run: every stage in order, then RESULTS.md, results.json, the plots and the pyperf samples."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks.config import Sizes
-from benchmarks.contenders import HAS_LITELLM, RAW, SKIPPED_LITELLM
+from benchmarks.contenders import HAS_LITELLM, SKIPPED_LITELLM
 from benchmarks.environment import machine, silence_logging
+from benchmarks.measure import dump
 from benchmarks.report import Section, checks_markdown, contender_legend, section_markdown, write_json
 
 T = TypeVar("T")
@@ -22,6 +23,8 @@ HAS_MATPLOTLIB = find_spec("matplotlib") is not None
 SKIPPED_PLOTS = "plots skipped: matplotlib is not installed (pip install -e '.[bench]')"
 PLOT_NAME = "fanout_latency.png"
 SCALE_PLOT_NAME = "scale_inflight.png"
+# Every timing of the run as a pyperf suite (`python -m pyperf stats|hist|compare_to`); not committed.
+SAMPLES_PATH = Path(".cache") / "samples.pyperf.json.gz"
 
 
 @dataclass
@@ -56,7 +59,6 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     from benchmarks.imports import import_section
     from benchmarks.ingest import embedding_section, rerank_section
     from benchmarks.plot import fanout_plot
-    from benchmarks.profiling import profile
     from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_plot, scale_sections
     from benchmarks.server import CHAT_MODEL, EmulatorProcess
 
@@ -85,7 +87,6 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
         sections += load.sections
         sections.append(current.stage("embedding ingestion", lambda: embedding_section(endpoints, sizes)))
         sections.append(current.stage("reranking", lambda: rerank_section(endpoints, sizes)))
-        profiled = current.stage("profiling", lambda: profile(fast, sizes))
     from benchmarks.cost_levers import cost_section
 
     sections.append(current.stage("cost levers (batch, session cache)", lambda: cost_section(sizes)))
@@ -117,10 +118,11 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
         "emulator_ceiling_rps": load.capacity.emulator_ceiling_rps,
         "probes": [{**vars(probe), "emulator_ceiling_rps": probe.emulator_ceiling_rps} for probe in load.probes],
     }
-    extra = {"capacity": capacity, "profile": profiled.to_json(), "scale": {"sizes": vars(scale_sizes)}}
+    extra = {"capacity": capacity, "scale": {"sizes": vars(scale_sizes)}}
     write_json(output_dir / "results.json", meta, sections, extra)
+    dump(output_dir / SAMPLES_PATH)
     render(output_dir)
-    written = ", ".join(["RESULTS.md", "results.json", *plots])
+    written = ", ".join(["RESULTS.md", "results.json", *plots, str(SAMPLES_PATH)])
     print(f"[{current.elapsed():6.1f} s] wrote {written} to {output_dir}", file=sys.stderr)
     return meta
 
@@ -134,17 +136,12 @@ def render(output_dir: Path) -> None:
     """Write RESULTS.md from results.json alone: the report never holds a number the JSON does not."""
     import json
 
-    from benchmarks.profiling import ProfileResult, profile_markdown
-
     data = json.loads((output_dir / "results.json").read_text())
     sections = [Section.from_json(section) for section in data["sections"]]
-    per_call = next((section for section in sections if section.key == "per_call_model"), None)
-    raw_cpu_us = per_call.value(RAW, "cpu_us") if per_call else None
-    profile_md = profile_markdown(ProfileResult.from_json(data["profile"]), raw_cpu_us)
-    (output_dir / "RESULTS.md").write_text(results_markdown(data["meta"], data["capacity"], sections, profile_md))
+    (output_dir / "RESULTS.md").write_text(results_markdown(data["meta"], data["capacity"], sections))
 
 
-def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: list[Section], profile_md: str) -> str:
+def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: list[Section]) -> str:
     """The whole RESULTS.md."""
     packages = ", ".join(f"{name} {version}" for name, version in meta["packages"].items())
     load_start, load_end = meta["load_average_start"], meta["load_average_end"]
@@ -197,8 +194,6 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
             "",
         ]
     lines += [
-        profile_md,
-        "",
         "## Method",
         "",
         "- The emulator (`agno_deepinfra.testing.DeepInfraEmulator`) runs in a child process "
@@ -208,7 +203,12 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         "fan-out), the other streams a fixed reply in exactly `stream_chunks` chunks (streaming). Embeddings and "
         "rerank scores are the emulator's deterministic unscripted answers.",
         "- Contenders run in interleaved rounds whose order rotates every round; `gc.collect()` before every batch, "
-        "and `gc.freeze()` after warm-up for the per-call and streaming stages (applied to all contenders alike).",
+        "and `gc.freeze()` after warm-up for the per-call and streaming stages (applied to all contenders alike). "
+        "Medians and percentiles of timings are pyperf's (`pyperf.Benchmark`, one run per round); a run keeps "
+        f"every timing in `{SAMPLES_PATH}` beside results.json (not committed) for `python -m pyperf stats`, "
+        "`hist` or `compare_to` (significance tests).",
+        "- Where the client spends its CPU was profiled once (cProfile, pyinstrument, per-step `timeit`, run of "
+        "2026-11-22); the findings, and what was changed or kept because of them, are in CHANGELOG.md.",
         "- `AGNO_TELEMETRY=false`, `LITELLM_LOCAL_MODEL_COST_MAP=True`, `HF_HUB_OFFLINE=1`; agno, LiteLLM and "
         "httpx loggers at ERROR/WARNING; every name lookup except loopback fails (nothing leaves the machine).",
         f"- Sizes: `{meta['sizes']}`.",

@@ -1,98 +1,120 @@
 """What tracing support costs a DeepInfra call when tracing is off (and, for scale, when it is on).
 
-`python -m benchmarks.tracing_overhead [--quick]` prints nanoseconds per call of:
-- the hook on the chat model's entry points (`traced_model_call`) against the same function
-  undecorated, for each of the four kinds of entry point, with OpenTelemetry never imported;
-- the embedder's and reranker's hook (`embedding_span` and its no-op `with`), the same way;
-- the same hooks once OpenTelemetry is imported but no provider is set, nor agno's instrumentor on;
-- for scale: one `invoke` round trip to the local emulator, and the hook with agno's instrumentor
-  on, writing spans to an in-memory exporter.
-Each figure is the best of 7 repeats of a `timeit` loop (the usual way to read a micro-benchmark:
-the best run is the one least disturbed by the rest of the machine). `--quick` runs a thousandth
-of the loops: a smoke test, its figures too noisy to quote.
+`python -m benchmarks.tracing_overhead [--quick]` prints, through the package's public API only:
+- the hook on the chat model's four entry points: `DeepInfra.invoke` (and its three twins) against
+  the same function undecorated (`inspect.unwrap`), both called on a stand-in object at which the
+  method's own body stops on its first line, so only the hook differs;
+- one `invoke` and one `DeepInfraEmbedder` request through an in-process transport
+  (`httpx.MockTransport`: no socket, no server, a canned answer);
+each first with OpenTelemetry never imported, then imported with no provider set nor agno's
+instrumentor on, then (the requests) with agno's instrumentor on, writing spans to an in-memory
+exporter: a request's cost with the instrumentor on, minus its cost before, is what a span costs.
+For scale: one `invoke` round trip to the local emulator. Each figure is the best of 7 repeats of
+a `timeit` loop in this process's CPU time (the round trip: wall time), alternating the repeats
+of the figures compared (the usual way to read a micro-benchmark: the best run is the one least
+disturbed by the rest of the machine). `--quick`
+runs a thousandth of the loops: a smoke test, its figures too noisy to quote.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
+import time
 import timeit
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")
 
 REPEATS = 7
 SCALE = 1000 if "--quick" in sys.argv[1:] else 1  # loops are divided by this
+ENTRY_POINTS = ("invoke", "ainvoke", "invoke_stream", "ainvoke_stream")
+BASE_URL = "http://127.0.0.1:9/v1/openai"  # never contacted: the transport answers in-process
+CHOICE = {"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}
+COMPLETION = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": [CHOICE]}
+EMBEDDING = {"object": "list", "model": "m", "data": [{"object": "embedding", "index": 0, "embedding": [0.25] * 8}]}
 
 
-def per_call_ns(statement: Callable[[], object], number: int = 200_000) -> float:
-    """Best of REPEATS timings of `statement`, in nanoseconds per call."""
+def per_call_ns(*statements: Callable[[], object], number: int = 200_000, wall: bool = False) -> list[float]:
+    """Best of REPEATS timings of each statement in ns per call, their repeats alternated (load hits all alike).
+
+    Timed in CPU time of this process (`time.process_time`), which other processes on a shared
+    machine disturb far less than wall time; `wall=True` for the round trip, whose server shares the process.
+    """
     number = max(1, number // SCALE)
-    return min(timeit.repeat(statement, number=number, repeat=REPEATS)) / number * 1e9
-
-
-class _Model:
-    """The four kinds of entry point, doing nothing, so only the hook is measured."""
-
-    id = "m"
-    name = "DeepInfra"
-    provider = "DeepInfra"
-    api_key = "k"
-
-    def invoke(self, messages: list[Any]) -> int:
-        return 1
-
-    async def ainvoke(self, messages: list[Any]) -> int:
-        return 1
-
-    def invoke_stream(self, messages: list[Any]) -> Iterator[int]:
-        yield 1
-
-    async def ainvoke_stream(self, messages: list[Any]) -> AsyncIterator[int]:
-        yield 1
+    timers = [
+        timeit.Timer(statement, timer=time.perf_counter if wall else time.process_time) for statement in statements
+    ]
+    best = [float("inf")] * len(statements)
+    for _ in range(REPEATS):
+        for index, timer in enumerate(timers):
+            best[index] = min(best[index], timer.timeit(number) / number * 1e9)
+    return best
 
 
 def hook_rows() -> list[tuple[str, float, float]]:
     """(entry point, ns undecorated, ns with the hook) for the four kinds, tracing off."""
-    from agno_deepinfra._tracing import traced_model_call
+    from agno_deepinfra import DeepInfra
 
-    model = _Model()
+    stand_in = object()  # the method's body fails on its first line, alike with and without the hook
     rows = []
-    for name in ("invoke", "ainvoke", "invoke_stream", "ainvoke_stream"):
-        plain = getattr(_Model, name)
-        hooked = traced_model_call(plain)
-        rows.append((name, per_call_ns(_calling(plain, model)), per_call_ns(_calling(hooked, model))))
+    for name in ENTRY_POINTS:
+        hooked = getattr(DeepInfra, name)
+        plain = inspect.unwrap(hooked)
+        plain_ns, hooked_ns = per_call_ns(_calling(plain, stand_in), _calling(hooked, stand_in))
+        rows.append((name, plain_ns, hooked_ns))
     return rows
 
 
-def _calling(function: Callable[..., Any], model: _Model) -> Callable[[], object]:
-    # A coroutine is run to its end (it never suspends); a stream is created and dropped: when off,
-    # the hook returns the method's own generator, so no chunk pays anything.
+def _calling(function: Callable[..., Any], model: object) -> Callable[[], object]:
+    # A coroutine is run until its body stops; a stream is created and dropped: when off, the hook
+    # returns the method's own generator, so no chunk pays anything.
     def call() -> object:
-        result = function(model, [])
-        if asyncio.iscoroutine(result):
-            try:
+        try:
+            result = function(model, [], None)
+            if asyncio.iscoroutine(result):
                 result.send(None)
-            except StopIteration as done:
-                return done.value
+        except AttributeError as stopped:
+            return stopped
         return result
 
     return call
 
 
-def knowledge_ns(number: int = 200_000) -> float:
-    """ns per `with embedding_span(...) as span: span.response(body)`, the embedder's and reranker's hook."""
-    from agno_deepinfra._tracing import embedding_span
+def _in_process() -> tuple[Callable[[], object], Callable[[], object]]:
+    """One `invoke` and one embedding request, each answered by an in-process transport."""
+    import httpx
+    from agno.models.message import Message
 
-    body = {"usage": {"prompt_tokens": 1}}
+    from agno_deepinfra import DeepInfra, DeepInfraEmbedder
 
-    def call() -> object:
-        with embedding_span("m", 1, body, "k") as span:
-            return span.response(body)
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=EMBEDDING if request.url.path.endswith("/embeddings") else COMPLETION)
 
-    return per_call_ns(call, number=number)
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    model = DeepInfra(id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=BASE_URL, api_key="k", http_client=client)
+    embedder = DeepInfraEmbedder(id="BAAI/bge-m3", base_url=BASE_URL, api_key="k", client=client)
+    messages = [Message(role="user", content="hi")]
+
+    def invoke() -> object:
+        return model.invoke(messages, Message(role="assistant"))
+
+    def embed() -> object:
+        return embedder.get_embedding("hi")
+
+    reply, vector = invoke(), embed()  # both reach the transport and get its answer, or this fails
+    if getattr(reply, "content", None) != "Hello" or vector != [0.25] * 8:
+        raise RuntimeError(f"unexpected answers: {reply!r}, {vector!r}")
+    return invoke, embed
+
+
+def request_us(label: str) -> None:
+    """Print µs per in-process `invoke` and per embedding request."""
+    invoke_us, embed_us = (ns / 1000 for ns in per_call_ns(*_in_process(), number=2_000))
+    print(f"  {label}: invoke {invoke_us:6.1f} µs, embedding request {embed_us:6.1f} µs (in-process transport)")
 
 
 def round_trip_us() -> float:
@@ -105,57 +127,61 @@ def round_trip_us() -> float:
     with DeepInfraEmulator() as emu:
         model = DeepInfra(id="meta-llama/Meta-Llama-3.1-8B-Instruct", base_url=emu.base_url, api_key=emu.api_key)
         messages = [Message(role="user", content="hi")]
-        return per_call_ns(lambda: model.invoke(messages, Message(role="assistant")), number=200) / 1000
+        return per_call_ns(lambda: model.invoke(messages, Message(role="assistant")), number=200, wall=True)[0] / 1000
 
 
-def traced_rows() -> tuple[float, float]:
-    """ns per hooked `invoke` and per embedding hook with agno's instrumentor on (in-memory exporter)."""
+def span_us() -> list[float]:
+    """µs per in-process `invoke` and embedding request, with agno's instrumentor off then on (spans to memory).
+
+    Each repeat times all four, switching the instrumentor on and off between them, so load on the
+    machine hits both states alike; the best of REPEATS is kept for each.
+    """
     from openinference.instrumentation.agno import AgnoInstrumentor
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from agno_deepinfra._tracing import traced_model_call
-
-    class Traced(_Model):
-        def get_request_params(self) -> dict[str, Any]:
-            return {"temperature": 0.2}
-
-    memory = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    AgnoInstrumentor().instrument(tracer_provider=provider)
-    try:
-        hooked = traced_model_call(Traced.invoke)
-        model = Traced()
-        llm = per_call_ns(lambda: hooked(model, []), number=2_000)
-        knowledge = knowledge_ns(2_000)
-    finally:
-        AgnoInstrumentor().uninstrument()
-    return llm, knowledge
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    timers = [timeit.Timer(request, timer=time.process_time) for request in _in_process()]
+    number = max(1, 2_000 // SCALE)
+    best = [float("inf")] * 4
+    for _ in range(REPEATS):
+        for traced in (False, True):
+            if traced:
+                AgnoInstrumentor().instrument(tracer_provider=provider)
+            try:
+                for index, timer in enumerate(timers):
+                    best[2 * traced + index] = min(best[2 * traced + index], timer.timeit(number) / number * 1e6)
+            finally:
+                if traced:
+                    AgnoInstrumentor().uninstrument()
+    return best
+
+
+def print_hooks() -> None:
+    """The four entry points, undecorated and with the hook."""
+    for name, plain, hooked in hook_rows():
+        print(f"  {name:<15} undecorated {plain:7.0f}   with the hook {hooked:7.0f}   added {hooked - plain:6.0f}")
 
 
 def main() -> int:
     assert "opentelemetry" not in sys.modules
-    print("Tracing off, OpenTelemetry never imported (ns per call, best of 7):")
-    for name, plain, hooked in hook_rows():
-        print(f"  {name:<15} undecorated {plain:7.0f}   with the hook {hooked:7.0f}   added {hooked - plain:6.0f}")
-    print(f"  embedder/reranker hook (no-op span)       {knowledge_ns():7.0f}")
+    print(f"Tracing off, OpenTelemetry never imported (ns of CPU per call, best of {REPEATS}):")
+    print_hooks()
+    request_us("requests")
     assert "opentelemetry" not in sys.modules, "the hooks imported OpenTelemetry"
 
     import opentelemetry.trace  # noqa: F401  (installed and imported, but nothing set up)
 
     print("Tracing off, OpenTelemetry imported, no provider set, no instrumentor:")
-    for name, plain, hooked in hook_rows():
-        print(f"  {name:<15} undecorated {plain:7.0f}   with the hook {hooked:7.0f}   added {hooked - plain:6.0f}")
-    print(f"  embedder/reranker hook (no-op span)       {knowledge_ns():7.0f}")
-
+    print_hooks()
     print(f"For scale: one invoke round trip to the local emulator: {round_trip_us():.0f} µs")
-    llm, knowledge = traced_rows()
-    print(
-        f"Tracing on (agno's instrumentor, in-memory exporter): LLM span {llm / 1000:.1f} µs, "
-        f"embedding span {knowledge / 1000:.1f} µs per call"
-    )
+    invoke_off, embed_off, invoke_on, embed_on = span_us()
+    print("Tracing on (agno's instrumentor, in-memory exporter), against off, repeats alternated:")
+    print(f"  off: invoke {invoke_off:6.1f} µs, embedding request {embed_off:6.1f} µs (in-process transport)")
+    print(f"  on:  invoke {invoke_on:6.1f} µs, embedding request {embed_on:6.1f} µs")
+    print(f"  a span adds: LLM {invoke_on - invoke_off:.1f} µs, embedding {embed_on - embed_off:.1f} µs per call")
     return 0
 
 

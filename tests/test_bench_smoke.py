@@ -112,7 +112,7 @@ def test_knowledge_rows_follow_the_plugin_modules(results: tuple[Path, dict[str,
 def test_report_files_are_written(results: tuple[Path, dict[str, Any]]) -> None:
     output, data = results
     markdown = (output / "RESULTS.md").read_text()
-    assert "Emulator capacity" in markdown and "## Targets" in markdown and "### Findings" in markdown
+    assert "Emulator capacity" in markdown and "## Targets" in markdown and "## Profile" not in markdown
     for plot in ("fanout_latency.png", "scale_inflight.png"):
         if HAS_MATPLOTLIB:
             assert plot in data["meta"]["plots"] and (output / plot).read_bytes()[:8] == PNG
@@ -123,6 +123,29 @@ def test_report_files_are_written(results: tuple[Path, dict[str, Any]]) -> None:
     assert ("matplotlib is not installed" in skipped) is not HAS_MATPLOTLIB
     assert data["capacity"]["requests_per_second"] > 0 and data["capacity"]["requests"] > 0
     assert data["meta"]["sizes"]["name"] == "quick"
+
+
+def test_every_timing_is_kept_as_a_pyperf_suite(results: tuple[Path, dict[str, Any]]) -> None:
+    import pyperf
+
+    output, data = results
+    suite = pyperf.BenchmarkSuite.load(str(output / ".cache" / "samples.pyperf.json.gz"))
+    names = set(suite.get_benchmark_names())
+    for kept_name in (
+        "per_call_model/agno_deepinfra/wall",
+        "per_call_agent/agno_deepinfra/cpu",
+        "streaming/agno_deepinfra/ttft",
+        "fanout_10/agno_deepinfra/latency",
+        "embedding/ours_batched/wall",
+        "rerank/ours_arerank/wall",
+    ):
+        assert kept_name in names
+    # The table's median is pyperf's median of the kept values.
+    model = next(section for section in data["sections"] if section["key"] == "per_call_model")
+    ours = next(row for row in model["rows"] if row["key"] == "agno_deepinfra")
+    kept = suite.get_benchmark("per_call_model/agno_deepinfra/cpu")
+    assert kept.get_nvalue() == data["meta"]["sizes"]["rounds"] * data["meta"]["sizes"]["batch"]
+    assert ours["values"]["cpu_us"] == pytest.approx(kept.median() * 1e6)
 
 
 def test_cost_levers_rows(results: tuple[Path, dict[str, Any]]) -> None:

@@ -106,6 +106,51 @@ def test_loading_the_plugin_imports_neither_agno_nor_openai() -> None:
     assert result.stdout.strip() == "[]"
 
 
+# What loading the plugin may import of this package: the lazy roots and the plugin itself.
+PLUGIN_IMPORTS = ["agno_deepinfra", "agno_deepinfra.testing", "agno_deepinfra.testing.pytest_plugin"]
+PUBLIC_TESTING_NAMES = [
+    "CATALOG",
+    "DEFAULT_API_KEY",
+    "DeepInfraEmulator",
+    "Fault",
+    "ManualClock",
+    "ModelEntry",
+    "RecordedRequest",
+    "Reply",
+    "TickingClock",
+    "ToolCall",
+]
+
+
+def test_loading_the_plugin_imports_no_emulator_module() -> None:
+    # Every pytest run in an environment with this package loads the plugin (a pytest11 entry
+    # point): it must not pay for the emulator (26 modules, asyncio, h11) until a fixture is used.
+    code = (
+        "import sys, agno_deepinfra.testing.pytest_plugin; "
+        "print(sorted(m for m in sys.modules if m.startswith('agno_deepinfra')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert json.loads(result.stdout.replace("'", '"')) == PLUGIN_IMPORTS
+
+
+def test_every_public_name_of_the_testing_package_imports() -> None:
+    # `from agno_deepinfra.testing import X` works for every name, each from its own module.
+    names = ", ".join(PUBLIC_TESTING_NAMES)
+    code = f"from agno_deepinfra.testing import {names}; import agno_deepinfra.testing as t; print(dir(t))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert json.loads(result.stdout.replace("'", '"')) == sorted(PUBLIC_TESTING_NAMES)
+    import agno_deepinfra.testing as testing
+    from agno_deepinfra.testing import batches, emulator, script
+
+    assert (testing.DeepInfraEmulator, testing.Reply, testing.TickingClock) == (
+        emulator.DeepInfraEmulator,
+        script.Reply,
+        batches.TickingClock,
+    )
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        testing.Nope  # noqa: B018
+
+
 # -- the unscripted tool-call rule ----------------------------------------------------------------
 
 

@@ -12,13 +12,35 @@ with DeepInfraEmulator() as emu:
 It speaks DeepInfra's documented wire (usage on the last stream chunk, legacy completions, native
 inference and model info, every error body shape); WIRE.md in this package lists each shape and its
 source. Built on asyncio and h11 only (no web framework), so faults can act on the socket itself.
-Importing this package is cheap: it does not import agno or openai.
+Importing this package is cheap: names are imported on first use (like the package's root), so
+the pytest plugin, which every pytest run in an environment with this package loads, imports no
+emulator module until a test asks for a fixture; and the emulator never imports agno or openai.
 """
 
-from agno_deepinfra.testing.batches import ManualClock, TickingClock
-from agno_deepinfra.testing.catalog import CATALOG, ModelEntry
-from agno_deepinfra.testing.emulator import DEFAULT_API_KEY, DeepInfraEmulator
-from agno_deepinfra.testing.script import Fault, RecordedRequest, Reply, ToolCall
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agno_deepinfra.testing.batches import ManualClock, TickingClock
+    from agno_deepinfra.testing.catalog import CATALOG, ModelEntry
+    from agno_deepinfra.testing.emulator import DEFAULT_API_KEY, DeepInfraEmulator
+    from agno_deepinfra.testing.script import Fault, RecordedRequest, Reply, ToolCall
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "CATALOG": "agno_deepinfra.testing.catalog",
+    "DEFAULT_API_KEY": "agno_deepinfra.testing.emulator",
+    "DeepInfraEmulator": "agno_deepinfra.testing.emulator",
+    "Fault": "agno_deepinfra.testing.script",
+    "ManualClock": "agno_deepinfra.testing.batches",
+    "ModelEntry": "agno_deepinfra.testing.catalog",
+    "RecordedRequest": "agno_deepinfra.testing.script",
+    "Reply": "agno_deepinfra.testing.script",
+    "TickingClock": "agno_deepinfra.testing.batches",
+    "ToolCall": "agno_deepinfra.testing.script",
+}
 
 __all__ = [
     "CATALOG",
@@ -32,3 +54,16 @@ __all__ = [
     "TickingClock",
     "ToolCall",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agno_deepinfra.testing' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

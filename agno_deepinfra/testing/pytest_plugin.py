@@ -1,9 +1,9 @@
 """pytest plugin (entry point `pytest11`): the `deepinfra_emulator` and `deepinfra_model` fixtures.
 
 One emulator per test session, started the first time a test asks for it and reset before each
-test. Loading the plugin imports pytest and this package's `testing` modules (stdlib and h11) only,
-so it costs little for suites that never use it: agno and openai are imported inside the model
-fixtures, the emulator is started by the first test that asks for it.
+test. Loading the plugin imports pytest and this package's two lazy `__init__` modules only (about
+1 ms), so it costs nothing for suites that never use it: the emulator's modules are imported by the
+first fixture that needs them, agno and openai inside the model fixtures.
 """
 
 from __future__ import annotations
