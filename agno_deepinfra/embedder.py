@@ -35,7 +35,7 @@ from agno_deepinfra._http import (
     deepcopy_sharing,
     gather_bounded,
 )
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
 from agno_deepinfra._portable import without
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
@@ -170,6 +170,11 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._limiter = new_limiter(self.max_concurrency)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)
+            set_limit(self, value)
+        super().__setattr__(name, value)
 
     # ------------------------------------------------------------------------------ one text
 

@@ -17,7 +17,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
 from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter, set_limit
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, reranker_span
 
@@ -108,6 +108,11 @@ class DeepInfraReranker(ClosesClients, Reranker):
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)
         self._limiter = new_limiter(self.max_concurrency)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)
+            set_limit(self, value)
+        super().__setattr__(name, value)
 
     # ------------------------------------------------------------------------- entry points
 
