@@ -115,10 +115,11 @@ def test_a_host_header_naming_another_site_is_refused(emu: DeepInfraEmulator) ->
     port = emu.port
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
         assert get(port, host) == 200, host
-    for host in (f"attacker.example:{port}", "attacker.example", "127.0.0.1.attacker.example", None):
-        assert get(port, host) == 421, host
+    refused: list[str | None] = [f"attacker.example:{port}", "attacker.example", "127.0.0.1.attacker.example", None]
+    for other in refused:  # None: no Host header at all
+        assert get(port, other) == 421, other
         # the control routes too, even with the right (public) key
-        assert get(port, host, "/_emulator/requests", emu.api_key) == 421, host
+        assert get(port, other, "/_emulator/requests", emu.api_key) == 421, other
 
 
 def test_allowed_hosts_names_more_hosts() -> None:
