@@ -49,14 +49,24 @@ def jsonable(value: Any) -> Any:
 _OPAQUE_IN_REPR = ("default_headers", "extra_headers", "client_params")
 
 
+def shown_repr(owner: object, items: Iterable[tuple[str, Any]]) -> str:
+    """`Owner(name=value, ...)` for `repr()`, each value as `shown_in_repr` shows it."""
+    shown = (f"{name}={shown_in_repr(name, value)!r}" for name, value in items)
+    return f"{type(owner).__name__}({', '.join(shown)})"
+
+
 def shown_in_repr(name: str, value: Any) -> Any:
     """What `repr()` shows of field `name`: credentials redacted, header and client option values hidden."""
     if isinstance(value, Mapping):
         if name in _OPAQUE_IN_REPR:
             return dict.fromkeys(value, REDACTED)
-        if name == "request_params":
-            return {key: shown_in_repr(str(key), item) for key, item in value.items()}
+        if name == "request_params":  # its headers hidden too, then the rule as everywhere
+            value = {key: dict.fromkeys(item, REDACTED) if _opaque(key, item) else item for key, item in value.items()}
     return redacted(value)
+
+
+def _opaque(name: Any, value: Any) -> bool:
+    return name in _OPAQUE_IN_REPR and isinstance(value, Mapping)
 
 
 def settings_arguments(

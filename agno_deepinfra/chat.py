@@ -42,7 +42,7 @@ from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error,
 from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter, set_limit
 from agno_deepinfra._portable import reset_after_fork, without
 from agno_deepinfra._reasoning import ThinkSplitter
-from agno_deepinfra._records import settings_arguments, shown_in_repr, stored_form
+from agno_deepinfra._records import settings_arguments, shown_repr, stored_form
 from agno_deepinfra._retry import RetryPolicy, is_retryable
 from agno_deepinfra._session_cache import session_cache_key
 from agno_deepinfra._tracing import traced_model_call
@@ -535,10 +535,7 @@ class DeepInfra(OpenAILike):
 
     def __repr__(self) -> str:
         """The dataclass's repr with every credential redacted and no header or `client_params` value."""
-        shown = (
-            f"{spec.name}={shown_in_repr(spec.name, getattr(self, spec.name))!r}" for spec in fields(self) if spec.repr
-        )
-        return f"{type(self).__name__}({', '.join(shown)})"
+        return shown_repr(self, ((spec.name, getattr(self, spec.name)) for spec in fields(self) if spec.repr))
 
     def settings(self) -> dict[str, Any]:
         """Every constructor argument that differs from its default, as JSON, never a credential.

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from os import getenv
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from agno_deepinfra._http import (
 )
 from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
 from agno_deepinfra._portable import without
+from agno_deepinfra._records import shown_repr
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
 from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
@@ -170,6 +171,10 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._limiter = new_limiter(self.max_concurrency)
+
+    def __repr__(self) -> str:
+        """The dataclass's repr with every credential (URL user-info, `request_params` values) redacted."""
+        return shown_repr(self, ((spec.name, getattr(self, spec.name)) for spec in fields(self) if spec.repr))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from agno.agent import Agent
 
-from agno_deepinfra import DeepInfra, DeepInfraEmbedder
+from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
 from agno_deepinfra import _tracing as names
 from agno_deepinfra._redact import REDACTED, is_secret_name, redacted
 from agno_deepinfra.testing import DeepInfraEmulator
@@ -42,6 +42,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "extra_headers Cookie": {"extra_headers": {"Cookie": f"session={SECRET}"}},
     "extra_headers a Bearer value under any name": {"extra_headers": {"X-Upstream": f"Bearer {SECRET}"}},
     "request_params extra_headers": {"request_params": {"extra_headers": {"X-Api-Key": SECRET}}},
+    "request_params a credential field": {"request_params": {"user": "u-1", "service_token": SECRET}},
     "base_url user-info": {"base_url": "http://user:" + SECRET + "@{host}/v1/openai"},
     "base_url query": {"base_url": "{root}/v1/openai?sig=" + SECRET},
     "default_query": {"default_query": {"api-key": SECRET}},
@@ -142,6 +143,13 @@ def test_repr_shows_no_header_or_client_params_value() -> None:
     shown = repr(model)
     assert not {"trace-value", "tenant-value", "org-value"} & set(shown.replace("'", " ").split())
     assert "X-Trace" in shown and "X-Tenant" in shown and "organization" in shown  # the names stay
+
+
+@pytest.mark.parametrize("make", [DeepInfraEmbedder, DeepInfraReranker])
+def test_the_embedder_and_reranker_reprs_hide_credentials_too(make: Any) -> None:
+    owner = make(api_key="k", base_url=f"https://user:{SECRET}@proxy.test", request_params={"api_token": SECRET})
+    assert SECRET not in repr(owner)
+    assert "proxy.test" in repr(owner) and "api_token" in repr(owner)
 
 
 def test_harmless_fields_stay_readable_on_spans_and_in_settings(
