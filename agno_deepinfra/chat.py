@@ -154,6 +154,7 @@ class DeepInfra(OpenAILike):
             request is retried after `Retry-After` only (the limiter holds it back until a slot
             comes free), not after the `delay_between_retries` schedule. Each HTTP attempt (each
             retry) takes a slot; copies made by agno share the limit, a pickled copy has its own.
+            Settable at any time: the next request uses the new limit.
         max_retries: the openai client's own retries, 0 unless set. When set, every one of agno's
             attempts may make up to `max_retries + 1` HTTP requests, with the SDK's delays.
         top_k: sample from the k most likely tokens.

@@ -120,6 +120,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             event loops: `None` (default) sets no limit (one call of
             `async_get_embeddings_batch_and_usage` still sends at most 4 batches at once), an int is
             a fixed limit, `"auto"` learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`).
+            Settable at any time: the next request uses the new limit.
         retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each
             text or batch makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.

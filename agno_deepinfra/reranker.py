@@ -60,7 +60,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
         max_concurrency: HTTP requests this reranker keeps in flight at once, across threads and
             event loops: `None` (default) sets no limit (one `arerank` call still sends at most 4
             batches at once; `rerank` sends them one by one), an int is a fixed limit, `"auto"`
-            learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`).
+            learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`). Settable at any
+            time: the next request uses the new limit.
         raise_on_error: raise DeepInfra failures instead of logging them and keeping the input order.
         retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each batch
             makes at most `retries + 1` requests.
