@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -54,6 +55,7 @@ def _words(name: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(name)]
 
 
+@lru_cache(maxsize=4096)  # the same header and field names come again and again
 def is_secret_name(name: str) -> bool:
     """Whether a header, query parameter or field of this name may carry a credential."""
     words = _words(str(name))

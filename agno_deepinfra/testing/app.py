@@ -114,9 +114,13 @@ class App:
             return self.control.handle(method, target, headers, parsed)
         batch_route = _batch_route(path)
         route = matched[0] if matched else (batch_route or "unknown")
-        logged = loggable(parsed) if form else parsed
-        shown = self._loggable_headers(headers)
-        self.script.record(RecordedRequest(method, redact_url(target), route, shown, logged, time.monotonic()))
+        if self.script.record_requests:  # credentials redacted (`_loggable_headers`), even in the path's query
+            logged = loggable(parsed) if form else parsed
+            shown_target = redact_url(target) if "?" in target else target
+            shown = RecordedRequest(
+                method, shown_target, route, self._loggable_headers(headers), logged, time.monotonic()
+            )
+            self.script.record(shown)
         if batch_route is not None and json_problem is None:
             if not self._authorized(headers):
                 return UNAUTHORIZED
