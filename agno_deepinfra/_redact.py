@@ -13,11 +13,13 @@ A value is hidden when:
 Names are split into words (`max_tokens` is `max` + `tokens`, a count, not a credential), and a
 few names that match the pattern but are harmless are listed as such (`prompt_cache_key`, a cache
 grouping id that must stay readable). `tests/test_redaction.py` runs every field that can carry a
-credential through every surface.
+credential through every surface. Importing this module also puts the rule on the openai SDK's
+request log (`RedactingFilter`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -123,3 +125,24 @@ def placeholders(value: Any, path: str = "") -> Iterator[str]:
             yield from placeholders(item, f"{path}[{index}]")
     elif isinstance(value, str) and REDACTED in value:
         yield path
+
+
+class RedactingFilter(logging.Filter):
+    """Applies the rule to a log record's arguments before it is formatted.
+
+    Installed on the openai SDK's client logger: openai 1.x and 2.x log every request's options at
+    DEBUG (`OPENAI_LOG=debug`), headers, query and body included, and redact only `Authorization`,
+    `api-key` and `x-amz-security-token` themselves.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, Mapping):
+            record.args = redacted(record.args)
+        elif isinstance(record.args, tuple):
+            record.args = tuple(redacted(arg) if isinstance(arg, (Mapping, str)) else arg for arg in record.args)
+        return True
+
+
+_SDK_LOGGER = logging.getLogger("openai._base_client")
+if not any(isinstance(existing, RedactingFilter) for existing in _SDK_LOGGER.filters):
+    _SDK_LOGGER.addFilter(RedactingFilter())

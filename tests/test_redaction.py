@@ -96,7 +96,11 @@ def traced_run(model: DeepInfra, exporter: InMemorySpanExporter) -> str:
 
 def logged_run(model: DeepInfra, caplog: pytest.LogCaptureFixture) -> str:
     caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="agno"), caplog.at_level(logging.DEBUG, logger="agno_deepinfra"):
+    with (
+        caplog.at_level(logging.DEBUG, logger="agno"),
+        caplog.at_level(logging.DEBUG, logger="agno_deepinfra"),
+        caplog.at_level(logging.DEBUG, logger="openai"),  # openai 1.x and 2.x log each request's options
+    ):
         Agent(model=model, telemetry=False, debug_mode=True).run("hello")
     assert "hello" in caplog.text  # agno's debug output was really captured
     return caplog.text
@@ -143,6 +147,20 @@ def test_repr_shows_no_header_or_client_params_value() -> None:
     shown = repr(model)
     assert not {"trace-value", "tenant-value", "org-value"} & set(shown.replace("'", " ").split())
     assert "X-Trace" in shown and "X-Tenant" in shown and "organization" in shown  # the names stay
+
+
+def test_the_openai_sdks_request_log_goes_through_the_rule(caplog: pytest.LogCaptureFixture) -> None:
+    # What openai 1.x and 2.x log at DEBUG for every request (3.x no longer logs options).
+    options = {
+        "method": "post",
+        "headers": {"X-Password": SECRET, "X-Trace": "t-1"},
+        "params": {"sig": SECRET},
+        "json_data": {"model": MODEL_ID, "max_tokens": 5, "extra": {"client_secret": SECRET}},
+    }
+    with caplog.at_level(logging.DEBUG, logger="openai"):
+        logging.getLogger("openai._base_client").debug("Request options: %s", options)
+    assert "Request options" in caplog.text and "t-1" in caplog.text and "'max_tokens': 5" in caplog.text
+    assert SECRET not in caplog.text
 
 
 @pytest.mark.parametrize("make", [DeepInfraEmbedder, DeepInfraReranker])
