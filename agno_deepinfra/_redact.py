@@ -48,8 +48,9 @@ _SECRET_PARTS = (
 _SECRET_ENDINGS = ("token", "auth", "key")
 # Names the pattern catches that carry no credential (compared with separators as `_`, lowercase).
 _HARMLESS = frozenset({"prompt_cache_key", "session_prompt_cache", "idempotency_key", "stop_token_ids"})
-# A value that is an HTTP credential whatever its name says.
-_AUTH_SCHEME = re.compile(r"^\s*(bearer|basic|digest|token)\s+\S", re.IGNORECASE)
+# A value that is an HTTP credential whatever its name says: a scheme and one token, nothing more
+# (so a prompt such as "Bearer of bad news" is text, not a credential).
+_AUTH_SCHEME = re.compile(r"^\s*(bearer|basic)\s+[\w.~+/=-]{8,}\s*$", re.IGNORECASE)
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
@@ -94,19 +95,21 @@ def _redact_pair(pair: str) -> str:
     return f"{name}={REDACTED}" if equals and is_secret_name(unquote(name)) else pair
 
 
-def redacted(value: Any) -> Any:
+def redacted(value: Any, secret: bool = False) -> Any:
     """`value` with every credential in it replaced by `REDACTED`, at any depth; the rest as it was.
 
-    Mappings keep their keys (a credential-named key keeps its name, not its value), lists and
-    tuples their order; URLs (`http(s)://` strings) lose their user-info and secret query values.
+    Mappings keep their keys. Under a credential's name (`secret`), a scalar becomes `REDACTED`,
+    a list's scalars too, while a mapping is searched like any other: `{"auth": {"password": ...}}`
+    loses the password, and a JSON schema's `{"password": {"type": "string"}}` keeps its type.
+    Lists and tuples keep their order; URLs (`http(s)://` strings) lose their user-info and
+    secret query values.
     """
     if isinstance(value, Mapping):
-        return {
-            key: REDACTED if item is not None and is_secret_name(str(key)) else redacted(item)
-            for key, item in value.items()
-        }
+        return {key: redacted(item, is_secret_name(str(key))) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redacted(item) for item in value]
+        return [redacted(item, secret) for item in value]
+    if secret and value is not None:
+        return REDACTED
     if isinstance(value, str):
         if is_secret_value(value):
             return REDACTED

@@ -232,3 +232,21 @@ def test_urls_lose_user_info_and_secret_query_values_only() -> None:
     url = "https://user:pw@proxy.test/v1/openai?sig=abc&region=eu&api-key=def"
     assert redacted(url) == f"https://{REDACTED}@proxy.test/v1/openai?sig={REDACTED}&region=eu&api-key={REDACTED}"
     assert redacted("https://api.deepinfra.com/v1/openai") == "https://api.deepinfra.com/v1/openai"
+
+
+def test_text_and_schemas_that_only_look_like_credentials_round_trip_through_settings() -> None:
+    # A JSON schema with a "password" property and a prompt that starts with "Bearer" are not secrets:
+    # written out as they are, they come back from `from_settings` unchanged (no placeholder to refuse).
+    schema = {"type": "json_schema", "json_schema": {"schema": {"properties": {"password": {"type": "string"}}}}}
+    model = DeepInfra(
+        id=MODEL_ID,
+        system_prompt="Bearer of bad news: answer gently.",
+        request_params={"response_format": schema},
+        extra_body={"auth": {"user": "reader", "password": SECRET}},
+    )
+    settings = json.loads(json.dumps(model.settings()))
+    assert settings["request_params"] == {"response_format": schema}
+    assert settings["system_prompt"] == "Bearer of bad news: answer gently."
+    assert settings["extra_body"] == {"auth": {"user": "reader", "password": REDACTED}}
+    rebuilt = DeepInfra.from_settings(settings, extra_body={"auth": {"user": "reader", "password": SECRET}})
+    assert rebuilt == model
