@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from agno_deepinfra._errors import unusable_response_error
 from agno_deepinfra._journal import VOLATILE_FIELDS
 from agno_deepinfra._retry import RetryPolicy
+from agno_deepinfra._transport import new_sync_http_client
 from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, result, submit
 
 ENDPOINT = "/v1/chat/completions"
@@ -42,7 +43,7 @@ def _target(model: BatchChatModel) -> Target:
     params = model._get_client_params()  # raises before any request when no key is set
 
     def client() -> OpenAI:
-        return OpenAI(**params)
+        return OpenAI(**params, http_client=new_sync_http_client(params["base_url"]))
 
     account = account_of(str(params["api_key"]))
     return Target(ENDPOINT, str(model.base_url), client, RetryPolicy.of(model), model.name, account)

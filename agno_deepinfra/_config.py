@@ -9,17 +9,11 @@ from os import getenv
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
-
 API_KEY_ENV = "DEEPINFRA_API_KEY"
 BASE_URL_ENV = "DEEPINFRA_BASE_URL"
 ROOT_URL = "https://api.deepinfra.com"
 OPENAI_PATH = "/v1/openai"
 DEFAULT_BASE_URL = ROOT_URL + OPENAI_PATH
-
-# The openai SDK's own default is 600 s; a stuck connection should surface sooner than that.
-# Reads allow for slow non-streamed generations from large models.
-DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 
 logger = logging.getLogger("agno_deepinfra")
 

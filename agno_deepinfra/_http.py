@@ -1,6 +1,7 @@
 """HTTP plumbing shared by the embedder, the reranker and the media tools: clients, one prepared POST, bounded fan-out.
 
-They talk to DeepInfra with httpx directly rather than through the openai SDK: the reranker's
+They talk to DeepInfra on the openai SDK's HTTP stack (httpx, or httpx2 under openai 3, with the
+process's shared TLS context: see `_transport`), but not through its API client: the reranker's
 `/v1/inference/{model}` route is not OpenAI-shaped anyway, the embeddings body is four fields,
 `usage.estimated_cost` is read straight from the JSON, and there is no second retry layer to
 switch off. Errors go through `_errors`, the same mapping as the chat model's.
@@ -17,10 +18,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
-import httpx
 from agno.exceptions import ModelAuthenticationError
 
-from agno_deepinfra._config import DEFAULT_TIMEOUT, missing_key_message, resolve_api_key, warn_if_insecure
+from agno_deepinfra._config import missing_key_message, resolve_api_key, warn_if_insecure
 from agno_deepinfra._errors import (
     MAPPED_EXCEPTIONS,
     DeepInfraError,
@@ -30,6 +30,7 @@ from agno_deepinfra._errors import (
 )
 from agno_deepinfra._limiter import Limiter, aslot_of, slot_of
 from agno_deepinfra._portable import reset_after_fork
+from agno_deepinfra._transport import new_async_http_client, new_sync_http_client
 
 T = TypeVar("T")
 PROVIDER = "DeepInfra"
@@ -69,7 +70,7 @@ class Call:
     binary: bool = False
     limiter: Limiter | None = field(default=None, repr=False, compare=False)
 
-    def send(self, client: httpx.Client) -> Any:
+    def send(self, client: Any) -> Any:
         """POST and return the decoded JSON; failures raise `_errors`' agno exceptions."""
         with slot_of(self.limiter):
             try:
@@ -78,7 +79,7 @@ class Call:
                 raise self._transport_error(exc) from exc
             return self._decode(response)
 
-    async def asend(self, client: httpx.AsyncClient) -> Any:
+    async def asend(self, client: Any) -> Any:
         """Async twin of `send`."""
         async with aslot_of(self.limiter):
             try:
@@ -92,7 +93,7 @@ class Call:
             return {"json": self.payload}
         return {"data": self.payload, "files": dict(self.files)}
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def _decode(self, response: Any) -> Any:
         if response.status_code >= 400:
             raise status_error(
                 response.status_code, response, model_id=self.model_id, model_name=self.owner, what=self.what
@@ -113,30 +114,32 @@ class Call:
 
 
 class HttpClients:
-    """The httpx clients of one embedder or reranker: the caller's own, or ones made (and closed) here.
+    """The HTTP clients of one embedder or reranker: the caller's own, or ones made (and closed) here.
 
-    One async client per event loop: an `httpx.AsyncClient`'s pooled connections belong to the
+    A caller's client may be an httpx or an httpx2 one; those made here are the SDK's own (see
+    `_transport`), with media-safe settings: redirects are not followed.
+    One async client per event loop: an `AsyncClient`'s pooled connections belong to the
     loop that opened them, so reusing one after `asyncio.run` returned fails. Pickled, copied or
     forked, it starts empty: clients never travel (see `_portable`).
     """
 
     def __init__(self) -> None:
-        self._sync: httpx.Client | None = None
-        self._async: WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = WeakKeyDictionary()
+        self._sync: Any = None  # httpx.Client, or httpx2.Client under openai 3
+        self._async: WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = WeakKeyDictionary()
         self._lock = threading.Lock()  # two threads embedding at once must not build two clients
         reset_after_fork(self)
 
-    def sync(self, supplied: httpx.Client | None, timeout: float | None, base_url: str) -> httpx.Client:
+    def sync(self, supplied: Any, timeout: float | None, base_url: str) -> Any:
         """The caller's client if given, else the cached one (created on first use)."""
         if supplied is not None:
             return supplied
         with self._lock:
             if self._sync is None or self._sync.is_closed:
                 warn_if_insecure(base_url)
-                self._sync = httpx.Client(timeout=_timeout(timeout))
+                self._sync = new_sync_http_client(base_url, timeout, follow_redirects=False)
             return self._sync
 
-    def async_(self, supplied: httpx.AsyncClient | None, timeout: float | None, base_url: str) -> httpx.AsyncClient:
+    def async_(self, supplied: Any, timeout: float | None, base_url: str) -> Any:
         """The caller's async client if given, else the one cached for the running event loop."""
         if supplied is not None:
             return supplied
@@ -144,7 +147,7 @@ class HttpClients:
         client = self._async.get(loop)
         if client is None or client.is_closed:
             warn_if_insecure(base_url)
-            client = self._async[loop] = httpx.AsyncClient(timeout=_timeout(timeout))
+            client = self._async[loop] = new_async_http_client(base_url, timeout=timeout, follow_redirects=False)
         return client
 
     def close(self) -> None:
@@ -173,10 +176,6 @@ class HttpClients:
         # The parent's pools stay the parent's: dropped here unclosed (closing would shut the
         # parent's sockets too), the child opens its own.
         self.__init__()  # type: ignore[misc]
-
-
-def _timeout(seconds: float | None) -> httpx.Timeout:
-    return DEFAULT_TIMEOUT if seconds is None else httpx.Timeout(seconds)
 
 
 def deepcopy_sharing(obj: T, memo: dict[int, Any], *shared: object) -> T:

@@ -30,7 +30,6 @@ from pydantic import BaseModel
 from agno_deepinfra import _batch_chat, catalog
 from agno_deepinfra._config import (
     API_KEY_ENV,
-    DEFAULT_TIMEOUT,
     ClientSetting,
     default_base_url,
     missing_key_message,
@@ -50,7 +49,12 @@ from agno_deepinfra._transport import (
     AsyncTransport,
     check_async_transport,
     close_with_the_loop,
+    is_async_client,
+    is_sync_client,
     new_async_http_client,
+    new_sync_http_client,
+    sdk_timeout,
+    skip_platform_probe,
 )
 from agno_deepinfra._usage import StreamUsage, usage_metrics
 from agno_deepinfra.batch import BatchOptions, resolve_options
@@ -136,7 +140,13 @@ class DeepInfra(OpenAILike):
             or `retry-after-ms` on a retried error (the wait is never shorter than the schedule).
         retry_jitter: add up to this fraction of each wait at random (0.1 = up to +10%); 0 keeps
             the documented schedule exact.
-        timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
+        timeout: request timeout in seconds, or an `openai.Timeout` (an `httpx.Timeout` or
+            `httpx2.Timeout` is converted to the installed SDK's own type); `None` means 300 s reads
+            and a 10 s connect timeout.
+        http_client: an `httpx` or `httpx2` client of your own (the openai SDK accepts either): a
+            `Client` serves sync calls, an `AsyncClient` async calls. It is used as given (your
+            timeouts, proxies, TLS) and never closed here; without one, the model builds the SDK's
+            own clients, sharing one TLS context per process.
         async_transport: the HTTP stack under `arun`: `"httpx"` (default, the openai SDK's) or
             `"aiohttp"` (the SDK's `DefaultAioHttpClient`; `pip install "agno-deepinfra[aiohttp]"`).
             aiohttp's connection pool stays cheap with hundreds of requests in flight, where
@@ -182,7 +192,7 @@ class DeepInfra(OpenAILike):
     provider: str = "DeepInfra"
     # Equality means "same configuration": keys and live clients do not take part.
     api_key: str | None = field(default_factory=lambda: getenv(API_KEY_ENV), repr=False, compare=False)
-    base_url: str | httpx.URL | None = field(default_factory=default_base_url)
+    base_url: str | httpx.URL | None = field(default_factory=default_base_url)  # a str once built
 
     retries: int = 0
     delay_between_retries: float = 1  # type: ignore[assignment]  # agno says int; floats work
@@ -207,7 +217,8 @@ class DeepInfra(OpenAILike):
 
     client: OpenAI | None = field(default=None, repr=False, compare=False)
     async_client: AsyncOpenAI | None = field(default=None, repr=False, compare=False)
-    http_client: httpx.Client | httpx.AsyncClient | None = field(default=None, repr=False, compare=False)
+    # An httpx or httpx2 client of the caller's (the SDK accepts either), never closed here.
+    http_client: Any = field(default=None, repr=False, compare=False)
 
     # One async client per event loop: an AsyncOpenAI client cannot outlive the loop it was used on.
     # Each with the shutdown hook that closes it with its loop (None for a caller's http client).
@@ -222,6 +233,8 @@ class DeepInfra(OpenAILike):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.base_url = openai_url(str(self.base_url or default_base_url()))
+        if self.timeout is not None:  # an httpx or httpx2 Timeout becomes the SDK's own type
+            self.timeout = sdk_timeout(self.timeout)  # type: ignore[assignment]  # agno says float
         check_async_transport(self.async_transport)
         self.batch_api = resolve_options(self.batch_api)
         self._limiter = new_limiter(self.max_concurrency)
@@ -229,6 +242,7 @@ class DeepInfra(OpenAILike):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
         copied: DeepInfra = super().__deepcopy__(memo)
+        copied.http_client = self.http_client  # the caller's, shared (agno's copy drops it)
         copied._async_clients = WeakKeyDictionary()
         copied._loopless_client = None
         return copied
@@ -258,7 +272,7 @@ class DeepInfra(OpenAILike):
         params: dict[str, Any] = {
             "api_key": api_key,
             "base_url": base_url,
-            "timeout": DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+            "timeout": self.timeout,
             "max_retries": 0 if self.max_retries is None else self.max_retries,
         }
         optional = {
@@ -268,7 +282,23 @@ class DeepInfra(OpenAILike):
         }
         params.update({key: value for key, value in optional.items() if value is not None})
         params.update(self.client_params or {})
+        params["timeout"] = sdk_timeout(params["timeout"])  # the SDK's own type, whatever was given
         return params
+
+    def get_client(self) -> OpenAI:
+        """The sync client (a client supplied by the caller wins), on the SDK's HTTP stack.
+
+        agno's `OpenAIChat.get_client` takes only an `httpx.Client` as `http_client`, and lets the
+        SDK build its own otherwise, with a TLS setup of its own each time; here a caller's httpx or
+        httpx2 client is used as given, and ours shares the process's TLS context.
+        """
+        if self.client is not None and not self.client.is_closed():
+            return self.client
+        params = self._get_client_params()
+        own = not is_sync_client(self.http_client)
+        params["http_client"] = new_sync_http_client(params["base_url"]) if own else self.http_client
+        self.client = OpenAI(**params)
+        return self.client
 
     def get_async_client(self) -> AsyncOpenAI:
         """The async client for the running event loop (a client supplied by the caller wins).
@@ -290,19 +320,19 @@ class DeepInfra(OpenAILike):
         entry = self._async_clients.get(loop)
         if entry is None or entry[0].is_closed():
             client = self._new_async_client()
-            own = not isinstance(self.http_client, httpx.AsyncClient)
+            own = not is_async_client(self.http_client)
             entry = self._async_clients[loop] = (client, close_with_the_loop(client) if own else None)
         return entry[0]
 
     def _new_async_client(self) -> AsyncOpenAI:
         params = self._get_client_params()
-        if isinstance(self.http_client, httpx.AsyncClient):
+        if is_async_client(self.http_client):
             params["http_client"] = self.http_client
         else:
             # Our own http client, never the SDK's implicit one: that one closes itself in `__del__`
             # on whatever loop is running then, which fails once its own loop is gone.
-            params["http_client"] = new_async_http_client(self.async_transport)
-        return AsyncOpenAI(**params)
+            params["http_client"] = new_async_http_client(params["base_url"], self.async_transport)
+        return skip_platform_probe(AsyncOpenAI(**params))
 
     # ------------------------------------------------------------------------------ request body
 
@@ -357,6 +387,8 @@ class DeepInfra(OpenAILike):
         """
         params = self.get_request_params(response_format, tools, tool_choice, run_response)
         options = {key: params.pop(key) for key in _CALL_OPTIONS if key in params}
+        if "timeout" in options:  # a per-request timeout from `request_params`
+            options["timeout"] = sdk_timeout(options["timeout"])
         model_id = catalog.spelling(self.id, self._catalog_url)  # the id, or its case correction (see _create)
         body = {"model": model_id, "messages": self._format_all_messages(messages, compress_tool_results), **params}
         if stream:
@@ -559,7 +591,7 @@ class DeepInfra(OpenAILike):
     def from_settings(
         cls, settings: dict[str, Any], *, trusted_base_urls: Iterable[str] = (), **overrides: Any
     ) -> DeepInfra:
-        """Build a model from `settings()` output (a timeout comes back as an `httpx.Timeout`).
+        """Build a model from `settings()` output (a timeout comes back as an `openai.Timeout`).
 
         The settings are data from elsewhere (a task message), so they may not choose where the
         key goes: their `base_url` must be DeepInfra's, `DEEPINFRA_BASE_URL`, or one the calling
@@ -578,7 +610,7 @@ class DeepInfra(OpenAILike):
         """
         arguments = settings_arguments(settings, overrides, _NOT_SETTINGS, trusted_base_urls)
         if isinstance(arguments.get("timeout"), dict):
-            arguments["timeout"] = httpx.Timeout(**arguments["timeout"])
+            arguments["timeout"] = sdk_timeout(arguments["timeout"])
         return cls(**arguments)
 
 

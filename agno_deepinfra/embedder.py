@@ -13,14 +13,12 @@ from functools import partial
 from os import getenv
 from typing import Any, Literal
 
-import httpx
 from agno.exceptions import AgnoError
 from agno.knowledge.embedder.base import Embedder
 from openai import OpenAI
 
 from agno_deepinfra._config import (
     API_KEY_ENV,
-    DEFAULT_TIMEOUT,
     ClientSetting,
     default_base_url,
     openai_url,
@@ -40,6 +38,7 @@ from agno_deepinfra._portable import without
 from agno_deepinfra._records import shown_repr
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
+from agno_deepinfra._transport import new_sync_http_client, sdk_timeout
 from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
 
 try:
@@ -129,8 +128,9 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         retry_jitter: add up to this fraction of each wait at random (0 keeps waits exact).
         timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
         request_params: extra JSON fields for every request (e.g. `{"service_tier": "priority"}`).
-        client: an `httpx.Client` to use instead of the embedder's own (the caller closes it).
-        async_client: an `httpx.AsyncClient` to use instead of the embedder's own, on one event loop.
+        client: an `httpx.Client` or `httpx2.Client` to use instead of the embedder's own (the caller closes it).
+        async_client: an `httpx.AsyncClient` or `httpx2.AsyncClient` to use instead of the embedder's own,
+            on one event loop.
         batch_api: embed through DeepInfra's Batch API at 20% off (`True` or
             `agno_deepinfra.BatchOptions(...)`; see `agno_deepinfra.batch`). Every request made
             within the window shares one batch: one `vector_db.async_insert(documents)` call, or
@@ -158,8 +158,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     timeout: float | None = None
 
     request_params: dict[str, Any] | None = None
-    client: httpx.Client | None = field(default=None, repr=False, compare=False)
-    async_client: httpx.AsyncClient | None = field(default=None, repr=False, compare=False)
+    client: Any = field(default=None, repr=False, compare=False)
+    async_client: Any = field(default=None, repr=False, compare=False)
     _clients: HttpClients = field(default_factory=HttpClients, init=False, repr=False, compare=False)
     batch_api: ClientSetting[bool | BatchOptions | None] = ClientSetting(None)
     _limiter: Limiter | None = field(default=None, init=False, repr=False, compare=False)
@@ -269,12 +269,12 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         params: dict[str, Any] = {
             "api_key": headers["Authorization"].removeprefix("Bearer "),
             "base_url": base_url,
-            "timeout": DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+            "timeout": sdk_timeout(self.timeout),
             "max_retries": 0,  # retries are the embedder's own (`RetryPolicy`)
         }
 
         def client() -> OpenAI:
-            return OpenAI(**params)
+            return OpenAI(**params, http_client=new_sync_http_client(base_url))
 
         account = account_of(params["api_key"])
         target = Target("/v1/embeddings", base_url, client, RetryPolicy.of(self), _OWNER, account)

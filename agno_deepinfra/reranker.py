@@ -10,7 +10,6 @@ from os import getenv
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from agno.exceptions import AgnoError
 from agno.knowledge.document import Document
 from agno.knowledge.reranker.base import Reranker
@@ -71,8 +70,9 @@ class DeepInfraReranker(ClosesClients, Reranker):
         retry_jitter: add up to this fraction of each wait at random (0 keeps waits exact).
         timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
         request_params: extra JSON fields for every request (e.g. `{"service_tier": "priority"}`).
-        client: an `httpx.Client` to use instead of the reranker's own (the caller closes it).
-        async_client: an `httpx.AsyncClient` to use instead of the reranker's own, on one event loop.
+        client: an `httpx.Client` or `httpx2.Client` to use instead of the reranker's own (the caller closes it).
+        async_client: an `httpx.AsyncClient` or `httpx2.AsyncClient` to use instead of the reranker's own,
+            on one event loop.
     """
 
     model: str = DEFAULT_RERANKER_MODEL
@@ -92,8 +92,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
     timeout: float | None = None
 
     request_params: dict[str, Any] | None = None
-    client: httpx.Client | None = Field(default=None, repr=False, exclude=True)
-    async_client: httpx.AsyncClient | None = Field(default=None, repr=False, exclude=True)
+    client: Any = Field(default=None, repr=False, exclude=True)
+    async_client: Any = Field(default=None, repr=False, exclude=True)
     _clients: HttpClients = PrivateAttr(default_factory=HttpClients)
     _limiter: Limiter | None = PrivateAttr(default=None)
 

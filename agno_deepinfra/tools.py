@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from uuid import uuid4
 
-import httpx
 from agno.exceptions import AgnoError
 from agno.media import Audio, Image
 from agno.tools import Toolkit
@@ -143,8 +142,9 @@ class DeepInfraTools(ClosesClients, Toolkit):
         max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`.
         retry_jitter: add up to this fraction of each wait at random (0 keeps waits exact).
         timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
-        client: an `httpx.Client` to use instead of the toolkit's own (the caller closes it).
-        async_client: an `httpx.AsyncClient` to use instead of the toolkit's own, on one event loop.
+        client: an `httpx.Client` or `httpx2.Client` to use instead of the toolkit's own (the caller closes it).
+        async_client: an `httpx.AsyncClient` or `httpx2.AsyncClient` to use instead of the toolkit's own,
+            on one event loop.
         **kwargs: passed to agno's `Toolkit` (e.g. `include_tools`, `requires_confirmation_tools`).
 
     Raises:
@@ -178,8 +178,8 @@ class DeepInfraTools(ClosesClients, Toolkit):
         max_retry_delay: float = 60.0,
         retry_jitter: float = 0.0,
         timeout: float | None = None,
-        client: httpx.Client | None = None,
-        async_client: httpx.AsyncClient | None = None,
+        client: Any = None,
+        async_client: Any = None,
         **kwargs: Any,
     ) -> None:
         self.api_key = api_key or getenv(API_KEY_ENV)

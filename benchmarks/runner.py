@@ -52,6 +52,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     from benchmarks.chat import per_call_sections, streaming_section
     from benchmarks.contenders import Target
     from benchmarks.fanout import load_sections
+    from benchmarks.fresh_loop import fresh_loop_section
     from benchmarks.imports import import_section
     from benchmarks.ingest import embedding_section, rerank_section
     from benchmarks.plot import fanout_plot
@@ -77,6 +78,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
             "per-call CPU and wall (model and agent layers)", lambda: per_call_sections(fast, sizes)
         )
         sections.append(current.stage("streaming", lambda: streaming_section(slow, sizes)))
+        sections.append(current.stage("first token in a fresh loop", lambda: fresh_loop_section(fast, sizes)))
         load = current.stage(
             "emulator capacity and async fan-out", lambda: load_sections(fast, sizes, emulator.cpu_seconds)
         )

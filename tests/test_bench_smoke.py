@@ -25,6 +25,7 @@ SECTIONS = {
     "per_call_model",
     "per_call_agent",
     "streaming",
+    "fresh_loop",
     "fanout_10",
     "fanout_30",
     "embedding",
@@ -37,6 +38,7 @@ SECTIONS = {
 SCALE_CONTENDERS = {
     "scale_one_process": {"agno_deepinfra"},  # quick mode runs a fixed and an "auto" limit only
     "scale_processes": {"agno_deepinfra"},
+    "fresh_loop": {"agno_deepinfra", "agno_builtin"},  # agno's class is the reference; the SDK has no agno loop
 }
 # Sections of the plugin's own rows (variants of one contender), not a comparison of contenders.
 OWN_ROWS = {"cost_levers"}
@@ -45,6 +47,7 @@ HEADLINE = {
     "per_call_model": "cpu_us",
     "per_call_agent": "cpu_us",
     "streaming": "ttft_ms",
+    "fresh_loop": "fresh_ms",
     "fanout_10": "throughput_rps",
     "fanout_30": "throughput_rps",
     "imports": "import_ms",

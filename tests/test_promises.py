@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import openai
 import pytest
 from agno.agent import Agent
 from agno.models.message import Message
@@ -92,7 +92,7 @@ def test_a_break_after_reasoning_or_a_tool_call_chunk_is_not_retried(
 
 
 def test_default_timeouts_are_300_s_reads_and_10_s_connects() -> None:
-    expected = httpx.Timeout(300.0, connect=10.0)
+    expected = openai.Timeout(300.0, connect=10.0)  # the SDK's own type: httpx's or httpx2's
     model = DeepInfra(id="m", api_key="k")
     assert model._get_client_params()["timeout"] == expected
     assert model.get_client().timeout == expected

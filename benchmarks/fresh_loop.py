@@ -1,0 +1,99 @@
+"""First token in a fresh event loop: what `asyncio.run` per job (Celery, scripts, notebooks) pays.
+
+Each async client belongs to the event loop it was first used on, so a fresh `asyncio.run` builds
+a new one. Building an httpx / httpx2 client costs about 22 ms when it loads the CA store itself;
+agno_deepinfra shares one TLS context per process (built once), so a fresh loop pays only for the
+client and the connection. Compared with a warm loop (the same loop, its client and connection
+reused) and with agno's built-in class, which caches one async client and so cannot run in a
+second loop at all after the first closes (it fails with "Event loop is closed"): its row shows
+its warm loop only, and its fresh-loop cell is a fresh model per `asyncio.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.config import Sizes
+from benchmarks.contenders import AGNO, LABELS, OURS, PROMPT, Target
+from benchmarks.measure import median, rotated
+from benchmarks.report import Check, Metric, Row, Section
+
+
+async def _first_token(model: Any) -> float:
+    """Seconds from the call to the first streamed content piece."""
+    from agno.models.message import Message
+
+    start = time.perf_counter()
+    async for response in model.aresponse_stream(messages=[Message(role="user", content=PROMPT)]):
+        if getattr(response, "content", None):
+            elapsed = time.perf_counter() - start
+            break
+    else:
+        raise RuntimeError("the stream ended without content")
+    return elapsed
+
+
+def _models(target: Target) -> dict[str, Callable[[], Any]]:
+    from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
+
+    from agno_deepinfra import DeepInfra
+
+    def ours() -> Any:
+        return DeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key)
+
+    def agno() -> Any:
+        return AgnoDeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key)
+
+    return {OURS: ours, AGNO: agno}
+
+
+def fresh_loop_section(target: Target, sizes: Sizes) -> Section:
+    """First-token wall time: a fresh `asyncio.run` per call against calls in one warm loop."""
+    makers = _models(target)
+    runs = max(5, sizes.streams)
+    fresh: dict[str, list[float]] = {name: [] for name in makers}
+    warm: dict[str, list[float]] = {name: [] for name in makers}
+    kept = {OURS: makers[OURS]()}  # ours keeps one model across loops, as a worker does
+    asyncio.run(_first_token(kept[OURS]))  # the process's one-off costs (imports, the TLS context)
+
+    async def warm_loop(model: Any) -> list[float]:
+        await _first_token(model)  # the loop's client and connection
+        return [await _first_token(model) for _ in range(runs)]
+
+    for round_index in range(runs):
+        for name in rotated(list(makers), round_index):
+            model = kept.get(name) or makers[name]()  # agno's class: a fresh model per loop (see above)
+            fresh[name].append(asyncio.run(_first_token(model)))
+    for name, make in makers.items():
+        warm[name] = asyncio.run(warm_loop(make()))
+    rows = []
+    for name in makers:
+        values = {"fresh_ms": _ms(median(fresh[name])), "warm_ms": _ms(median(warm[name]))}
+        if values["fresh_ms"] and values["warm_ms"]:
+            values["fresh_over_warm"] = values["fresh_ms"] / values["warm_ms"]
+        rows.append(Row(name, name, LABELS[name], values))
+    return Section(
+        key="fresh_loop",
+        title="First token in a fresh event loop",
+        description=(
+            f"Median wall time (ms) to the first streamed token over {runs} calls: each in its own "
+            "`asyncio.run` (fresh), and in one loop that already made a call (warm). agno_deepinfra keeps "
+            "one model across the fresh loops, as a worker does; agno's built-in class cannot (its cached "
+            "async client dies with the first loop), so it gets a fresh model per loop."
+        ),
+        metrics=[
+            Metric("fresh_ms", "fresh loop (ms)", digits=2, ratio=True),
+            Metric("warm_ms", "warm loop (ms)", digits=2, ratio=True),
+            Metric("fresh_over_warm", "fresh / warm", digits=2),
+        ],
+        rows=rows,
+        agno_ref=AGNO,
+        checks=[Check("first token in a fresh loop <= 2x a warm loop", OURS, "fresh_over_warm", "value_max", 2.0)],
+    )
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1e3
