@@ -53,6 +53,21 @@ def test_a_base_url_chosen_by_the_message_is_refused(attacker: DeepInfraEmulator
     assert attacker.requests == []
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.deepinfra.com@attacker.example/v1/openai",  # user-info that looks like the host
+        "https://api.deepinfra.com.attacker.example/v1/openai",
+        "http://api.deepinfra.com/v1/openai",  # DeepInfra's host without TLS
+        "https://api.deepinfra.com:8443/v1/openai",
+        "https://api.deepinfra.com/v1/openai/../../attacker",
+    ],
+)
+def test_look_alikes_of_deepinfras_url_are_refused(url: str, worker_env: None) -> None:
+    with pytest.raises(ValueError, match="the API key would be sent there"):
+        DeepInfra.from_settings({"id": MODEL_ID, "base_url": url})
+
+
 def test_deepinfras_own_url_round_trips() -> None:
     settings = message(DeepInfra(id=MODEL_ID))
     assert settings["base_url"] == DEFAULT_BASE_URL
