@@ -117,14 +117,24 @@ def trusted_base_url(url: Any, trusted: Iterable[str]) -> str:
     if url is None:
         return default_base_url()
     wanted = _comparable(str(url))
-    for candidate in (DEFAULT_BASE_URL, getenv(BASE_URL_ENV), *trusted):
-        if candidate and wanted in (_comparable(candidate), _comparable(redact_url(openai_url(candidate)))):
+    named = [trusted] if isinstance(trusted, str) else list(trusted)  # one URL given bare
+    for candidate in (DEFAULT_BASE_URL, getenv(BASE_URL_ENV), *named):
+        if candidate and wanted in _forms(str(candidate)):
             return openai_url(candidate)
     raise ValueError(
         f"DeepInfra.from_settings(): the settings ask for base_url {redact_url(str(url))!r}, which is neither "
         f"DeepInfra's ({DEFAULT_BASE_URL}) nor {BASE_URL_ENV}: the API key would be sent there. If the code "
         "trusts it, name it: DeepInfra.from_settings(settings, base_url=...) or trusted_base_urls=[...]."
     )
+
+
+def _forms(candidate: str) -> tuple[str, ...]:
+    """A trusted URL as settings may have written it: as it is, or redacted (an invalid one matches nothing)."""
+    try:
+        full = openai_url(candidate)
+    except ValueError:
+        return ()
+    return _comparable(full), _comparable(redact_url(full))
 
 
 def _comparable(url: str) -> str:

@@ -601,7 +601,8 @@ class DeepInfra(OpenAILike):
 
         Args:
             settings: what `settings()` wrote.
-            trusted_base_urls: other base URLs the settings may name (root or `/v1/openai` form).
+            trusted_base_urls: other base URLs the settings may name (root or `/v1/openai` form; one
+                may be given as a plain string).
             **overrides: constructor arguments that win over the settings (the key, headers...).
 
         Raises:

@@ -94,6 +94,13 @@ def test_a_url_the_worker_names_is_trusted(emu: DeepInfraEmulator) -> None:
     assert Agent(model=named, telemetry=False).run("hi").status == RunStatus.completed
 
 
+def test_one_trusted_url_may_be_given_bare_and_a_bad_one_matches_nothing(emu: DeepInfraEmulator) -> None:
+    settings = message(DeepInfra(id=MODEL_ID, base_url=emu.base_url))
+    assert DeepInfra.from_settings(settings, trusted_base_urls=emu.root_url).base_url == emu.base_url
+    with pytest.raises(ValueError, match="the API key would be sent there"):
+        DeepInfra.from_settings(settings, trusted_base_urls=["not a url"])
+
+
 def test_a_redacted_base_url_is_restored_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     configured = "https://user:proxy-password@proxy.example/v1/openai"
     monkeypatch.setenv("DEEPINFRA_BASE_URL", configured)
