@@ -142,8 +142,16 @@ class RedactingFilter(logging.Filter):
         if isinstance(record.args, Mapping):
             record.args = redacted(record.args)
         elif isinstance(record.args, tuple):
-            record.args = tuple(redacted(arg) if isinstance(arg, (Mapping, str)) else arg for arg in record.args)
+            record.args = tuple(_log_argument(arg) for arg in record.args)
         return True
+
+
+def _log_argument(arg: Any) -> Any:
+    if isinstance(arg, (Mapping, str)):  # request options, headers (httpx's `Headers` is a mapping), text
+        return redacted(arg)
+    if hasattr(arg, "scheme") and hasattr(arg, "host"):  # an httpx or httpx2 `URL`: its query may hold a key
+        return redact_url(str(arg))
+    return arg
 
 
 _SDK_LOGGER = logging.getLogger("openai._base_client")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import fields
 from typing import Any
 
+import httpx
 import pytest
 from agno.agent import Agent
 
@@ -157,9 +158,15 @@ def test_the_openai_sdks_request_log_goes_through_the_rule(caplog: pytest.LogCap
         "params": {"sig": SECRET},
         "json_data": {"model": MODEL_ID, "max_tokens": 5, "extra": {"client_secret": SECRET}},
     }
+    url = httpx.URL(f"https://user:{SECRET}@proxy.test/v1/openai/chat/completions?region=eu&sig={SECRET}")
     with caplog.at_level(logging.DEBUG, logger="openai"):
         logging.getLogger("openai._base_client").debug("Request options: %s", options)
+        logging.getLogger("openai._base_client").debug("Sending HTTP Request: %s %s", "POST", url)
+        logging.getLogger("openai._base_client").debug(
+            'HTTP Response: %s %s "%i %s" %s', "POST", url, 200, "OK", httpx.Headers({"set-cookie": SECRET})
+        )
     assert "Request options" in caplog.text and "t-1" in caplog.text and "'max_tokens': 5" in caplog.text
+    assert "proxy.test/v1/openai/chat/completions?region=eu" in caplog.text and '"200 OK"' in caplog.text
     assert SECRET not in caplog.text
 
 
