@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from os import getenv
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 API_KEY_ENV = "DEEPINFRA_API_KEY"
@@ -87,10 +88,16 @@ class ClientSetting(Generic[T]):
     as `max_retry_delay` would make an evaluation look changed when only the way the client retries
     changed. Used as a dataclass field's default, this descriptor keeps the argument's name in the
     constructor, `repr()` and equality, while the value lives under `_<name>`, which agno skips.
+
+
+    `on_set(instance, value)`, when given, runs after every assignment (the constructor's too),
+    for a setting whose change must reach live state (`max_concurrency` rebuilds the limiter).
+    agno's `deepcopy` and unpickling write `_<name>` directly, so they never run it.
     """
 
-    def __init__(self, default: T) -> None:
+    def __init__(self, default: T, on_set: Callable[[Any, T], None] | None = None) -> None:
         self.default = default
+        self.on_set = on_set
         self.private = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -104,4 +111,6 @@ class ClientSetting(Generic[T]):
         return value
 
     def __set__(self, instance: object, value: T) -> None:
+        if self.on_set is not None:
+            self.on_set(instance, value)  # first: a refused value is never stored
         instance.__dict__[self.private] = value

@@ -368,6 +368,20 @@ def new_limiter(setting: MaxConcurrency, clock: Clock = time.monotonic) -> Limit
     return None if setting is None else Limiter(setting, clock)
 
 
+def set_limit(owner: Any, setting: MaxConcurrency) -> None:
+    """Give `owner` the limiter of a new `max_concurrency` (at construction or any time later).
+
+    Refuses a bad value (ValueError) before anything changes. An unchanged setting keeps the
+    limiter, and what an `"auto"` limit learnt. Requests in flight finish on the limiter they hold
+    a slot of, and callers already waiting for one keep waiting there; later calls use the new one.
+    """
+    check_max_concurrency(setting)
+    current = getattr(owner, "_limiter", None)
+    if current is not None and current.setting == setting:
+        return
+    owner._limiter = new_limiter(setting)
+
+
 # Without a limit, one call of the async batch methods keeps this many requests in flight (as before
 # `max_concurrency` became object-wide); with one, the limiter bounds them.
 DEFAULT_BATCH_FANOUT = 4

@@ -25,8 +25,10 @@ embedders and rerankers emit none.
 Cost when tracing is off: OpenTelemetry is never imported here. When the instrumentor's module was
 never imported it cannot be active, and one `sys.modules` lookup says so; the same holds for
 `opentelemetry.trace` and the global provider. The key never reaches a span: invocation parameters
-leave out headers and anything named like a credential, and every text put on a span (messages,
-parameters, error messages) has the key's value replaced.
+leave out headers and every credential `_redact` finds, and every text put on a span (messages,
+parameters, error messages) has the key's value replaced. OpenInference's switches
+(`OPENINFERENCE_HIDE_INPUTS`, `OPENINFERENCE_HIDE_OUTPUTS`, ...) hold on every path: the
+instrumentor's tracer applies its `TraceConfig`, and the global provider's tracer gets one too.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agno.exceptions import AgnoError, ModelProviderError
+
+from agno_deepinfra._redact import redacted
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -87,8 +91,7 @@ RETRY_EVENT = "deepinfra.retry"
 
 _INSTRUMENTOR_MODULE = "openinference.instrumentation.agno"
 _REDACTED = "[REDACTED]"
-# Request parameters never put on a span: headers carry credentials; names like these may too.
-_SECRET_NAMES = ("key", "token", "secret", "password", "authorization")
+# Request parameters never put on a span: headers (the rest goes through `_redact`'s rule).
 _HIDDEN_PARAMS = ("extra_headers",)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -139,8 +142,23 @@ def _global_tracer() -> Tracer | None:
     if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
         return None  # spans would go nowhere
     if _cached_tracer is None or _cached_tracer[0] is not provider:
-        _cached_tracer = (provider, provider.get_tracer("agno_deepinfra"))
+        _cached_tracer = (provider, _masked(provider.get_tracer("agno_deepinfra")))
     return _cached_tracer[1]
+
+
+def _masked(tracer: Tracer) -> Tracer:
+    """The tracer behind OpenInference's `TraceConfig`, as the instrumentor's own tracer is.
+
+    So `OPENINFERENCE_HIDE_INPUTS`, `OPENINFERENCE_HIDE_OUTPUTS` and the other switches
+    OpenInference defines (read from the environment when the provider is first used) hold on
+    this path too. Without `openinference-instrumentation` (not installed with the tracing
+    extra) the tracer is used as it is.
+    """
+    try:
+        from openinference.instrumentation import OITracer, TraceConfig
+    except ImportError:  # pragma: no cover - the tracing extra installs it
+        return tracer
+    return cast("Tracer", OITracer(tracer, config=TraceConfig()))
 
 
 def _knowledge_tracer() -> Tracer | None:
@@ -358,13 +376,13 @@ class _StreamedAnswer:
 
 
 def _invocation_parameters(model: Any) -> str:
-    """The request parameters as agno's instrumentor reads them, without headers or credentials."""
-    params = {
-        key: _REDACTED if any(word in key.lower() for word in _SECRET_NAMES) else value
-        for key, value in model.get_request_params().items()
-        if key not in _HIDDEN_PARAMS
-    }
-    return _dumps(params)
+    """The request parameters as agno's instrumentor reads them, without headers or credentials.
+
+    Credentials at any depth (`extra_query`, `extra_body`, `metadata`...) are hidden by the
+    package's one rule (`_redact`), which leaves counts such as `max_tokens` readable.
+    """
+    params = {key: value for key, value in model.get_request_params().items() if key not in _HIDDEN_PARAMS}
+    return _dumps(redacted(params))
 
 
 def _input_attributes(messages: list[Any]) -> dict[str, Any]:
@@ -489,7 +507,7 @@ def embedding_span(model_id: str, texts: int, payload: Mapping[str, Any], secret
     tracer = _knowledge_tracer()
     if tracer is None:
         return _NOOP
-    params = {key: value for key, value in payload.items() if key != "input"}
+    params = redacted({key: value for key, value in payload.items() if key != "input"})
     attributes = {
         SPAN_KIND: "EMBEDDING",
         EMBEDDING_MODEL_NAME: model_id,

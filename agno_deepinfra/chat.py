@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
@@ -38,10 +38,10 @@ from agno_deepinfra._config import (
     warn_if_insecure,
 )
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter, set_limit
 from agno_deepinfra._portable import reset_after_fork, without
 from agno_deepinfra._reasoning import ThinkSplitter
-from agno_deepinfra._records import stored_form
+from agno_deepinfra._records import settings_arguments, shown_repr, stored_form
 from agno_deepinfra._retry import RetryPolicy, is_retryable
 from agno_deepinfra._session_cache import session_cache_key
 from agno_deepinfra._tracing import traced_model_call
@@ -164,6 +164,7 @@ class DeepInfra(OpenAILike):
             request is retried after `Retry-After` only (the limiter holds it back until a slot
             comes free), not after the `delay_between_retries` schedule. Each HTTP attempt (each
             retry) takes a slot; copies made by agno share the limit, a pickled copy has its own.
+            Settable at any time: the next request uses the new limit.
         max_retries: the openai client's own retries, 0 unless set. When set, every one of agno's
             attempts may make up to `max_retries + 1` HTTP requests, with the SDK's delays.
         top_k: sample from the k most likely tokens.
@@ -200,7 +201,7 @@ class DeepInfra(OpenAILike):
     max_retry_delay: ClientSetting[float] = ClientSetting(60.0)
     retry_jitter: ClientSetting[float] = ClientSetting(0.0)
     async_transport: ClientSetting[AsyncTransport] = ClientSetting("httpx")
-    max_concurrency: ClientSetting[MaxConcurrency] = ClientSetting(None)
+    max_concurrency: ClientSetting[MaxConcurrency] = ClientSetting(None, on_set=set_limit)
     batch_api: ClientSetting[bool | BatchOptions | None] = ClientSetting(None)
     session_prompt_cache: ClientSetting[bool] = ClientSetting(True)
 
@@ -565,12 +566,18 @@ class DeepInfra(OpenAILike):
         data.update({name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None})
         return stored_form(data)
 
+    def __repr__(self) -> str:
+        """The dataclass's repr with every credential redacted and no header or `client_params` value."""
+        return shown_repr(self, ((spec.name, getattr(self, spec.name)) for spec in fields(self) if spec.repr))
+
     def settings(self) -> dict[str, Any]:
-        """Every constructor argument that differs from its default, as JSON, never the key.
+        """Every constructor argument that differs from its default, as JSON, never a credential.
 
         The recipe `to_dict()` is not: what a Celery task or a config file needs to build the same
         model elsewhere with `DeepInfra.from_settings(...)` (the key comes from the environment
-        there). Live clients, `client_params` and `batch_api` options (callbacks) do not travel.
+        there). Live clients, `client_params` and `batch_api` options (callbacks) do not travel;
+        the base URL always does. Credentials in headers, URLs, query strings and `extra_*` values
+        are written as `"<redacted>"` (`from_settings` asks for them again).
         """
         chosen = {
             spec.name: value
@@ -581,9 +588,28 @@ class DeepInfra(OpenAILike):
         return stored_form(chosen)
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], **overrides: Any) -> DeepInfra:
-        """Build a model from `settings()` output (a timeout comes back as an `openai.Timeout`)."""
-        arguments = {**settings, **overrides}
+    def from_settings(
+        cls, settings: dict[str, Any], *, trusted_base_urls: Iterable[str] = (), **overrides: Any
+    ) -> DeepInfra:
+        """Build a model from `settings()` output (a timeout comes back as an `openai.Timeout`).
+
+        The settings are data from elsewhere (a task message), so they may not choose where the
+        key goes: their `base_url` must be DeepInfra's, `DEEPINFRA_BASE_URL`, or one the calling
+        code names in `trusted_base_urls` (or passes as `base_url=`). A credential written out
+        redacted (a secret header, query parameter or `extra_body` value) must be supplied again
+        as an argument: it is never sent as the placeholder.
+
+        Args:
+            settings: what `settings()` wrote.
+            trusted_base_urls: other base URLs the settings may name (root or `/v1/openai` form; one
+                may be given as a plain string).
+            **overrides: constructor arguments that win over the settings (the key, headers...).
+
+        Raises:
+            ValueError: an untrusted `base_url`, a redacted credential not supplied, or a field
+                `settings()` never writes (the key, clients, `client_params`, `batch_api`).
+        """
+        arguments = settings_arguments(settings, overrides, _NOT_SETTINGS, trusted_base_urls)
         if isinstance(arguments.get("timeout"), dict):
             arguments["timeout"] = sdk_timeout(arguments["timeout"])
         return cls(**arguments)
@@ -600,15 +626,16 @@ class _FailureScope:
 
     def __init__(self, model: DeepInfra) -> None:
         self.model = model
+        self.limiter = model._limiter  # the slot goes back here, even if `max_concurrency` changes meanwhile
 
     def __enter__(self: _Scope) -> _Scope:
-        if self.model._limiter is not None:
-            self.ticket = self.model._limiter.acquire()
+        if self.limiter is not None:
+            self.ticket = self.limiter.acquire()
         return self
 
     async def __aenter__(self: _Scope) -> _Scope:
-        if self.model._limiter is not None:
-            self.ticket = await self.model._limiter.aacquire()
+        if self.limiter is not None:
+            self.ticket = await self.limiter.aacquire()
         return self
 
     def __exit__(
@@ -621,8 +648,8 @@ class _FailureScope:
                 if error.status_code == 404:
                     _suggest_model_ids(error, self.model)
         finally:
-            if self.model._limiter is not None and self.ticket is not None:  # a 429 shrinks an "auto" limit
-                self.model._limiter.release(self.ticket, error or exc)
+            if self.limiter is not None and self.ticket is not None:  # a 429 shrinks an "auto" limit
+                self.limiter.release(self.ticket, error or exc)
         if error is not None:
             raise error from exc
 

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from os import getenv
 from typing import Any, Literal
@@ -33,8 +33,9 @@ from agno_deepinfra._http import (
     deepcopy_sharing,
     gather_bounded,
 )
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
 from agno_deepinfra._portable import without
+from agno_deepinfra._records import shown_repr
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
 from agno_deepinfra._transport import new_sync_http_client, sdk_timeout
@@ -118,6 +119,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             event loops: `None` (default) sets no limit (one call of
             `async_get_embeddings_batch_and_usage` still sends at most 4 batches at once), an int is
             a fixed limit, `"auto"` learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`).
+            Settable at any time: the next request uses the new limit.
         retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each
             text or batch makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
@@ -170,6 +172,15 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._limiter = new_limiter(self.max_concurrency)
+
+    def __repr__(self) -> str:
+        """The dataclass's repr with every credential (URL user-info, `request_params` values) redacted."""
+        return shown_repr(self, ((spec.name, getattr(self, spec.name)) for spec in fields(self) if spec.repr))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)
+            set_limit(self, value)
+        super().__setattr__(name, value)
 
     # ------------------------------------------------------------------------------ one text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
 from os import getenv
@@ -16,7 +17,8 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
 from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter
+from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter, set_limit
+from agno_deepinfra._records import shown_in_repr
 from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
 from agno_deepinfra._tracing import KnowledgeSpan, reranker_span
 
@@ -57,7 +59,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
         max_concurrency: HTTP requests this reranker keeps in flight at once, across threads and
             event loops: `None` (default) sets no limit (one `arerank` call still sends at most 4
             batches at once; `rerank` sends them one by one), an int is a fixed limit, `"auto"`
-            learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`).
+            learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`). Settable at any
+            time: the next request uses the new limit.
         raise_on_error: raise DeepInfra failures instead of logging them and keeping the input order.
         retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each batch
             makes at most `retries + 1` requests.
@@ -108,6 +111,16 @@ class DeepInfraReranker(ClosesClients, Reranker):
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)
         self._limiter = new_limiter(self.max_concurrency)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """pydantic's repr fields, every credential (URL user-info, `request_params` values) redacted."""
+        for name, value in super().__repr_args__():
+            yield name, shown_in_repr(name or "", value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)
+            set_limit(self, value)
+        super().__setattr__(name, value)
 
     # ------------------------------------------------------------------------- entry points
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from os import getenv
+from os import PathLike, getenv
 from pathlib import Path
 from typing import Any, Literal, get_args
 from uuid import uuid4
@@ -127,6 +128,10 @@ class DeepInfraTools(ClosesClients, Toolkit):
         transcription_model: `"openai/whisper-large-v3-turbo"` by default.
         transcription_language: ISO-639-1 code of the audio's language (e.g. `"en"`); None detects it.
         max_audio_bytes: largest audio file sent for transcription (25 MB).
+        audio_dir: the folder `transcribe_audio` may read from: relative paths are taken from
+            it, and a path that leads outside it (`..`, `~`, an absolute path elsewhere, a symbolic
+            link) is refused like a missing file, so a model cannot upload other files or probe
+            the disk. The current working directory at construction when None.
         speech_model: `"hexgrad/Kokoro-82M"` by default.
         speech_voice: the voice, `"af_heart"` by default; `KOKORO_VOICES` lists Kokoro's English ones.
         speech_format: `"mp3"` (default), `"opus"`, `"flac"`, `"wav"` or `"pcm"` (16-bit mono).
@@ -162,6 +167,7 @@ class DeepInfraTools(ClosesClients, Toolkit):
         transcription_model: str = DEFAULT_TRANSCRIPTION_MODEL,
         transcription_language: str | None = None,
         max_audio_bytes: int = MAX_AUDIO_BYTES,
+        audio_dir: str | PathLike[str] | None = None,
         speech_model: str = DEFAULT_SPEECH_MODEL,
         speech_voice: str = DEFAULT_VOICE,
         speech_format: SpeechFormat = "mp3",
@@ -183,6 +189,7 @@ class DeepInfraTools(ClosesClients, Toolkit):
         self.image_size = self._checked_size(image_size)
         self.transcription_model, self.transcription_language = transcription_model, transcription_language
         self.max_audio_bytes = max_audio_bytes
+        self.audio_dir = Path(os.path.realpath(audio_dir if audio_dir is not None else os.getcwd()))
         self.speech_model, self.speech_voice = speech_model, speech_voice
         self.speech_format, self.speech_speed = speech_format, speech_speed
         self.retries, self.delay_between_retries = retries, delay_between_retries
@@ -335,20 +342,30 @@ class DeepInfraTools(ClosesClients, Toolkit):
         fields: dict[str, Any] = {"response_format": "json"}
         if self.transcription_language:
             fields["language"] = self.transcription_language
-        files = {"file": (path.name, path.read_bytes(), content_type)}
+        with path.open("rb") as file:  # never more than the limit, even from a file that grows meanwhile
+            content = file.read(self.max_audio_bytes + 1)
+        if len(content) > self.max_audio_bytes:
+            raise MediaInputError(f"{path.name} is over the {self.max_audio_bytes:,}-byte limit")
+        files = {"file": (path.name, content, content_type)}
         return self._call(
             "/audio/transcriptions", self.transcription_model, "speech recognition model", fields, files=files
         )
 
     def _checked_audio(self, audio_path: str) -> tuple[Path, str]:
-        path = Path(str(audio_path)).expanduser()
-        if not path.is_file():
-            raise MediaInputError(f"no audio file at {str(audio_path)!r} (check the path)")
-        extension = path.suffix.lower().lstrip(".")
+        """The audio file's real path and type; only a regular file inside `audio_dir` passes.
+
+        Missing, outside `audio_dir` and not a regular file get one message, which names no
+        directory: the model learns nothing of the disk beyond the folder it may read.
+        """
+        named = Path(str(audio_path))
+        extension = named.suffix.lower().lstrip(".")
         if extension not in AUDIO_TYPES:
-            supported = ", ".join(AUDIO_TYPES)
+            suffix, supported = named.suffix or "(no extension)", ", ".join(AUDIO_TYPES)
+            raise MediaInputError(f"unsupported audio format {suffix!r} for {named.name}: use one of {supported}")
+        path = Path(os.path.realpath(self.audio_dir / named))  # `~` stays a name; links and `..` resolved
+        if not path.is_relative_to(self.audio_dir) or not path.is_file():
             raise MediaInputError(
-                f"unsupported audio format {path.suffix or '(no extension)'!r} for {path.name}: use one of {supported}"
+                f"no audio file {str(audio_path)!r} in the folder this toolkit reads audio from (check the path)"
             )
         size = path.stat().st_size
         if size == 0:
@@ -434,15 +451,34 @@ def _image(item: Any, call: Call) -> Image:
     )
 
 
-def _image_type(content: bytes) -> tuple[str, str]:
-    """Format and MIME type from the image's magic bytes (DeepInfra's own example answers with a JPEG)."""
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png", "image/png"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "jpeg", "image/jpeg"
+def _image_type(content: bytes) -> tuple[str | None, str]:
+    """Format and MIME type from the image's own bytes, never assumed (DeepInfra's example answers with a JPEG).
+
+    An SVG (text) is labelled `image/svg+xml`, so nothing renders it as a PNG; bytes of no known
+    image format are `application/octet-stream`, with no format.
+    """
+    for magic, fmt, mime_type in _IMAGE_MAGIC:
+        if content.startswith(magic):
+            return fmt, mime_type
     if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
         return "webp", "image/webp"
-    return "png", "image/png"  # what the endpoint documents by default
+    if content[4:12] in (b"ftypavif", b"ftypavis"):
+        return "avif", "image/avif"
+    if _SVG.match(content[:1024]):
+        return "svg", "image/svg+xml"
+    return None, "application/octet-stream"
+
+
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+    (b"\xff\xd8\xff", "jpeg", "image/jpeg"),
+    (b"GIF87a", "gif", "image/gif"),
+    (b"GIF89a", "gif", "image/gif"),
+)
+# An SVG document: optional BOM, XML declaration, comments and doctype, then the `<svg` element.
+_SVG = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]", re.S | re.I
+)
 
 
 def _transcript_result(body: Any, call: Call) -> ToolResult:

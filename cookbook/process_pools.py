@@ -7,7 +7,10 @@ Two ways to hand work to another process:
   each worker opens its own on first use. Forked children drop the parent's connections too.
 - send `model.settings()` as JSON (Celery's default serializer) and rebuild it with
   `DeepInfra.from_settings()` in the worker: the settings never hold the API key, so the message
-  can cross a broker; the worker reads DEEPINFRA_API_KEY from its own environment.
+  can cross a broker; the worker reads DEEPINFRA_API_KEY from its own environment. The settings
+  may not choose where that key goes: `from_settings()` accepts only DeepInfra's URL, the worker's
+  DEEPINFRA_BASE_URL (shared with the driver here) or one the worker names
+  (`trusted_base_urls=[...]`), and raises ValueError for any other.
 
 Run: `python cookbook/process_pools.py`.
 """

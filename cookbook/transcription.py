@@ -18,6 +18,9 @@ from agno.agent import Agent
 from agno_deepinfra import DeepInfra, DeepInfraTools
 
 RATE = 16000  # samples per second, what Whisper works at
+# The one folder the tool may read audio from (the working directory unless `audio_dir` says otherwise):
+# a path the model names outside it is refused, so a prompt cannot make it upload other files.
+RECORDINGS = Path(tempfile.mkdtemp())
 
 
 def write_recording(path: Path) -> Path:
@@ -38,12 +41,12 @@ def write_recording(path: Path) -> Path:
 agent = Agent(
     model=DeepInfra(id="meta-llama/Llama-3.3-70B-Instruct-Turbo"),
     # Only the speech-recognition tool: openai/whisper-large-v3-turbo by default.
-    tools=[DeepInfraTools(enable_image_generation=False, enable_speech_generation=False)],
+    tools=[DeepInfraTools(enable_image_generation=False, enable_speech_generation=False, audio_dir=RECORDINGS)],
     instructions="Use transcribe_audio on the file the user names, then answer their question about it.",
 )
 
 if __name__ == "__main__":
-    recording = write_recording(Path(tempfile.mkdtemp()) / "voice-memo.wav")
+    recording = write_recording(RECORDINGS / "voice-memo.wav")
     print(f"Wrote {recording} ({recording.stat().st_size:,} bytes)")
     run = agent.run(f"Transcribe the audio file {recording} and tell me whether anyone speaks in it.")
     print(run.content)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import pickle
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -248,3 +251,60 @@ def test_embedder_and_reranker_keep_under_the_cap(capped: DeepInfraEmulator) -> 
     embedder.close()
     assert capped.rejected() == 0
     assert max(capped.cap.peak.values()) <= 3
+
+
+# ---------------------------------------------------- max_concurrency changed after construction
+
+
+def test_a_limit_set_after_construction_takes_effect(capped: DeepInfraEmulator) -> None:
+    model = DeepInfra(id=MODEL_ID, base_url=capped.base_url, api_key=capped.api_key)
+    embedder = DeepInfraEmbedder(base_url=capped.base_url, api_key=capped.api_key, dimensions=32, batch_size=2)
+    reranker = DeepInfraReranker(base_url=capped.base_url, api_key=capped.api_key, batch_size=2, raise_on_error=True)
+    for owner in (model, embedder, reranker):
+        owner.max_concurrency = 1
+
+    async def main() -> list[object]:
+        runs = [Agent(model=model).arun(f"run {n}") for n in range(6)]
+        statuses = [output.status for output in await asyncio.gather(*runs)]
+        vectors, _ = await embedder.async_get_embeddings_batch_and_usage([f"text {n}" for n in range(12)])
+        ranked = await reranker.arerank("query", [Document(content=f"document {n}") for n in range(12)])
+        await embedder.aclose()
+        await reranker.aclose()
+        return [statuses, len(vectors), len(ranked)]
+
+    assert asyncio.run(main()) == [[RunStatus.completed] * 6, 12, 12]
+    assert set(capped.cap.peak.values()) == {1}  # one request at a time on every model
+
+
+@pytest.mark.parametrize("make", [DeepInfra, DeepInfraEmbedder, DeepInfraReranker])
+def test_a_bad_limit_set_later_is_refused_and_the_old_one_kept(make: Any) -> None:
+    owner = make(api_key="k", max_concurrency=2)
+    limiter = owner._limiter
+    with pytest.raises(ValueError, match="max_concurrency must be None"):
+        owner.max_concurrency = 0
+    assert owner.max_concurrency == 2 and owner._limiter is limiter
+    owner.max_concurrency = 2  # unchanged: the limiter (and what "auto" learnt) stays
+    assert owner._limiter is limiter
+    owner.max_concurrency = None
+    assert owner._limiter is None
+
+
+def test_a_request_in_flight_gives_its_slot_back_to_the_limiter_it_took_it_from() -> None:
+    from agno_deepinfra.chat import _FailureScope
+
+    model = DeepInfra(api_key="k", max_concurrency=1)
+    old = model._limiter
+    assert old is not None
+    with _FailureScope(model):
+        model.max_concurrency = 5
+        assert old.in_flight == 1
+    assert old.in_flight == 0 and model._limiter is not None and model._limiter.in_flight == 0
+
+
+def test_copies_share_a_limit_set_later_and_pickles_carry_it() -> None:
+    model = DeepInfra(api_key="k")
+    model.max_concurrency = 3
+    copied = copy.deepcopy(model)
+    unpickled = pickle.loads(pickle.dumps(model))
+    assert copied._limiter is model._limiter
+    assert unpickled.max_concurrency == 3 and unpickled._limiter is not None and unpickled._limiter.setting == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import struct
 import subprocess
@@ -29,11 +30,12 @@ CHAT_MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 
 
 @pytest.fixture
-def make_tools(emu: DeepInfraEmulator) -> Iterator[MakeTools]:
+def make_tools(emu: DeepInfraEmulator, tmp_path: Path) -> Iterator[MakeTools]:
     made: list[DeepInfraTools] = []
 
     def make(**kwargs: Any) -> DeepInfraTools:
         kwargs.setdefault("api_key", emu.api_key)
+        kwargs.setdefault("audio_dir", tmp_path)  # the tests write their audio there
         tools = DeepInfraTools(base_url=emu.root_url, **kwargs)
         made.append(tools)
         return tools
@@ -172,7 +174,7 @@ def test_bad_input_is_a_readable_result_and_sends_nothing(
     big = write_wav(tmp_path / "long.wav", seconds=1.0)
 
     cases = {
-        "no audio file at": tools.transcribe_audio(str(tmp_path / "missing.wav")),
+        "no audio file": tools.transcribe_audio(str(tmp_path / "missing.wav")),
         "unsupported audio format '.txt' for notes.txt: use one of flac, mp3": tools.transcribe_audio(
             str(tmp_path / "notes.txt")
         ),
@@ -194,7 +196,10 @@ def test_bad_tool_arguments_from_the_model_do_not_break_the_run(emu: DeepInfraEm
     output = agent_with(make_tools(), emu).run("Transcribe it")
 
     assert output.status == RunStatus.completed
-    assert tool_results(emu) == ["Failed to transcribe audio: no audio file at '/no/such/meeting.wav' (check the path)"]
+    assert tool_results(emu) == [
+        "Failed to transcribe audio: no audio file '/no/such/meeting.wav' in the folder this toolkit reads audio from "
+        "(check the path)"
+    ]
     assert emu.requests_for("transcriptions") == []
 
 
@@ -413,3 +418,83 @@ def test_from_model_shares_the_models_settings(emu: DeepInfraEmulator, slept: li
     emu.queue(Fault.status(503), route="speech")
     assert tools.generate_speech("hello").audios is not None
     assert slept == [0.25]
+
+
+# ------------------------------------------------------------ transcribe_audio stays in its folder
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_transcribe_audio_reads_only_inside_its_folder_and_says_nothing_of_the_rest(
+    emu: DeepInfraEmulator, make_tools: MakeTools, tmp_path: Path, path: str
+) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    write_wav(allowed / "memo.wav")
+    (allowed / "folder.wav").mkdir()
+    outside = write_wav(tmp_path / "private.wav")
+    (allowed / "link.wav").symlink_to(outside)
+    tools = make_tools(audio_dir=allowed)
+
+    def transcribe(audio_path: str) -> str:
+        result = (
+            tools.transcribe_audio(audio_path) if path == "sync" else asyncio.run(tools.atranscribe_audio(audio_path))
+        )
+        return str(result.content)
+
+    assert "seconds of audio" in transcribe("memo.wav")  # relative to the folder
+    assert "seconds of audio" in transcribe(str(allowed / "memo.wav"))  # absolute, inside it
+    refused = {
+        name: transcribe(name)
+        for name in (
+            "missing.wav",  # does not exist
+            "../private.wav",  # exists, outside
+            str(outside),  # exists, outside, absolute
+            "link.wav",  # a link inside that leads outside
+            "folder.wav",  # not a file
+            "~/private.wav",  # `~` is a name, not the home folder
+            "/etc/../etc/hostname.wav",
+        )
+    }
+    # One message for all of them, naming only what the model asked for: nothing tells them apart.
+    assert {text.replace(repr(name), "<path>") for name, text in refused.items()} == {
+        "Failed to transcribe audio: no audio file <path> in the folder this toolkit reads audio from (check the path)"
+    }
+    assert str(tmp_path) not in "".join(text for name, text in refused.items() if str(tmp_path) not in name)
+    assert len(emu.requests_for("transcriptions")) == 2  # only the two files inside went out
+
+
+def test_the_audio_folder_is_the_working_directory_by_default(
+    emu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_wav(tmp_path / "here.wav")
+    with DeepInfraTools(api_key=emu.api_key, base_url=emu.root_url) as tools:
+        assert tools.audio_dir == tmp_path.resolve()
+        assert "seconds of audio" in str(tools.transcribe_audio("here.wav").content)
+        assert "no audio file" in str(tools.transcribe_audio(str(Path(__file__).with_suffix(".wav"))).content)
+
+
+# ------------------------------------------------------------------- images labelled by their bytes
+
+SVG = b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- drawn -->\n<svg xmlns="http://www.w3.org/2000/svg"></svg>'
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "mime_type"),
+    [
+        (SVG, "svg", "image/svg+xml"),
+        (b"<svg viewBox='0 0 1 1'/>", "svg", "image/svg+xml"),
+        (b"GIF89a" + b"\x00" * 10, "gif", "image/gif"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 10, "jpeg", "image/jpeg"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp", "image/webp"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 10, "png", "image/png"),
+        (b"not an image at all", None, "application/octet-stream"),
+    ],
+)
+def test_an_image_is_labelled_by_its_content(
+    emu: DeepInfraEmulator, make_tools: MakeTools, content: bytes, fmt: str | None, mime_type: str
+) -> None:
+    encoded = base64.b64encode(content).decode()
+    emu.queue(Fault.status(200, body={"data": [{"b64_json": encoded}]}), route="images")
+    [image] = make_tools().generate_image("a fox").images or []
+    assert (image.format, image.mime_type, image.content) == (fmt, mime_type, content)

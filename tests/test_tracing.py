@@ -328,9 +328,9 @@ def test_attribute_names_are_openinferences() -> None:
     assert {ours: theirs for ours, theirs in ours_to_theirs.items() if ours != theirs} == {}
 
 
-def run_child(emu: DeepInfraEmulator, setup: str, order: str) -> dict[str, Any]:
-    """Run `tracing_child.py` against the emulator; its report."""
-    env = {**os.environ, "DEEPINFRA_BASE_URL": emu.root_url, "DEEPINFRA_API_KEY": emu.api_key}
+def run_child(emu: DeepInfraEmulator, setup: str, order: str, **extra_env: str) -> dict[str, Any]:
+    """Run `tracing_child.py` against the emulator (with `extra_env` set); its report."""
+    env = {**os.environ, "DEEPINFRA_BASE_URL": emu.root_url, "DEEPINFRA_API_KEY": emu.api_key, **extra_env}
     result = subprocess.run(
         [sys.executable, str(CHILD), setup, order], env=env, capture_output=True, text=True, timeout=240
     )
@@ -390,6 +390,23 @@ def test_global_provider_alone_traces_the_embedder_and_reranker_but_not_the_mode
     report = run_child(emu, "global", "before")
     assert kinds(report["spans"], "LLM") == []
     assert len(kinds(report["spans"], "EMBEDDING")) == 2 and len(kinds(report["spans"], "RERANKER")) == 2
+
+
+HIDDEN = {"OPENINFERENCE_HIDE_INPUTS": "true", "OPENINFERENCE_HIDE_OUTPUTS": "true"}
+
+
+@pytest.mark.parametrize("setup", ["global", "plain"])
+def test_openinference_switches_keep_prompts_off_every_tracer_path(emu: DeepInfraEmulator, setup: str) -> None:
+    # "global": the embedder and reranker on the global provider alone; "plain": the instrumentor's tracer.
+    report = run_child(emu, setup, "before", **HIDDEN)
+    spans = report["spans"]
+    [rerank, *_] = kinds(spans, "RERANKER")
+    assert rerank["attributes"][names.RERANKER_QUERY] == "__REDACTED__"  # OpenInference's placeholder
+    assert "Where is Paris?" not in json.dumps(spans)
+    for llm in kinds(spans, "LLM"):
+        assert llm["attributes"][names.INPUT_VALUE] == llm["attributes"][names.OUTPUT_VALUE] == "__REDACTED__"
+        assert not [key for key in llm["attributes"] if key.startswith(("llm.input_messages", "llm.output_messages"))]
+    assert len(kinds(spans, "LLM")) == (4 if setup == "plain" else 0)
 
 
 def test_without_tracing_nothing_of_opentelemetry_is_imported(emu: DeepInfraEmulator) -> None:

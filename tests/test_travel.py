@@ -142,7 +142,7 @@ def test_settings_carry_the_client_settings_as_json_without_the_key(emu: DeepInf
     )
     message = json.dumps(model.settings())
     assert emu.api_key not in message
-    rebuilt = DeepInfra.from_settings(json.loads(message))
+    rebuilt = DeepInfra.from_settings(json.loads(message), trusted_base_urls=[emu.root_url])  # the worker names it
     assert rebuilt == model and rebuilt.api_key is None  # the worker brings its own key
     sdk_timeout = openai.Timeout(30.0, connect=5.0)  # an httpx.Timeout becomes the SDK's own type
     assert (rebuilt.max_concurrency, rebuilt.retries, rebuilt.timeout) == ("auto", 3, sdk_timeout)

@@ -1,5 +1,8 @@
 """Command line: `python -m agno_deepinfra.testing serve [--host H] [--port P] [--api-key KEY] [--stream-usage S]`.
 
+Also `--max-body-bytes N` (64 MiB) and `--allowed-host NAME` (repeatable), as `DeepInfraEmulator`'s
+`max_body_bytes` and `allowed_hosts`.
+
 Other processes script the running server over HTTP under `/_emulator/` (see control.py and SCRIPTING.md),
 with the `--api-key` and only while it listens on a loopback address.
 """
@@ -17,7 +20,7 @@ from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat_wire import STREAM_USAGE_STYLES
 from agno_deepinfra.testing.emulator import DEFAULT_API_KEY
 from agno_deepinfra.testing.script import Script
-from agno_deepinfra.testing.server import EmulatorServer
+from agno_deepinfra.testing.server import DEFAULT_MAX_BODY_BYTES, EmulatorServer
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -30,6 +33,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--api-key", default=DEFAULT_API_KEY)
     serve.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed chunks")
     serve.add_argument("--no-record", action="store_true", help="do not keep a request log (long benchmarks)")
+    serve.add_argument(
+        "--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, help="larger request bodies are answered 413"
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        help="a Host name to answer besides loopback names and the bound address (repeatable)",
+    )
     serve.add_argument(
         "--stream-usage",
         choices=STREAM_USAGE_STYLES,
@@ -44,7 +55,8 @@ async def serve(args: argparse.Namespace) -> None:
     script = Script(record=not args.no_record)
     app = App(args.api_key, Catalog(), script)
     app.stream_usage = args.stream_usage
-    server = EmulatorServer(app, args.host, args.port, args.chunk_delay)
+    hosts = frozenset(name.lower() for name in args.allowed_host) if args.allowed_host else None
+    server = EmulatorServer(app, args.host, args.port, args.chunk_delay, args.max_body_bytes, hosts)
     port = await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

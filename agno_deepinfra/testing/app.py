@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from agno_deepinfra._redact import REDACTED, is_secret_name, is_secret_value, redact_url
 from agno_deepinfra.testing.batches import BatchApi
 from agno_deepinfra.testing.capacity import ConcurrencyCap
 from agno_deepinfra.testing.catalog import Catalog
@@ -88,6 +89,8 @@ class App:
         cap: ConcurrencyCap | None = None,
         service_time: float = 0.0,
     ) -> None:
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ValueError("the emulator's api_key must be a non-empty string: requests are checked against it")
         self.catalog = catalog
         self.script = script
         self.batch_api = batch_api or BatchApi(catalog)
@@ -111,8 +114,13 @@ class App:
             return self.control.handle(method, target, headers, parsed)
         batch_route = _batch_route(path)
         route = matched[0] if matched else (batch_route or "unknown")
-        logged = loggable(parsed) if form else parsed
-        self.script.record(RecordedRequest(method, target, route, headers, logged, time.monotonic()))
+        if self.script.record_requests:  # credentials redacted (`_loggable_headers`), even in the path's query
+            logged = loggable(parsed) if form else parsed
+            shown_target = redact_url(target) if "?" in target else target
+            shown = RecordedRequest(
+                method, shown_target, route, self._loggable_headers(headers), logged, time.monotonic()
+            )
+            self.script.record(shown)
         if batch_route is not None and json_problem is None:
             if not self._authorized(headers):
                 return UNAUTHORIZED
@@ -146,6 +154,19 @@ class App:
         """The outcome was carried out (or its connection died): free its cap slot."""
         if outcome.slot is not None:
             self.cap.release(outcome.slot)
+
+    def _loggable_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        """The headers as the request log keeps them: credentials redacted by the package's rule.
+
+        The emulator's own key stays (every reader of the log, local or over the control routes,
+        holds it already, and tests check it was sent); any other credential, such as a real
+        DeepInfra key sent here by mistake, is never stored or served back.
+        """
+        own = (self.api_key, self._bearer)
+        return {
+            name: REDACTED if (is_secret_name(name) or is_secret_value(value)) and value not in own else value
+            for name, value in headers.items()
+        }
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         value = headers.get("authorization", "")

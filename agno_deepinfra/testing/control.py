@@ -9,6 +9,7 @@ requests carrying the emulator's own key (`Authorization: Bearer <api_key>`). Bo
 - `POST /_emulator/reset`      queues, rules, request log, Batch API state, concurrency counters
 - `POST /_emulator/models`     `add_model`'s keywords: `{"id": "acme/x", "kind": "chat", "pricing": {...}}`
 - `GET  /_emulator/requests`   `?route=chat` optional: `{"requests": [{method, path, route, headers, body, time}]}`
+  (credentials in headers and query strings are logged as `<redacted>`, all but the emulator's own key)
 
 A reply is `Reply`'s fields (`tool_calls` items are `ToolCall`'s fields); a fault is `Fault`'s fields
 with `kind`, e.g. `{"kind": "status", "status_code": 503, "headers": {"Retry-After": "1"}}`, and its
@@ -44,6 +45,27 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def host_allowed(host_header: str | None, bound: str, allowed: frozenset[str] | None) -> bool:
+    """Whether a request's `Host` names this emulator: what stops DNS rebinding.
+
+    A web page can make a browser send requests to 127.0.0.1 under its own name (its DNS answer
+    changed to 127.0.0.1); the emulator's default key is public, so only the `Host` header tells
+    such requests apart. On a loopback address the emulator answers loopback names and addresses,
+    the address it is bound to and `allowed`; bound beyond loopback, any name unless `allowed` is
+    given.
+    """
+    if host_header is None:
+        return False
+    name = host_header.strip().lower()
+    if name.startswith("[") and "]" in name:  # [IPv6]:port
+        name = name[1 : name.index("]")]
+    elif name.count(":") == 1:  # name:port
+        name = name.partition(":")[0]
+    if is_loopback(name) or name == bound.lower() or (allowed is not None and name in allowed):
+        return True
+    return allowed is None and not is_loopback(bound)
 
 
 class Control:

@@ -14,7 +14,7 @@ from agno_deepinfra.testing.capacity import DEFAULT_CONCURRENCY_LIMIT, DEFAULT_R
 from agno_deepinfra.testing.catalog import Catalog, ModelEntry, ModelKind, ReasoningStyle, model_entry
 from agno_deepinfra.testing.chat_wire import STREAM_USAGE_STYLES, StreamUsage
 from agno_deepinfra.testing.script import Fault, Item, RecordedRequest, Reply, Script
-from agno_deepinfra.testing.server import EmulatorServer
+from agno_deepinfra.testing.server import DEFAULT_MAX_BODY_BYTES, EmulatorServer
 
 DEFAULT_API_KEY = "emulator-key"
 
@@ -33,6 +33,12 @@ class DeepInfraEmulator:
     DeepInfra's documented wire) on the chunk whose `finish_reason` is set, on every stream;
     "openai" in a separate `choices: []` chunk, only when `stream_options.include_usage` is set;
     "both" in both places. See WIRE.md in this package for each shape and its source.
+
+    Hardened for a shared machine: request bodies over `max_body_bytes` (64 MiB) are answered 413;
+    a request whose `Host` header names neither a loopback name, the bound address nor one of
+    `allowed_hosts` is answered 421 (a web page cannot reach it through DNS rebinding); the request
+    log keeps no credential but the emulator's own key (see `testing/app.py`); an empty `api_key`
+    is refused.
 
     Like DeepInfra, it admits `concurrency_limit` requests in flight per model (200; None: no cap)
     and answers the rest with DeepInfra's 429 and a `Retry-After` of `retry_after` seconds.
@@ -55,9 +61,13 @@ class DeepInfraEmulator:
         concurrency_limit: int | None = DEFAULT_CONCURRENCY_LIMIT,
         retry_after: float = DEFAULT_RETRY_AFTER,
         service_time: float = 0.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        allowed_hosts: Iterable[str] | None = None,
     ) -> None:
         if service_time < 0:
             raise ValueError(f"service_time must be >= 0 seconds, not {service_time!r}")
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be positive, not {max_body_bytes!r}")
         self.host = host
         self.api_key = api_key
         self.catalog = Catalog()
@@ -66,7 +76,8 @@ class DeepInfraEmulator:
         # The Batch API (files and batches); its statuses move on `batch_clock` (see testing/batches.py).
         self.batch_api = BatchApi(self.catalog, batch_clock, batch_validating_seconds, batch_running_seconds)
         app = App(api_key, self.catalog, self._script, self.batch_api, self.cap, service_time)
-        self._server = EmulatorServer(app, host, port, chunk_delay)
+        hosts = frozenset(name.lower() for name in allowed_hosts) if allowed_hosts is not None else None
+        self._server = EmulatorServer(app, host, port, chunk_delay, max_body_bytes, hosts)
         self.stream_usage = stream_usage
         self._initial_stream_usage = stream_usage  # what `reset()` restores
         self._thread: threading.Thread | None = None

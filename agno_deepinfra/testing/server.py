@@ -10,17 +10,23 @@ from http import HTTPStatus
 import h11
 
 from agno_deepinfra.testing.app import App
-from agno_deepinfra.testing.control import is_loopback
+from agno_deepinfra.testing.control import host_allowed, is_loopback
 from agno_deepinfra.testing.errors import detail_error
 from agno_deepinfra.testing.outcome import Drop, Hang, Outcome, Respond, Stream, json_response
 
 READ_SIZE = 65536
+# The largest request body served (above the 25 MB audio uploads and usual Batch API files).
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
+
+
+class _TooLarge(Exception):
+    """A request body over the limit: answered 413, and the connection closed unread."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +40,21 @@ class _Request:
 class EmulatorServer:
     """Serves an `App` on one event loop; `start` and `close` must run on that loop."""
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, chunk_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        app: App,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        chunk_delay: float = 0.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        allowed_hosts: frozenset[str] | None = None,
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.chunk_delay = chunk_delay
+        self.max_body_bytes = max_body_bytes
+        self.allowed_hosts = allowed_hosts
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.peak_connections = 0
@@ -94,8 +110,20 @@ class EmulatorServer:
     async def _serve(self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Answer requests on one keep-alive connection until either side closes it."""
         while True:
-            request = await self._read_request(conn, reader, writer)
+            try:
+                request = await self._read_request(conn, reader, writer)
+            except _TooLarge:
+                message = f"request body over the emulator's limit of {self.max_body_bytes:,} bytes (max_body_bytes)"
+                closing = json_response(413, detail_error(message), {"connection": "close"})
+                await self._execute(Outcome(closing), conn, reader, writer)
+                await _discard(reader)  # closing on unread bytes would reset the connection before the 413 is read
+                return
             if request is None:
+                return
+            if not host_allowed(request.headers.get("host"), self.host, self.allowed_hosts):
+                message = "the Host header does not name this emulator (loopback names, its address, allowed_hosts)"
+                outcome = Outcome(json_response(421, detail_error(message), {"connection": "close"}))
+                await self._execute(outcome, conn, reader, writer)
                 return
             try:
                 outcome = self.app.handle(request.method, request.target, request.headers, request.body)
@@ -116,6 +144,7 @@ class EmulatorServer:
     ) -> _Request | None:
         request: h11.Request | None = None
         body: list[bytes] = []
+        size = 0
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
@@ -124,7 +153,13 @@ class EmulatorServer:
                 conn.receive_data(await reader.read(READ_SIZE))
             elif isinstance(event, h11.Request):
                 request = event
+                declared = dict(request.headers).get(b"content-length", b"0")
+                if declared.isdigit() and int(declared) > self.max_body_bytes:
+                    raise _TooLarge
             elif isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > self.max_body_bytes:  # chunked bodies declare no length
+                    raise _TooLarge
                 body.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage) and request is not None:
                 headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in request.headers}
@@ -189,6 +224,18 @@ class EmulatorServer:
 
 def _reason(status: int) -> bytes:
     return _REASONS.get(status, b"")
+
+
+async def _discard(reader: asyncio.StreamReader, limit: int = 1 << 20, seconds: float = 1.0) -> None:
+    """Read and drop what the client still sends, up to `limit` bytes or `seconds`, whichever comes first."""
+
+    async def drain() -> None:
+        left = limit
+        while left > 0 and (data := await reader.read(READ_SIZE)):
+            left -= len(data)
+
+    with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+        await asyncio.wait_for(drain(), seconds)
 
 
 async def _wait_for_eof(reader: asyncio.StreamReader) -> None:
