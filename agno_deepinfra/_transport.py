@@ -16,7 +16,6 @@ child builds its own.
 from __future__ import annotations
 
 import os
-import re
 import ssl
 import sys
 import threading
@@ -31,6 +30,8 @@ from urllib.parse import urlsplit
 import httpx
 import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient, DefaultAsyncHttpxClient, DefaultHttpxClient
+
+from agno_deepinfra._redact import is_secret_name, is_secret_value
 
 AsyncTransport = Literal["httpx", "aiohttp"]
 _INSTALL_HINT = 'install it with `pip install "agno-deepinfra[aiohttp]"`, or use async_transport="httpx"'
@@ -128,14 +129,14 @@ def tls_context() -> ssl.SSLContext:
 
 # ------------------------------------------------------------------------------- redirects
 
-# Header names that carry credentials: they never follow a redirect to another origin. The SDK's
-# HTTP library drops only `Authorization` there; `X-Api-Key` from `default_headers` went along.
-_CREDENTIAL_HEADER = re.compile(r"authori[sz]ation|cookie|key|token|secret|passw|auth|credential|session|signature")
 
+def is_credential_header(name: str, value: str = "") -> bool:
+    """Whether a header may carry a credential: by its name or its value, by the package's one rule (`_redact`).
 
-def is_credential_header(name: str) -> bool:
-    """Whether a header named `name` may carry a credential (matched on the lowercased name)."""
-    return _CREDENTIAL_HEADER.search(name.lower()) is not None
+    Such headers never follow a redirect to another origin: the SDK's HTTP library drops only
+    `Authorization` there, and an `X-Api-Key` from `default_headers` went along.
+    """
+    return is_secret_name(name) or is_secret_value(value)
 
 
 def _origin(url: Any) -> tuple[str, str, int | None]:
@@ -150,7 +151,7 @@ def _keep_credentials_home(home: str) -> tuple[Callable[[Any], None], Callable[[
 
     def strip(request: Any) -> None:
         if _origin(request.url) != origin:
-            for name in [name for name in request.headers if is_credential_header(name)]:
+            for name in [name for name, value in request.headers.items() if is_credential_header(name, value)]:
                 del request.headers[name]
 
     async def astrip(request: Any) -> None:
