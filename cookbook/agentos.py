@@ -22,6 +22,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+from _check import answered, fail
+
 import agno_deepinfra
 from agno_deepinfra import DeepInfra
 
@@ -34,6 +36,7 @@ def main(db_file: Path) -> None:
     from agno.db.sqlite import SqliteDb
     from agno.os import AgentOS
     from agno.registry import Registry
+    from agno.run.agent import RunOutput
     from fastapi.testclient import TestClient
 
     agno_deepinfra.register()  # before agno rebuilds anything
@@ -54,7 +57,7 @@ def main(db_file: Path) -> None:
     with TestClient(agent_os.get_app()) as client:
         for message in ("My name is Ada.", "What is my name?"):
             run = client.post("/agents/helper/runs", data={"message": message, "stream": "false", "session_id": "s1"})
-            print(f"run: {run.json()['content']}")
+            print(f"run: {answered(RunOutput.from_dict(run.json())).content}")  # the run as AgentOS returns it
         [session] = client.get("/sessions", params={"type": "agent"}).json()["data"]
         print(f"session {session['session_id']}: cost ${session['metrics']['cost']:.6f}")
 
@@ -70,6 +73,8 @@ def main(db_file: Path) -> None:
                 "model_provider": "DeepInfra",
             },
         )
+        if evaluation.status_code != 200:
+            fail(f"the eval failed: HTTP {evaluation.status_code} {evaluation.text}")
         print(f"eval with model override {evaluation.json()['model_id']!r}: HTTP {evaluation.status_code}")
         traces = client.get("/traces").json()["data"]
         print(f"traces stored in {db_file.name}: {len(traces)}")

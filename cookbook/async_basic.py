@@ -8,6 +8,7 @@ Run: `python cookbook/async_basic.py`.
 
 import asyncio
 
+from _check import answered
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -19,10 +20,11 @@ async def main() -> None:
     questions = ["Name a prime number.", "Name a noble gas.", "Name a Baroque composer."]
     outputs = await asyncio.gather(*(agent.arun(q) for q in questions))
     for question, output in zip(questions, outputs, strict=True):
-        print(f"Q: {question}\nA: {output.content}\n")
+        print(f"Q: {question}\nA: {answered(output).content}\n")
 
 
 if __name__ == "__main__":
     asyncio.run(main())
     # A second asyncio.run on the same agent works too.
-    asyncio.run(agent.aprint_response("And one more: name a river in Africa."))
+    output = asyncio.run(agent.arun("And one more: name a river in Africa."))
+    print(answered(output).content)

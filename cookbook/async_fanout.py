@@ -16,8 +16,9 @@ import asyncio
 import time
 from importlib.util import find_spec
 
+from _check import answered
 from agno.agent import Agent
-from agno.run.base import RunStatus
+from agno.run.agent import RunOutput
 
 from agno_deepinfra import DeepInfra
 
@@ -37,15 +38,14 @@ agent = Agent(model=model)
 
 
 async def main() -> None:
-    async def ask(number: int) -> RunStatus:
-        output = await agent.arun(f"Reply with the number {number} and nothing else.")
-        return output.status
+    async def ask(number: int) -> RunOutput:
+        return await agent.arun(f"Reply with the number {number} and nothing else.")
 
     started = time.perf_counter()
-    statuses = await asyncio.gather(*(ask(number) for number in range(CALLS)))
+    outputs = await asyncio.gather(*(ask(number) for number in range(CALLS)))
     elapsed = time.perf_counter() - started
-    completed = sum(status == RunStatus.completed for status in statuses)
-    print(f"{completed}/{CALLS} runs completed in {elapsed:.2f} s over {transport}, {IN_FLIGHT} in flight")
+    completed = [answered(output) for output in outputs]  # ends the recipe at the first failed run
+    print(f"{len(completed)}/{CALLS} runs completed in {elapsed:.2f} s over {transport}, {IN_FLIGHT} in flight")
 
 
 if __name__ == "__main__":

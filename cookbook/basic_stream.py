@@ -3,6 +3,7 @@
 Run: `python cookbook/basic_stream.py`.
 """
 
+from _check import streamed
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -10,4 +11,5 @@ from agno_deepinfra import DeepInfra
 agent = Agent(model=DeepInfra(id="meta-llama/Llama-3.3-70B-Instruct-Turbo"), markdown=True)
 
 if __name__ == "__main__":
-    agent.print_response("Share a two-sentence horror story.", stream=True)
+    # Prints each piece as it arrives; a failed run ends with a `RunErrorEvent` instead.
+    streamed(agent.run("Share a two-sentence horror story.", stream=True))

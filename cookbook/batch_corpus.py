@@ -15,6 +15,7 @@ import asyncio
 import shutil
 import tempfile
 
+from _check import fail
 from agno.knowledge.document import Document
 from agno.vectordb.lancedb import LanceDb
 
@@ -41,8 +42,11 @@ async def ingest(db_dir: str) -> None:
     print(f"Embedded {len(CORPUS)} documents in one batch; batch cost ${cost:.8f}")
 
     searcher = LanceDb(uri=db_dir, table_name="guides", embedder=realtime_embedder)
-    for hit in searcher.search("Guide 7 on stoves: how to choose, use and repair stoves.", limit=2):
+    hits = searcher.search("Guide 7 on stoves: how to choose, use and repair stoves.", limit=2)
+    for hit in hits:
         print(f"Search hit: {hit.name}")
+    if not hits:
+        fail("the search found nothing (see the warnings above)")
 
 
 if __name__ == "__main__":

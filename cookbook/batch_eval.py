@@ -12,6 +12,7 @@ each status change. Run: `python cookbook/batch_eval.py` (uses DEEPINFRA_API_KEY
 
 import asyncio
 
+from _check import answered
 from agno.agent import Agent
 
 from agno_deepinfra import BatchOptions, BatchProgress, DeepInfra, list_models
@@ -53,6 +54,7 @@ agent = Agent(model=DeepInfra(id=MODEL, batch_api=options), tools=[get_populatio
 
 async def evaluate() -> None:
     outputs = await asyncio.gather(*(agent.arun(f"What is the population of {city}?") for city in CITIES))
+    outputs = [answered(output) for output in outputs]  # ends the recipe at the first failed run
     correct = sum(POPULATIONS[city] in str(output.content) for city, output in zip(CITIES, outputs, strict=False))
     print(f"\nCorrect answers: {correct}/{len(CITIES)}")
 

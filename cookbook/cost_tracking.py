@@ -6,6 +6,7 @@ Every DeepInfra response carries an estimated cost in USD; the plugin reports it
 Run: `python cookbook/cost_tracking.py`.
 """
 
+from _check import answered
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -23,7 +24,7 @@ def get_population(city: str) -> str:
 agent = Agent(model=DeepInfra(id="meta-llama/Llama-3.3-70B-Instruct-Turbo"), tools=[get_population])
 
 if __name__ == "__main__":
-    output = agent.run("What is the population of Tokyo?")
+    output = answered(agent.run("What is the population of Tokyo?"))
     print(output.content)
     metrics = output.metrics
     assert metrics is not None

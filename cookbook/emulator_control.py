@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import httpx
+from _check import answered
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -31,13 +32,13 @@ if __name__ == "__main__":
         control.post("/queue", json={"fault": {"kind": "status", "status_code": 503, "headers": {"Retry-After": "0"}}})
         control.post("/queue", json={"reply": {"content": "Scripted from another process."}})
         agent = Agent(model=DeepInfra(id="openai/gpt-oss-120b", base_url=base_url, api_key=KEY, retries=1))
-        print(f"Agent answered: {agent.run('hi').content}")
+        print(f"Agent answered: {answered(agent.run('hi')).content}")
 
         # A model newer than the emulator's catalog snapshot: a 404 that says so, until it is added.
         model = DeepInfra(id="acme/Brand-New-70B", base_url=base_url, api_key=KEY)
         print(f"Before adding it: {Agent(model=model).run('hi').content}")
         control.post("/models", json={"id": "acme/Brand-New-70B", "context_length": 131072})
-        print(f"After adding it: {Agent(model=model).run('What is 6 * 7?').content}")
+        print(f"After adding it: {answered(Agent(model=model).run('What is 6 * 7?')).content}")
 
         log = control.get("/requests", params={"route": "chat"}).json()["requests"]
         print(f"The emulator logged {len(log)} chat requests: {[entry['body']['model'] for entry in log]}")

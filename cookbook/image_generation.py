@@ -9,6 +9,7 @@ Run: `python cookbook/image_generation.py`.
 import tempfile
 from pathlib import Path
 
+from _check import answered, fail
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra, DeepInfraTools
@@ -23,8 +24,10 @@ agent = Agent(
 )
 
 if __name__ == "__main__":
-    run = agent.run("Draw an image of a lighthouse on a cliff at dawn, in watercolour.")
+    run = answered(agent.run("Draw an image of a lighthouse on a cliff at dawn, in watercolour."))
     print(run.content)
+    if not run.images:
+        fail("the agent answered without generating an image")
     for number, image in enumerate(run.images or [], start=1):
         path = Path(tempfile.mkdtemp()) / f"lighthouse-{number}.{image.format or 'png'}"
         path.write_bytes(image.content or b"")

@@ -13,6 +13,7 @@ import asyncio
 import shutil
 import tempfile
 
+from _check import answered, fail
 from agno.agent import Agent
 from agno.knowledge.document import Document
 from agno.knowledge.knowledge import Knowledge
@@ -76,10 +77,13 @@ if __name__ == "__main__":
 
     question = "Search the knowledge base: how many days do I have to return unworn gear?"
     print(f"Question: {question}\n\nRetrieved passages, most relevant first:")
-    for document in knowledge.search(question):
+    passages = knowledge.search(question)
+    for document in passages:
         score = "n/a" if document.reranking_score is None else f"{document.reranking_score:.3f}"
         print(f"  reranking_score={score}  {document.content}")
+    if not passages or any(document.reranking_score is None for document in passages):
+        fail("the search found no passages, or the reranker did not score them (see the warnings above)")
 
-    response = agent.run(question)
+    response = answered(agent.run(question))
     print(f"\nAnswer: {response.content}")
     shutil.rmtree(db_dir, ignore_errors=True)

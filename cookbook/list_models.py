@@ -6,6 +6,7 @@ A wrong model id in an agent's error message comes with the closest ids from thi
 Run: `python cookbook/list_models.py`.
 """
 
+from _check import fail
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra, list_models
@@ -21,3 +22,5 @@ if __name__ == "__main__":
     print("\nA typo in the model id gets suggestions:")
     output = Agent(model=DeepInfra(id="meta-llama/Llama-3.3-70B-Instruct-Turb")).run("hi")
     print(output.content)
+    if "closest available ids" not in str(output.content):  # this run should fail, and name the right ids
+        fail("the typo's error came without suggestions")

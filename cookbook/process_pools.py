@@ -21,6 +21,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
+from _check import answered
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -30,7 +31,7 @@ MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 
 def run_pickled_agent(agent: Agent, question: str) -> str:
     """A pool task: the agent arrived by pickle."""
-    return f"[pid {os.getpid()}] {str(agent.run(question).content)[:60]}"
+    return f"[pid {os.getpid()}] {str(answered(agent.run(question)).content)[:60]}"
 
 
 def run_from_message(message: str) -> str:
@@ -38,7 +39,7 @@ def run_from_message(message: str) -> str:
     payload = json.loads(message)
     model = DeepInfra.from_settings(payload["model"])
     output = asyncio.run(Agent(model=model).arun(payload["question"]))
-    return f"[pid {os.getpid()}] {str(output.content)[:60]}"
+    return f"[pid {os.getpid()}] {str(answered(output).content)[:60]}"
 
 
 def main() -> None:

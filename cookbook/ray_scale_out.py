@@ -14,7 +14,9 @@ Run: `pip install "agno-deepinfra[ray]"`, then `python cookbook/ray_scale_out.py
 import os
 
 import ray
+from _check import answered
 from agno.agent import Agent
+from agno.run.agent import RunOutput
 
 from agno_deepinfra import DeepInfra
 
@@ -28,9 +30,9 @@ def build_agent() -> Agent:
 
 
 @ray.remote
-def answer(agent: Agent, question: str) -> str:
-    """One agent run as a Ray task, in whichever worker Ray picks."""
-    return str(agent.run(question).content)
+def answer(agent: Agent, question: str) -> RunOutput:
+    """One agent run as a Ray task, in whichever worker Ray picks: its output comes back to the driver."""
+    return agent.run(question)
 
 
 @ray.remote
@@ -41,9 +43,9 @@ class Assistant:
         self.agent = agent
         self.calls = 0
 
-    async def ask(self, question: str) -> str:
+    async def ask(self, question: str) -> RunOutput:
         self.calls += 1
-        return str((await self.agent.arun(question)).content)
+        return await self.agent.arun(question)
 
     def served(self) -> int:
         return self.calls
@@ -62,13 +64,15 @@ def main() -> None:
     try:
         agent = build_agent()
         shared = ray.put(agent)  # pickled once, shared by every task
-        answers = ray.get([answer.remote(shared, question) for question in QUESTIONS])
+        outputs = ray.get([answer.remote(shared, question) for question in QUESTIONS])
+        answers = [str(answered(output).content) for output in outputs]  # the driver checks every run
         print(f"{len(answers)}/{len(QUESTIONS)} runs completed as Ray tasks")
         for question, text in zip(QUESTIONS, answers, strict=True):
             print(f"- {question} -> {text[:80]}")
 
         assistant = Assistant.remote(agent)  # type: ignore[attr-defined]
-        replies = ray.get([assistant.ask.remote(question) for question in QUESTIONS[:3]])
+        outputs = ray.get([assistant.ask.remote(question) for question in QUESTIONS[:3]])
+        replies = [str(answered(output).content) for output in outputs]
         served = ray.get(assistant.served.remote())
         print(f"the actor's agent answered {served} questions; first: {replies[0][:80]}")
     finally:

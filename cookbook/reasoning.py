@@ -7,6 +7,7 @@ stays clean. `chat_template_kwargs={"enable_thinking": False}` turns Qwen3's thi
 Run: `python cookbook/reasoning.py`.
 """
 
+from _check import answered
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -16,12 +17,12 @@ qwen = Agent(model=DeepInfra(id="Qwen/Qwen3-32B"))
 
 if __name__ == "__main__":
     question = "Is 391 a prime number?"
-    output = r1.run(question)
+    output = answered(r1.run(question))
     print(f"DeepSeek-R1 reasoning:\n{output.reasoning_content}\n")
     print(f"DeepSeek-R1 answer:\n{output.content}\n")
 
     # Streamed: the <think> block goes to reasoning_content, only the answer is printed.
     events = list(qwen.run(question, stream=True, yield_run_output=True))
-    streamed = events[-1]
+    streamed = answered(events[-1])  # the RunOutput, or a RunErrorEvent when the run failed
     print(f"Qwen3 reasoning (streamed):\n{streamed.reasoning_content}\n")
     print(f"Qwen3 answer (streamed):\n{streamed.content}")

@@ -14,6 +14,7 @@ Run: `python cookbook/retries.py`.
 import os
 import time
 
+from _check import answered
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -23,7 +24,7 @@ MODEL_ID = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 
 def live() -> None:
     model = DeepInfra(id=MODEL_ID, retries=3, delay_between_retries=1, exponential_backoff=True)
-    Agent(model=model).print_response("What is the capital of France?")
+    print(answered(Agent(model=model).run("What is the capital of France?")).content)
 
 
 def emulated() -> None:
@@ -41,7 +42,7 @@ def emulated() -> None:
             exponential_backoff=True,
         )
         started = time.monotonic()
-        Agent(model=model).print_response("What is the capital of France?")
+        print(answered(Agent(model=model).run("What is the capital of France?")).content)
         print("Attempts seen by the emulator:")
         for n, request in enumerate(emu.requests_for("chat"), start=1):
             print(f"  attempt {n} at +{request.time - started:.2f}s")

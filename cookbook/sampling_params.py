@@ -8,6 +8,7 @@ plugin sends them at the top level of the request body (through `extra_body`), o
 Run: `python cookbook/sampling_params.py`.
 """
 
+from _check import answered
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -26,4 +27,4 @@ agent = Agent(model=model)
 
 if __name__ == "__main__":
     print("Request fields sent besides the messages:", model.get_request_params())
-    agent.print_response("Write a haiku about rivers.")
+    print(answered(agent.run("Write a haiku about rivers.")).content)

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from _check import answered
 from agno.agent import Agent
 from agno.db.sqlite import SqliteDb
 
@@ -35,7 +36,7 @@ if __name__ == "__main__":
         )
         total_cost = total_cached = 0.0
         for turn, question in enumerate(TURNS, start=1):
-            output = agent.run(question, session_id="support-chat-42", user_id="ada@example.com")
+            output = answered(agent.run(question, session_id="support-chat-42", user_id="ada@example.com"))
             metrics = output.metrics
             assert metrics is not None
             total_cost += metrics.cost or 0

@@ -9,6 +9,7 @@ Run: `python cookbook/speech.py`.
 import tempfile
 from pathlib import Path
 
+from _check import answered, fail
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra, DeepInfraTools
@@ -23,8 +24,10 @@ agent = Agent(
 )
 
 if __name__ == "__main__":
-    run = agent.run("How many legs does a spider have? Give me the answer as speech.")
+    run = answered(agent.run("How many legs does a spider have? Give me the answer as speech."))
     print(run.content)
+    if not run.audio:
+        fail("the agent answered without generating speech")
     for audio in run.audio or []:
         path = Path(tempfile.mkdtemp()) / f"answer.{audio.format or 'mp3'}"
         path.write_bytes(audio.content or b"")

@@ -6,6 +6,7 @@ JSON mode works on every DeepInfra model; for models that support JSON schemas, 
 Run: `python cookbook/structured_output.py`.
 """
 
+from _check import answered
 from agno.agent import Agent
 from pydantic import BaseModel, Field
 
@@ -27,6 +28,6 @@ agent = Agent(
 )
 
 if __name__ == "__main__":
-    movie = agent.run("New York").content
+    movie = answered(agent.run("New York")).content
     assert isinstance(movie, MovieScript), movie
     print(movie.model_dump_json(indent=2))

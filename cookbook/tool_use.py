@@ -3,6 +3,7 @@
 Run: `python cookbook/tool_use.py`.
 """
 
+from _check import streamed
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra
@@ -35,4 +36,4 @@ agent = Agent(
 )
 
 if __name__ == "__main__":
-    agent.print_response("What is the weather and the local time in Paris?", stream=True)
+    streamed(agent.run("What is the weather and the local time in Paris?", stream=True))

@@ -14,6 +14,7 @@ Run: `python cookbook/tracing.py`.
 import tempfile
 from pathlib import Path
 
+from _check import answered
 from agno.agent import Agent
 from agno.db.sqlite import SqliteDb
 from agno.tracing import setup_tracing
@@ -64,7 +65,7 @@ def print_traces() -> None:
 # ---------------------------------------------------------------------------
 
 if __name__ == "__main__":
-    output = agent.run("What is the population of Tokyo?")
+    output = answered(agent.run("What is the population of Tokyo?"))
     print(output.content)
     with DeepInfraEmbedder() as embedder:
         embedder.get_embedding("Tokyo is the capital of Japan.")

@@ -13,6 +13,7 @@ import tempfile
 import wave
 from pathlib import Path
 
+from _check import answered, fail
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra, DeepInfraTools
@@ -48,5 +49,9 @@ agent = Agent(
 if __name__ == "__main__":
     recording = write_recording(RECORDINGS / "voice-memo.wav")
     print(f"Wrote {recording} ({recording.stat().st_size:,} bytes)")
-    run = agent.run(f"Transcribe the audio file {recording} and tell me whether anyone speaks in it.")
+    run = answered(agent.run(f"Transcribe the audio file {recording} and tell me whether anyone speaks in it."))
+    transcript = next((str(call.result) for call in run.tools or [] if call.tool_name == "transcribe_audio"), "")
+    if not transcript or transcript.startswith("Failed to"):  # DeepInfraTools tells the model what failed
+        fail(f"no transcript came back: {transcript or 'the tool was never called'}")
+    print(f"Whisper heard: {transcript}")
     print(run.content)

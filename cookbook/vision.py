@@ -10,6 +10,7 @@ import base64
 import tempfile
 from pathlib import Path
 
+from _check import answered
 from agno.agent import Agent
 from agno.media import Image
 
@@ -24,11 +25,12 @@ agent = Agent(model=DeepInfra(id="meta-llama/Llama-3.2-11B-Vision-Instruct"), ma
 
 if __name__ == "__main__":
     url = "https://upload.wikimedia.org/wikipedia/commons/0/0c/GoldenGateBridge-001.jpg"
-    agent.print_response("Describe this image in one sentence.", images=[Image(url=url)])
+    print(answered(agent.run("Describe this image in one sentence.", images=[Image(url=url)])).content)
 
     picture = Path(tempfile.mkdtemp()) / "pixel.png"
     picture.write_bytes(PIXEL)
-    agent.print_response(
+    output = agent.run(
         "What colours do these two images have?",
         images=[Image(content=PIXEL, format="png"), Image(filepath=str(picture))],
     )
+    print(answered(output).content)

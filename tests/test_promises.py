@@ -183,13 +183,17 @@ def test_the_tour_runs_offline_says_so_and_reports_failures(
     tmp_path: Path, recipes: list[str], exit_code: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "does_not_run.py").write_text("raise SystemExit(3)\n")
-    (tmp_path / "basic.py").write_text((ROOT / "cookbook" / "basic.py").read_text())
+    for name in ("basic.py", "_check.py"):
+        (tmp_path / name).write_text((ROOT / "cookbook" / name).read_text())
     script = (
         f"import sys; sys.path.insert(0, {str(ROOT / 'cookbook')!r}); import tour, pathlib; "
-        f"tour.HERE = pathlib.Path({str(tmp_path)!r}); tour.RECIPES = {recipes!r}; sys.exit(tour.main())"
+        f"tour.HERE = pathlib.Path({str(tmp_path)!r}); tour.RECIPES = {recipes!r}; sys.exit(tour.main([]))"
     )
     monkeypatch.delenv("DEEPINFRA_API_KEY", raising=False)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == exit_code, result.stderr[-2000:]
     assert "running the cookbook against the local DeepInfra emulator" in result.stdout
-    assert f"{len(recipes) - exit_code} of {len(recipes)} recipes ran" in result.stdout
+    assert f"{len(recipes) - exit_code} of {len(recipes)} recipes ok" in result.stdout.splitlines()[-1]
+    if exit_code:
+        assert "does_not_run: FAILED (exit status 3)" in result.stdout
+        assert result.stdout.splitlines()[-1].endswith("FAILED: does_not_run")
