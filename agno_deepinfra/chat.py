@@ -43,7 +43,7 @@ from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter
 from agno_deepinfra._portable import reset_after_fork, without
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._records import stored_form
-from agno_deepinfra._retry import RetryPolicy, is_retryable
+from agno_deepinfra._retry import RetryPolicy, check_retry_settings, is_retryable
 from agno_deepinfra._session_cache import session_cache_key
 from agno_deepinfra._tracing import traced_model_call
 from agno_deepinfra._transport import (
@@ -224,6 +224,7 @@ class DeepInfra(OpenAILike):
         check_async_transport(self.async_transport)
         self.batch_api = resolve_options(self.batch_api)
         self._limiter = new_limiter(self.max_concurrency)
+        check_retry_settings(self)
         reset_after_fork(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
@@ -585,12 +586,18 @@ class _FailureScope:
         error = None
         try:
             if isinstance(exc, MAPPED_EXCEPTIONS):
-                error = map_error(exc, model_id=self.model.id, model_name=self.model.name, delivered=self.delivered)
+                error = map_error(
+                    exc,
+                    model_id=self.model.id,
+                    model_name=self.model.name,
+                    delivered=self.delivered,
+                    secret=resolve_api_key(self.model.api_key),
+                )
                 if error.status_code == 404:
                     _suggest_model_ids(error, self.model)
         finally:
             if self.model._limiter is not None and self.ticket is not None:  # a 429 shrinks an "auto" limit
-                self.model._limiter.release(self.ticket, error or exc)
+                self.model._limiter.release(self.ticket, error or exc, self.model.max_retry_delay)
         if error is not None:
             raise error from exc
 

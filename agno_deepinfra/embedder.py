@@ -37,7 +37,7 @@ from agno_deepinfra._http import (
 )
 from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter
 from agno_deepinfra._portable import without
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
+from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
 from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
 
@@ -169,6 +169,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             self.dimensions = NATIVE_DIMENSIONS.get(self.id, FALLBACK_DIMENSIONS)
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        check_retry_settings(self)
         self._limiter = new_limiter(self.max_concurrency)
 
     # ------------------------------------------------------------------------------ one text
@@ -290,6 +291,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             owner=_OWNER,
             what="embedding model",
             limiter=self._limiter,
+            max_wait=self.max_retry_delay,
         )
 
     @staticmethod

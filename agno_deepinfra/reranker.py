@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
 from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
 from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
+from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._tracing import KnowledgeSpan, reranker_span
 
 DEFAULT_RERANKER_MODEL = "Qwen/Qwen3-Reranker-0.6B"
@@ -107,6 +107,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
 
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)
+        check_retry_settings(self)
         self._limiter = new_limiter(self.max_concurrency)
 
     # ------------------------------------------------------------------------- entry points
@@ -181,6 +182,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
             owner=_OWNER,
             what="reranker",
             limiter=self._limiter,
+            max_wait=self.max_retry_delay,
         )
 
     @staticmethod

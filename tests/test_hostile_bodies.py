@@ -1,0 +1,132 @@
+"""Error bodies written by a hostile or broken server: read in linear time, never repeating the key.
+
+Every body goes through the real error path: the emulator answers it over a socket, and agno's
+`Agent` (or the embedder) turns it into the run's error. An HTML page that made the old
+backtracking tag stripper quadratic would take minutes here (pytest-timeout fails the test); a
+key the server echoes must not reach `str(error)`, agno's logs or `RunOutput.content`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from agno.agent import Agent
+from agno.exceptions import AgnoError
+from agno.run.agent import RunErrorEvent
+from agno.run.base import RunStatus
+
+from agno_deepinfra import DeepInfra, DeepInfraEmbedder
+from agno_deepinfra._errors import MAX_TEXT, REDACTED, SCAN_LIMIT, _plain_text, error_text, redact
+from agno_deepinfra.testing import DeepInfraEmulator, Fault
+
+MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+PAGE_TEXT = "502 Bad Gateway upstream connect error or disconnect before headers"
+PAGE = f"<html><head><title>502 Bad Gateway</title></head><body><p>{PAGE_TEXT}</p>"
+# About a megabyte each. The old stripper (two backtracking regexes over the whole body) took 7.8 s
+# for 140 KB of the first and would take about 7 minutes for this one (measured growth: 4x per 2x).
+HOSTILE_TAILS = {
+    "unclosed script tags": "<script" * 150_000,
+    "a page of unclosed <": "a<" * 500_000,
+    "script opened, closing tag never ended": "<script>" * 100_000 + "</script" + "x" * 200_000,
+}
+
+
+@pytest.mark.parametrize("tail", HOSTILE_TAILS.values(), ids=HOSTILE_TAILS.keys())
+def test_a_hostile_html_error_page_is_read_in_linear_time_through_an_agent(emu: DeepInfraEmulator, tail: str) -> None:
+    emu.queue(Fault.status(502, text=PAGE + tail))
+    model = DeepInfra(id=MODEL_ID, base_url=emu.base_url, api_key=emu.api_key, retries=0)
+    output = Agent(model=model).run("hi")
+    assert output.status == RunStatus.error
+    assert f"DeepInfra HTTP 502 for model '{MODEL_ID}': 502 Bad Gateway {PAGE_TEXT}" in str(output.content)
+
+
+def test_only_a_bounded_prefix_of_a_page_is_read() -> None:
+    """The text past `SCAN_LIMIT` is never looked at: a tag opened before it and closed after it stays open."""
+    page = "start <b" + "x" * SCAN_LIMIT + "> after"
+    assert _plain_text(page) == _plain_text(page[:SCAN_LIMIT])
+    assert _plain_text(page).startswith("start <bxxx")
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("<style>p{color:red}</style><script>if (a<b) x()</script><h1>Bad &amp; gateway</h1>", "Bad & gateway"),
+        ("a <b> c <scripts>d</scripts> <script>x", "a c d x"),  # an unclosed script is a tag like any other
+        ("<SCRIPT type=x>hidden</Script >shown", "shown"),
+        ("hello <unclosed", "hello <unclosed"),
+        ("x" * (MAX_TEXT + 5), "x" * (MAX_TEXT - 3) + "..."),
+    ],
+)
+def test_markup_is_stripped_and_the_text_kept(page: str, expected: str) -> None:
+    assert _plain_text(page) == expected
+
+
+def test_a_deeply_nested_json_error_body_is_read_without_recursion_error(emu: DeepInfraEmulator) -> None:
+    import httpx
+
+    nested = '{"detail": ' * 100_000 + '"deep"' + "}" * 100_000
+    assert error_text(httpx.Response(500, text=nested)).startswith('{"detail": {"detail"')
+    emu.queue(Fault.status(400, text=nested))
+    model = DeepInfra(id=MODEL_ID, base_url=emu.base_url, api_key=emu.api_key, retries=0)
+    output = Agent(model=model).run("hi")
+    assert output.status == RunStatus.error
+    assert "DeepInfra HTTP 400" in str(output.content)
+
+
+# --------------------------------------------------------------------------- an echoed key
+
+SECRET = "sk-di-echoed-secret-0123456789"
+
+
+def _echo(status: int) -> Fault:
+    return Fault.status(status, body={"detail": {"error": f"Invalid API key '{SECRET}' for this model"}})
+
+
+def _everything(caplog: pytest.LogCaptureFixture, output: Any) -> str:
+    logged = "\n".join(f"{record.getMessage()}\n{record.exc_text or ''}" for record in caplog.records)
+    return logged + caplog.text + str(output.content) + repr(output)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 500])
+def test_a_key_echoed_by_the_server_is_redacted_from_the_run_and_agnos_log(
+    caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with DeepInfraEmulator(api_key=SECRET) as private:
+        private.queue(_echo(status))
+        model = DeepInfra(id=MODEL_ID, base_url=private.base_url, api_key=SECRET, retries=0)
+        output = Agent(model=model).run("hi")
+    assert output.status == RunStatus.error
+    assert f"Invalid API key '{REDACTED}' for this model" in str(output.content)  # DeepInfra's text is kept
+    assert any(record.levelno >= logging.ERROR for record in caplog.records)  # agno's ERROR log was captured
+    assert SECRET not in _everything(caplog, output)
+
+
+async def test_a_key_echoed_to_a_streamed_async_run_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with DeepInfraEmulator(api_key=SECRET) as private:
+        private.queue(_echo(400))
+        model = DeepInfra(id=MODEL_ID, base_url=private.base_url, api_key=SECRET, retries=0)
+        events = [event async for event in Agent(model=model).arun("hi", stream=True)]
+    [error] = [event for event in events if isinstance(event, RunErrorEvent)]
+    assert f"Invalid API key '{REDACTED}'" in str(error.content)
+    assert SECRET not in _everything(caplog, error) + repr(events)
+
+
+async def test_a_key_echoed_to_the_async_embedder_is_redacted() -> None:
+    with DeepInfraEmulator(api_key=SECRET) as private:
+        private.queue(_echo(400), route="embeddings")
+        embedder = DeepInfraEmbedder(base_url=private.base_url, api_key=SECRET)
+        with pytest.raises(AgnoError) as caught:
+            await embedder.async_get_embedding("hi")
+        await embedder.aclose()
+    texts = [str(caught.value), str(getattr(caught.value, "detail", "")), str(caught.value.__cause__)]
+    assert REDACTED in texts[0] and SECRET not in "".join(texts)
+
+
+def test_redaction_leaves_short_keys_and_other_text_alone() -> None:
+    assert redact(f"key {SECRET}, again {SECRET}", SECRET) == f"key {REDACTED}, again {REDACTED}"
+    assert redact("a short key k stays readable", "k") == "a short key k stays readable"
+    assert redact("nothing to hide", None) == "nothing to hide"
