@@ -13,7 +13,7 @@ PYTEST_FLAGS ?= -q
 # The versions a run tested, printed by `make test` for both venvs.
 VERSIONS = -c "import importlib.metadata as m; print('$(1):', ', '.join(n + ' ' + m.version(n) for n in ('agno', 'openai', 'httpx', 'pydantic', 'h11', 'pytest')))"
 
-.PHONY: install demo test lint typecheck unit test-lowest conformance live bench mutation clean FORCE
+.PHONY: install demo test lint typecheck unit test-lowest conformance live bench mutation fuzz clean FORCE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,13 @@ $(MUTATION_VENV)/.installed: pyproject.toml
 
 mutation: $(MUTATION_VENV)/.installed
 	AGNO_TELEMETRY=false $(MUTATION_VENV)/bin/python tools/mutation.py
+
+# Hypothesis-generated hostile input for every parser (error bodies, Retry-After, streams, journals):
+# tools/fuzz.py, RELIABILITY.md "Hardening". About two minutes on 2 cores; never part of `make test`.
+FUZZ_SECONDS ?= 120
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install -qq -e ".[fuzz]"
+	AGNO_TELEMETRY=false $(BIN)/python tools/fuzz.py --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) $(CONFORMANCE_VENV) $(MUTATION_VENV) mutants mutants-canary .pytest_cache .mypy_cache .ruff_cache

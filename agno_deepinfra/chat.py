@@ -618,6 +618,13 @@ class _StreamScope(_FailureScope):
 
     def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
         """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""
+        if not isinstance(chunk, ChatCompletionChunk):  # `data: 1e100`: the SDK yields any JSON value as sent
+            raise incomplete_response_error(
+                f"a stream event that is not a chunk object ({type(chunk).__name__})",
+                model_id=self.model.id,
+                model_name=self.model.name,
+                delivered=self.delivered,
+            )
         response = self.thinking.split(self.model._parse_provider_response_delta(chunk))
         if response.response_usage is not None:  # a usage record may come more than once (see StreamUsage)
             response.response_usage = self.usage.count(response.response_usage)

@@ -9,6 +9,8 @@ key the server echoes must not reach `str(error)`, agno's logs or `RunOutput.con
 from __future__ import annotations
 
 import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -130,3 +132,42 @@ def test_redaction_leaves_short_keys_and_other_text_alone() -> None:
     assert redact(f"key {SECRET}, again {SECRET}", SECRET) == f"key {REDACTED}, again {REDACTED}"
     assert redact("a short key k stays readable", "k") == "a short key k stays readable"
     assert redact("nothing to hide", None) == "nothing to hide"
+
+
+# ------------------------------------------------------------- a stream event of another shape
+
+
+class _StreamAnswer(BaseHTTPRequestHandler):
+    """Answers every chat request with `body` as an event stream (the emulator sends only objects)."""
+
+    protocol_version = "HTTP/1.1"
+    body = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("event", ["1e100", '"text"', "[1, 2]", "null"])
+def test_a_stream_event_that_is_not_an_object_is_an_incomplete_response(event: str) -> None:
+    """Found by `make fuzz`: the SDK yields any JSON value as sent, and agno's parser raised AttributeError."""
+    handler = type("Handler", (_StreamAnswer,), {"body": f"data: {event}\n\ndata: [DONE]\n\n".encode()})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        events = list(Agent(model=DeepInfra(id=MODEL_ID, base_url=url, api_key="k", retries=0)).run("hi", stream=True))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    [error] = [e for e in events if isinstance(e, RunErrorEvent)]
+    assert "incomplete response" in str(error.content) and "a stream event that is not a chunk object" in str(
+        error.content
+    )

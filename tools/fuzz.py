@@ -1,0 +1,424 @@
+"""`make fuzz`: hypothesis-generated hostile input for every parser of the package, for a time budget.
+
+What a hostile or broken server (or a file left by a crash) can hand the package, and where it goes:
+
+- `error_bodies`: an error status, headers and body (JSON of any shape, HTML, bytes, deep
+  nesting), through `_errors.status_error` and `text_of`;
+- `retry_headers`: `Retry-After` / `retry-after-ms` values (numbers, dates, garbage), through
+  `_retry.retry_after_seconds`, `retry_delay` and the `"auto"` limiter;
+- `sse_streams`: a chat completion stream (chunks of any shape, `<think>` tags cut anywhere, usage,
+  garbage lines), through the real openai SDK and `DeepInfra.response_stream`, over a socket;
+- `usage`: a usage record of any shape, through `_usage.usage_metrics`;
+- `journal_files`: a batch journal (records of any shape, garbage, a torn last line), through
+  `_journal.open_journal`.
+
+Each example is checked for the package's promises: only agno's exceptions and ours come out
+(a `ValueError` is accepted from the journal when it names the file), the key never shows in an
+error, a retry wait is finite, at least 0 and at most the cap. It reports, per target, the number
+of examples, the slowest input, and every other exception type with its first input and where it
+was raised; it exits 1 if there is any. Never part of `make test` (tests/ holds the tests; this is
+a tool): `make fuzz` (`FUZZ_SECONDS=600 make fuzz` for a longer run), or
+`python tools/fuzz.py --seconds 30 --only error_bodies`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import random
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from agno.exceptions import AgnoError
+from agno.models.message import Message
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from agno_deepinfra import DeepInfra
+from agno_deepinfra import _journal as journal_module
+from agno_deepinfra._errors import MAX_MESSAGE_TEXT, status_error, text_of
+from agno_deepinfra._limiter import Limiter, Ticket
+from agno_deepinfra._retry import retry_after_seconds, retry_delay, scheduled_delay
+from agno_deepinfra._usage import usage_metrics
+
+SECRET = "sk-fuzz-secret-0123456789"
+HANG_SECONDS = 10  # an example running longer is stopped and reported as a hang
+BATCH = 200  # examples per hypothesis run; runs repeat until the target's share of the budget is spent
+
+
+class BrokenPromise(Exception):
+    """An example broke one of the package's promises (not an exception type, a wrong result)."""
+
+
+class Hang(Exception):
+    """An example ran longer than HANG_SECONDS."""
+
+
+# ------------------------------------------------------------------------------ strategies
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=30))
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=20,
+)
+shaped_errors = st.fixed_dictionaries(
+    {}, optional={key: json_values for key in ("detail", "error", "message", "msg", "loc", "type")}
+)
+markup = st.lists(st.sampled_from([*"<>/ =\"'&;#x\né", "script", "style", "p", "amp"]), max_size=300).map("".join)
+nested = st.integers(1, 50_000).map(lambda depth: '{"detail": ' * depth + '"x"' + "}" * depth)
+
+
+def _with_secret(text: str, draw: bool) -> str:
+    return text + SECRET if draw else text
+
+
+error_body = st.one_of(
+    st.tuples(st.one_of(json_values, shaped_errors), st.booleans()).map(
+        lambda pair: _with_secret(json.dumps(pair[0]), pair[1])
+    ),
+    st.tuples(markup, st.booleans()).map(lambda pair: _with_secret(pair[0], pair[1])),
+    st.binary(max_size=200).map(lambda raw: raw.decode("latin-1")),
+    nested,
+    st.integers(1, 200_000).map(lambda n: "<html><p>Bad gateway</p>" + "<script" * n),
+)
+printable = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)  # a header's text
+retry_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(-2e9, 2.5e11).map(lambda stamp: formatdate(stamp, usegmt=True)),  # HTTP dates, 1906 to 9892
+    st.sampled_from(["inf", "-inf", "nan", "1e400", "", " 3 ", "0x10", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"]),
+    printable,
+)
+headers = st.dictionaries(st.sampled_from(["Retry-After", "retry-after-ms", "RETRY-AFTER", "x-other"]), retry_values)
+statuses = st.one_of(
+    st.sampled_from([400, 401, 402, 403, 404, 408, 413, 422, 425, 429, 500, 502, 503, 504, 529]), st.integers(400, 599)
+)
+
+think_text = st.one_of(
+    st.none(),
+    st.lists(st.sampled_from([*"ab <>/\n", "<think>", "</think>", "<thi", "nk>", "</th"]), max_size=40).map("".join),
+    st.text(max_size=20),
+)
+tool_call = st.fixed_dictionaries(
+    {"index": st.integers(0, 2)},
+    optional={
+        "id": st.text(max_size=6),
+        "type": st.just("function"),
+        "function": st.fixed_dictionaries(
+            {}, optional={"name": st.text(max_size=8), "arguments": st.text(max_size=20)}
+        ),
+    },
+)
+delta = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.sampled_from(["assistant", None]),
+        "content": think_text,
+        "reasoning_content": think_text,
+        "tool_calls": st.lists(tool_call, max_size=2),
+    },
+)
+choice = st.fixed_dictionaries(
+    {"index": st.integers(0, 1), "delta": delta},
+    optional={"finish_reason": st.sampled_from([None, "stop", "length", "tool_calls", "content_filter"])},
+)
+usage_records = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.sampled_from(
+            ["prompt_tokens", "completion_tokens", "total_tokens", "estimated_cost", "prompt_tokens_details"]
+        ),
+        json_values,
+        max_size=5,
+    ),
+    json_values,
+)
+chunk = st.fixed_dictionaries(
+    {"id": st.just("c"), "object": st.just("chat.completion.chunk"), "created": st.just(0), "model": st.just("m/x")},
+    optional={"choices": st.lists(choice, max_size=2), "usage": usage_records},
+)
+sse_event = st.one_of(
+    chunk.map(lambda body: "data: " + json.dumps(body)),
+    st.just("data: [DONE]"),
+    st.just(": keep-alive"),
+    shaped_errors.map(lambda body: "data: " + json.dumps({"error": body})),
+    st.text(max_size=30).map(lambda text: "data: " + text),
+    st.text(max_size=30),
+)
+sse_stream = st.lists(sse_event, max_size=12).map(lambda events: "\n\n".join(events) + "\n\n")
+
+journal_record = st.fixed_dictionaries(
+    {},
+    optional={
+        "event": st.one_of(st.sampled_from(["submitting", "submitted", "finished", "other"]), scalars),
+        "token": st.one_of(st.sampled_from(["t1", "t2"]), scalars),
+        "endpoint": st.one_of(st.just("/v1/chat/completions"), scalars),
+        "model": scalars,
+        "file_id": scalars,
+        "requests": st.one_of(st.lists(st.lists(st.text(max_size=6), max_size=3), max_size=3), json_values),
+        "batch_id": scalars,
+        "status": st.one_of(st.sampled_from(["completed", "failed", "expired"]), scalars),
+    },
+)
+journal_line = st.one_of(journal_record.map(json.dumps), json_values.map(json.dumps), st.text(max_size=40))
+journal_file = st.tuples(st.lists(journal_line, max_size=8), st.integers(0, 30)).map(
+    lambda parts: ("\n".join(parts[0]) + "\n")[: len("\n".join(parts[0])) + 1 - parts[1]]  # maybe torn at the end
+)
+
+
+# ---------------------------------------------------------------------------------- checks
+
+
+def check_error_body(example: tuple[int, dict[str, str], str]) -> None:
+    status, extra, body = example
+    response = httpx.Response(status, headers=extra, content=body.encode("utf-8", "surrogatepass"))
+    error = status_error(status, response, model_id="m/x", model_name="DeepInfra", secret=SECRET)
+    if not isinstance(error, AgnoError):
+        raise BrokenPromise(f"status_error returned {type(error).__name__}")
+    texts = str(error) + str(getattr(error, "detail", ""))
+    if SECRET in texts:
+        raise BrokenPromise("the key is in the error's text")
+    if len(str(error)) > MAX_MESSAGE_TEXT + 400:
+        raise BrokenPromise(f"a message of {len(str(error))} characters")
+    with contextlib.suppress(ValueError, RecursionError):  # not JSON: text_of only ever gets parsed JSON
+        text_of(json.loads(body))
+
+
+def check_retry_headers(example: tuple[dict[str, str], float, float, bool]) -> None:
+    raw, cap, jitter, paced = example
+    hint = retry_after_seconds(raw)
+    for attempt in range(3):
+        wait = retry_delay(attempt, base=0.5, exponential=True, server_hint=hint, cap=cap, jitter=jitter, paced=paced)
+        most = max(scheduled_delay(attempt, 0.5, True), cap) * (1 + jitter)
+        if not (0 <= wait <= most + 1e-9) or math.isnan(wait):
+            raise BrokenPromise(f"a wait of {wait!r} s (cap {cap}, hint {hint!r})")
+    limiter = Limiter("auto", clock=lambda: 0.0)
+    error = AgnoError("429")
+    error.status_code, error.retry_after = 429, hint  # type: ignore[attr-defined]
+    limiter.release(Ticket(0.0), error, cap)
+    assert limiter.adaptive is not None
+    held = limiter.adaptive.probe_in()
+    if held is None or not held <= max(cap, 1.0):  # 1 s: the pause when the server named no wait
+        raise BrokenPromise(f'"auto" holds back {held!r} s with a cap of {cap} s')
+
+
+FINAL = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":0,"model":"m","choices":'
+    b'[{"index":0,"delta":{"content":"done"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+)
+
+
+class StreamServer:
+    """Serves whatever `body` holds, as an event stream, on 127.0.0.1 (one model per fuzz run)."""
+
+    def __init__(self) -> None:
+        self.body = FINAL
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body, owner.body = owner.body, FINAL  # agno's follow-up calls (after a tool call) get an answer
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.model = DeepInfra(id="m/x", base_url=url, api_key=SECRET, retries=0, timeout=5)
+
+
+_server: StreamServer | None = None
+
+
+def check_sse_stream(stream: str) -> None:
+    global _server
+    if _server is None:
+        _server = StreamServer()  # its first request, untimed: the client's and the connection's set-up
+        list(_server.model.response_stream(messages=[Message(role="user", content="hi")]))
+    _server.body = stream.encode("utf-8", "surrogatepass")
+    try:
+        for _ in _server.model.response_stream(messages=[Message(role="user", content="hi")]):
+            pass
+    except AgnoError as error:
+        if SECRET in str(error):
+            raise BrokenPromise("the key is in the error's text") from error
+
+
+def check_usage(usage: Any) -> None:
+    usage_metrics(usage)
+
+
+_journal_dir = Path(tempfile.mkdtemp(prefix="agno-deepinfra-fuzz-"))
+_journal_count = 0
+
+
+def check_journal(text: str) -> None:
+    global _journal_count
+    _journal_count += 1
+    path = _journal_dir / f"journal-{_journal_count}.jsonl"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        journal = journal_module.open_journal(path)
+        journal.claim("/v1/chat/completions", ["a", "b"])
+    except ValueError as error:
+        if str(path) not in str(error) and path.name not in str(error):
+            raise  # a bare ValueError that does not say which file: not a clear error
+    finally:
+        journal_module._journals.clear()  # the process cache would keep every example's journal
+        path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------- running
+
+
+@dataclass
+class Target:
+    name: str
+    share: float  # of the budget
+    strategy: st.SearchStrategy[Any]
+    check: Callable[[Any], None]
+    allowed: tuple[type[BaseException], ...] = (AgnoError,)
+    examples: int = 0
+    seconds: float = 0.0
+    slowest: tuple[float, Any] = (0.0, None)
+    foreign: dict[str, tuple[int, Any, str]] = field(default_factory=dict)  # type -> (count, input, where)
+
+
+TARGETS = [
+    Target("error_bodies", 0.3, st.tuples(statuses, headers, error_body), check_error_body),
+    Target(
+        "retry_headers",
+        0.15,
+        st.tuples(headers, st.floats(0, 1e6), st.floats(0, 1), st.booleans()),
+        check_retry_headers,
+    ),
+    Target("sse_streams", 0.3, sse_stream, check_sse_stream),
+    Target("usage", 0.1, usage_records, check_usage),
+    Target("journal_files", 0.15, journal_file, check_journal),
+]
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise Hang(f"over {HANG_SECONDS} s")
+
+
+def run_one(target: Target, example: Any) -> None:
+    started = time.perf_counter()
+    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
+    try:
+        target.check(example)
+    except target.allowed:
+        pass
+    except Exception as exc:  # everything else is what the fuzz reports
+        name = type(exc).__name__ if not isinstance(exc, BrokenPromise) else f"broken promise: {exc}"
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = next(
+            (
+                f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                for f in reversed(frames)
+                if "agno_deepinfra" in f.filename
+            ),
+            f"{Path(frames[-1].filename).name}:{frames[-1].lineno}",
+        )
+        count, first, _ = target.foreign.get(name, (0, example, where))
+        if len(repr(example)) < len(repr(first)):
+            first = example
+        target.foreign[name] = (count + 1, first, f"{type(exc).__name__}: {str(exc)[:120]} at {where}")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    took = time.perf_counter() - started
+    target.examples += 1
+    target.seconds += took
+    if took > target.slowest[0]:
+        target.slowest = (took, example)
+
+
+def drive(target: Target, seconds: float) -> None:
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+
+        @settings(
+            max_examples=BATCH,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(target.strategy)
+        def batch(example: Any) -> None:
+            if time.monotonic() < stop:
+                run_one(target, example)
+
+        batch()
+
+
+_saved = 0
+
+
+def _short(example: Any) -> str:
+    """The start of an example's repr; the whole of it is saved beside the journals, for a rerun."""
+    global _saved
+    _saved += 1
+    text = repr(example)
+    path = _journal_dir / f"input-{_saved}.txt"
+    path.write_text(text, encoding="utf-8", errors="backslashreplace")
+    return f"{len(text)} chars ({path}): {text[:160]}{'...' if len(text) > 160 else ''}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=float, default=120.0, help="the whole budget (default: 120)")
+    parser.add_argument("--only", choices=[t.name for t in TARGETS], action="append", help="run these targets only")
+    options = parser.parse_args()
+    chosen = [t for t in TARGETS if not options.only or t.name in options.only]
+    random.seed()
+    signal.signal(signal.SIGALRM, _on_alarm)
+    import logging
+
+    logging.disable(logging.CRITICAL)  # agno logs every failed stream at ERROR: thousands of lines
+    import hypothesis
+
+    print(f"make fuzz: {options.seconds:g} s over {len(chosen)} targets (hypothesis {hypothesis.__version__})")
+    total_share = sum(t.share for t in chosen)
+    for target in chosen:
+        drive(target, options.seconds * target.share / total_share)
+        print(
+            f"  {target.name:14} {target.examples:7} examples in {target.seconds:6.1f} s; "
+            f"slowest {target.slowest[0] * 1000:8.1f} ms: {_short(target.slowest[1])}"
+        )
+    found = [(t.name, name, entry) for t in chosen for name, entry in t.foreign.items()]
+    if not found:
+        print("No exception but agno's and ours, no broken promise.")
+        return 0
+    print("Not ours or agno's (or a broken promise):")
+    for target_name, name, (count, first, where) in found:
+        print(f"  {target_name}: {name} x{count}\n      {where}\n      first input: {_short(first)}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
