@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from agno.agent import Agent
 from agno.exceptions import AgnoError
-from agno.run.agent import RunErrorEvent
+from agno.run.agent import RunErrorEvent, RunOutput
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder
@@ -171,3 +171,25 @@ def test_a_stream_event_that_is_not_an_object_is_an_incomplete_response(event: s
     assert "incomplete response" in str(error.content) and "a stream event that is not a chunk object" in str(
         error.content
     )
+
+
+def test_a_usage_record_of_infinities_counts_nothing_instead_of_raising() -> None:
+    """Found by `make fuzz`: Python's JSON parser reads `Infinity` and `NaN`, and `int(inf)` raised OverflowError."""
+    chunk = (
+        '{"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [{"index": 0, '
+        '"delta": {"content": "hello"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": Infinity, '
+        '"completion_tokens": 2, "total_tokens": -Infinity, "estimated_cost": NaN}}'
+    )
+    handler = type("Handler", (_StreamAnswer,), {"body": f"data: {chunk}\n\ndata: [DONE]\n\n".encode()})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        agent = Agent(model=DeepInfra(id=MODEL_ID, base_url=f"http://127.0.0.1:{httpd.server_address[1]}", api_key="k"))
+        events = list(agent.run("hi", stream=True, yield_run_output=True))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    output = events[-1]
+    assert isinstance(output, RunOutput) and output.status == RunStatus.completed and output.content == "hello"
+    assert output.metrics is not None
+    assert (output.metrics.input_tokens, output.metrics.output_tokens, output.metrics.cost) == (0, 2, None)
