@@ -58,6 +58,12 @@ def test_only_a_bounded_prefix_of_a_page_is_read() -> None:
         ("a <b> c <scripts>d</scripts> <script>x", "a c d x"),  # an unclosed script is a tag like any other
         ("<SCRIPT type=x>hidden</Script >shown", "shown"),
         ("hello <unclosed", "hello <unclosed"),
+        ("a<>b", "a b"),
+        ("x<script_1>y</script_1>z", "x y z"),  # not a script element: `script_1` is another name
+        ("<style>a</style>b<style>c</style>d<STYLE>e", "b d e"),  # each closing tag found once, in order
+        ("<script>a</script>b<script>c", "b c"),  # the second script never closes: a tag like any other
+        ("<script>a</script foo>b", "b"),
+        ("<b>&lt;tag&gt; &amp; text</b>", "<tag> & text"),
         ("x" * (MAX_TEXT + 5), "x" * (MAX_TEXT - 3) + "..."),
     ],
 )
@@ -75,6 +81,22 @@ def test_a_deeply_nested_json_error_body_is_read_without_recursion_error(emu: De
     output = Agent(model=model).run("hi")
     assert output.status == RunStatus.error
     assert "DeepInfra HTTP 400" in str(output.content)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"detail": [{"loc": 5, "msg": "bad value"}]}, "bad value"),  # a location that is not a list
+        ({"detail": [[["nested"]]]}, '[["nested"]]'),
+        ({"detail": {"detail": "two deep"}}, "two deep"),
+    ],
+)
+def test_an_odd_validation_body_is_read_not_raised(emu: DeepInfraEmulator, body: Any, expected: str) -> None:
+    emu.queue(Fault.status(422, body=body))
+    model = DeepInfra(id=MODEL_ID, base_url=emu.base_url, api_key=emu.api_key, retries=0)
+    output = Agent(model=model).run("hi")
+    assert output.status == RunStatus.error
+    assert f"DeepInfra HTTP 422 for model '{MODEL_ID}': {expected}" in str(output.content)
 
 
 # --------------------------------------------------------------------------- an echoed key
