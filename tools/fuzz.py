@@ -87,8 +87,11 @@ def _with_secret(text: str, draw: bool) -> str:
     return text + SECRET if draw else text
 
 
+validation_errors = st.lists(  # FastAPI's 422 shape, with any location and message
+    st.fixed_dictionaries({}, optional={"loc": json_values, "msg": json_values, "type": scalars}), max_size=3
+).map(lambda items: {"detail": items})
 error_body = st.one_of(
-    st.tuples(st.one_of(json_values, shaped_errors), st.booleans()).map(
+    st.tuples(st.one_of(json_values, shaped_errors, validation_errors), st.booleans()).map(
         lambda pair: _with_secret(json.dumps(pair[0]), pair[1])
     ),
     st.tuples(markup, st.booleans()).map(lambda pair: _with_secret(pair[0], pair[1])),
