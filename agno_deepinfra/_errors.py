@@ -357,6 +357,7 @@ def map_error(
         delivered: part of a stream already reached the consumer, so a retry would splice answers.
         secret: the API key the request carried; never repeated in the error's text (see `redact`).
     """
+    _scrub(exc, secret)  # it stays on the error as its cause, and a printed traceback shows the cause
     if isinstance(exc, openai.APIStatusError):
         error = status_error(exc.status_code, exc.response, model_id=model_id, model_name=model_name, secret=secret)
     else:
@@ -365,6 +366,15 @@ def map_error(
         error.retryable = False
         error.message = f"{error.message} (the stream broke after output was delivered; not retried)"
     return error
+
+
+def _scrub(exc: BaseException, secret: str | None) -> None:
+    """Redact `secret` from the text of the SDK's own exception (its message repeats the error body)."""
+    if redact(str(exc), secret) == str(exc):
+        return
+    exc.args = tuple(redact(arg, secret) if isinstance(arg, str) else arg for arg in exc.args)
+    if isinstance(getattr(exc, "message", None), str):  # openai's APIError keeps the text here too
+        exc.message = redact(exc.message, secret)  # type: ignore[attr-defined]
 
 
 def text_of(body: Any) -> str:

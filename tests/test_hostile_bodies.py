@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from agno.agent import Agent
 from agno.exceptions import AgnoError
+from agno.models.message import Message
 from agno.run.agent import RunErrorEvent, RunOutput
 from agno.run.base import RunStatus
 
@@ -126,6 +128,23 @@ def test_a_key_echoed_by_the_server_is_redacted_from_the_run_and_agnos_log(
     assert f"Invalid API key '{REDACTED}' for this model" in str(output.content)  # DeepInfra's text is kept
     assert any(record.levelno >= logging.ERROR for record in caplog.records)  # agno's ERROR log was captured
     assert SECRET not in _everything(caplog, output)
+
+
+def test_a_key_echoed_by_the_server_is_not_in_the_chained_sdk_error() -> None:
+    """The SDK's own exception, chained to ours, repeats DeepInfra's message: a logged traceback showed the key."""
+    with DeepInfraEmulator(api_key=SECRET) as private:
+        private.queue(Fault.status(400, body={"error": {"message": f"Invalid API key '{SECRET}'"}}))
+        model = DeepInfra(id=MODEL_ID, base_url=private.base_url, api_key=SECRET, retries=0)
+        with pytest.raises(AgnoError) as caught:
+            model.response(messages=[Message(role="user", content="hi")])
+    chain: list[BaseException] = []
+    seen: BaseException | None = caught.value
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ if seen.__cause__ not in (None, seen) else seen.__context__
+    sdk_errors = [error for error in chain if type(error).__module__.startswith("openai")]
+    assert sdk_errors and f"Invalid API key '{REDACTED}'" in str(sdk_errors[0])  # the SDK's text, redacted
+    assert not any(SECRET in "".join(traceback.format_exception(error)) for error in chain)
 
 
 async def test_a_key_echoed_to_a_streamed_async_run_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
