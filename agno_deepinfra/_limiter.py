@@ -8,9 +8,8 @@ across threads and event loops alike:
 - `"auto"` learns the limit, the way TCP congestion control does (AIMD with slow start): it grows
   while requests succeed, shrinks on a 429, sends nothing more until one of its requests succeeds
   and does not grow again before the server's `Retry-After` (capped at the owner's
-  `max_retry_delay`) has passed. Processes that know
-  nothing of each other each shrink on the 429s they draw, so together they settle under the
-  server's cap (see `AdaptiveLimit`).
+  `max_retry_delay`) has passed. Processes that know nothing of each other each shrink on the
+  429s they draw, so together they settle under the server's cap (see `AdaptiveLimit`).
 
 Callers beyond the limit wait in a first-come, first-served queue; waiting never fails. Requests
 are counted per HTTP attempt: a retry waits its turn again.
