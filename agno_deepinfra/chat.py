@@ -133,7 +133,8 @@ class DeepInfra(OpenAILike):
         delay_between_retries: seconds before each retry (floats accepted).
         exponential_backoff: double the delay on each retry: `delay_between_retries * 2**k` before retry k.
         max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`
-            or `retry-after-ms` on a retried error (the wait is never shorter than the schedule).
+            or `retry-after-ms` on a retried error (the wait is never shorter than the schedule), and on
+            how long a 429 holds `max_concurrency="auto"` back.
         retry_jitter: add up to this fraction of each wait at random (0.1 = up to +10%); 0 keeps
             the documented schedule exact.
         timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.

@@ -123,7 +123,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             text or batch makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
-        max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`.
+        max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`
+            (a retry's, and a 429's hold on `max_concurrency="auto"`).
         retry_jitter: add up to this fraction of each wait at random (0 keeps waits exact).
         timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
         request_params: extra JSON fields for every request (e.g. `{"service_tier": "priority"}`).
