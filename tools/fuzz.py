@@ -12,13 +12,13 @@ What a hostile or broken server (or a file left by a crash) can hand the package
 - `journal_files`: a batch journal (records of any shape, garbage, a torn last line), through
   `_journal.open_journal`.
 
-Each example is checked for the package's promises: only agno's exceptions and ours come out
-(a `ValueError` is accepted from the journal when it names the file), the key never shows in an
-error, a retry wait is finite, at least 0 and at most the cap. It reports, per target, the number
-of examples, the slowest input, and every other exception type with its first input and where it
-was raised; it exits 1 if there is any. Never part of `make test` (tests/ holds the tests; this is
-a tool): `make fuzz` (`FUZZ_SECONDS=600 make fuzz` for a longer run), or
-`python tools/fuzz.py --seconds 30 --only error_bodies`.
+The generators are in `tools/fuzz_inputs.py`. Each example is checked for the package's promises:
+only agno's exceptions and ours come out (a `ValueError` is accepted from the journal when it names
+the file), the key never shows in an error, a retry wait is finite, at least 0 and at most the cap.
+It reports, per target, the number of examples, the slowest input, and every other exception type
+with its first input and where it was raised; it exits 1 if there is any. Never part of `make test`
+(tests/ holds the tests; this is a tool): `make fuzz` (`FUZZ_SECONDS=600 make fuzz` for a longer
+run), or `python tools/fuzz.py --seconds 30 --only error_bodies`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ import httpx
 import hypothesis
 from agno.exceptions import AgnoError
 from agno.models.message import Message
+from fuzz_inputs import SECRET, error_body, headers, journal_file, sse_stream, statuses, usage_records
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -55,7 +55,6 @@ from agno_deepinfra._limiter import Limiter, Ticket
 from agno_deepinfra._retry import retry_after_seconds, retry_delay, scheduled_delay
 from agno_deepinfra._usage import usage_metrics
 
-SECRET = "sk-fuzz-secret-0123456789"
 HANG_SECONDS = 10  # an example running longer is stopped and reported as a hang
 BATCH = 200  # examples per hypothesis run; runs repeat until the target's share of the budget is spent
 
@@ -66,122 +65,6 @@ class BrokenPromise(Exception):
 
 class Hang(Exception):
     """An example ran longer than HANG_SECONDS."""
-
-
-# ------------------------------------------------------------------------------ strategies
-
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=30))
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-    max_leaves=20,
-)
-shaped_errors = st.fixed_dictionaries(
-    {}, optional={key: json_values for key in ("detail", "error", "message", "msg", "loc", "type")}
-)
-markup = st.lists(st.sampled_from([*"<>/ =\"'&;#x\né", "script", "style", "p", "amp"]), max_size=300).map("".join)
-nested = st.integers(1, 50_000).map(lambda depth: '{"detail": ' * depth + '"x"' + "}" * depth)
-
-
-def _with_secret(text: str, draw: bool) -> str:
-    return text + SECRET if draw else text
-
-
-validation_errors = st.lists(  # FastAPI's 422 shape, with any location and message
-    st.fixed_dictionaries({}, optional={"loc": json_values, "msg": json_values, "type": scalars}), max_size=3
-).map(lambda items: {"detail": items})
-error_body = st.one_of(
-    st.tuples(st.one_of(json_values, shaped_errors, validation_errors), st.booleans()).map(
-        lambda pair: _with_secret(json.dumps(pair[0]), pair[1])
-    ),
-    st.tuples(markup, st.booleans()).map(lambda pair: _with_secret(pair[0], pair[1])),
-    st.binary(max_size=200).map(lambda raw: raw.decode("latin-1")),
-    nested,
-    st.integers(1, 200_000).map(lambda n: "<html><p>Bad gateway</p>" + "<script" * n),
-)
-printable = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)  # a header's text
-retry_values = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.integers(-(10**20), 10**20).map(str),
-    st.floats(-2e9, 2.5e11).map(lambda stamp: formatdate(stamp, usegmt=True)),  # HTTP dates, 1906 to 9892
-    st.sampled_from(["inf", "-inf", "nan", "1e400", "", " 3 ", "0x10", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"]),
-    printable,
-)
-headers = st.dictionaries(st.sampled_from(["Retry-After", "retry-after-ms", "RETRY-AFTER", "x-other"]), retry_values)
-statuses = st.one_of(
-    st.sampled_from([400, 401, 402, 403, 404, 408, 413, 422, 425, 429, 500, 502, 503, 504, 529]), st.integers(400, 599)
-)
-
-think_text = st.one_of(
-    st.none(),
-    st.lists(st.sampled_from([*"ab <>/\n", "<think>", "</think>", "<thi", "nk>", "</th"]), max_size=40).map("".join),
-    st.text(max_size=20),
-)
-tool_call = st.fixed_dictionaries(
-    {"index": st.integers(0, 2)},
-    optional={
-        "id": st.text(max_size=6),
-        "type": st.just("function"),
-        "function": st.fixed_dictionaries(
-            {}, optional={"name": st.text(max_size=8), "arguments": st.text(max_size=20)}
-        ),
-    },
-)
-delta = st.fixed_dictionaries(
-    {},
-    optional={
-        "role": st.sampled_from(["assistant", None]),
-        "content": think_text,
-        "reasoning_content": think_text,
-        "tool_calls": st.lists(tool_call, max_size=2),
-    },
-)
-choice = st.fixed_dictionaries(
-    {"index": st.integers(0, 1), "delta": delta},
-    optional={"finish_reason": st.sampled_from([None, "stop", "length", "tool_calls", "content_filter"])},
-)
-usage_records = st.one_of(
-    st.none(),
-    st.dictionaries(
-        st.sampled_from(
-            ["prompt_tokens", "completion_tokens", "total_tokens", "estimated_cost", "prompt_tokens_details"]
-        ),
-        json_values,
-        max_size=5,
-    ),
-    json_values,
-)
-chunk = st.fixed_dictionaries(
-    {"id": st.just("c"), "object": st.just("chat.completion.chunk"), "created": st.just(0), "model": st.just("m/x")},
-    optional={"choices": st.lists(choice, max_size=2), "usage": usage_records},
-)
-sse_event = st.one_of(
-    chunk.map(lambda body: "data: " + json.dumps(body)),
-    st.just("data: [DONE]"),
-    st.just(": keep-alive"),
-    shaped_errors.map(lambda body: "data: " + json.dumps({"error": body})),
-    st.text(max_size=30).map(lambda text: "data: " + text),
-    st.text(max_size=30),
-)
-sse_stream = st.lists(sse_event, max_size=12).map(lambda events: "\n\n".join(events) + "\n\n")
-
-journal_record = st.fixed_dictionaries(
-    {},
-    optional={
-        "event": st.one_of(st.sampled_from(["submitting", "submitted", "finished", "other"]), scalars),
-        "token": st.one_of(st.sampled_from(["t1", "t2"]), scalars),
-        "endpoint": st.one_of(st.just("/v1/chat/completions"), scalars),
-        "model": scalars,
-        "file_id": scalars,
-        "requests": st.one_of(st.lists(st.lists(st.text(max_size=6), max_size=3), max_size=3), json_values),
-        "batch_id": scalars,
-        "status": st.one_of(st.sampled_from(["completed", "failed", "expired"]), scalars),
-    },
-)
-journal_line = st.one_of(journal_record.map(json.dumps), json_values.map(json.dumps), st.text(max_size=40))
-journal_file = st.tuples(st.lists(journal_line, max_size=8), st.integers(0, 30)).map(
-    lambda parts: ("\n".join(parts[0]) + "\n")[: len("\n".join(parts[0])) + 1 - parts[1]]  # maybe torn at the end
-)
 
 
 # ---------------------------------------------------------------------------------- checks
