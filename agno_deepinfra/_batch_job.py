@@ -88,8 +88,13 @@ class BatchJob:
 
     def _wire_failure(self, exc: BaseException) -> BaseException:
         if isinstance(exc, MAPPED_EXCEPTIONS):
-            return map_error(exc, model_id=self.model_id, model_name=self.target.model_name)
+            return map_error(exc, model_id=self.model_id, model_name=self.target.model_name, secret=self._secret)
         return exc
+
+    @property
+    def _secret(self) -> str | None:
+        """The key of this job's client, kept out of its errors' text (None before the client exists)."""
+        return None if self._client is None else self._client.api_key
 
     @property
     def client(self) -> OpenAI:
@@ -230,7 +235,9 @@ class BatchJob:
                     message, model_id=self.model_id, model_name=self.target.model_name, status=404
                 ) from exc
             except MAPPED_EXCEPTIONS as exc:
-                raise map_error(exc, model_id=self.model_id, model_name=self.target.model_name) from exc
+                raise map_error(
+                    exc, model_id=self.model_id, model_name=self.target.model_name, secret=self._secret
+                ) from exc
 
         policy = self.target.policy
         if policy.retries < min_retries:

@@ -9,6 +9,8 @@ from os import getenv
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
+from agno_deepinfra._url_logs import guard_url_logs, origin
+
 API_KEY_ENV = "DEEPINFRA_API_KEY"
 BASE_URL_ENV = "DEEPINFRA_BASE_URL"
 ROOT_URL = "https://api.deepinfra.com"
@@ -16,19 +18,26 @@ OPENAI_PATH = "/v1/openai"
 DEFAULT_BASE_URL = ROOT_URL + OPENAI_PATH
 
 logger = logging.getLogger("agno_deepinfra")
+guard_url_logs()  # httpx's request log never shows a credential in a URL (see `_url_logs`)
 
 
 def openai_url(url: str) -> str:
     """Return the OpenAI-compatible URL (`.../v1/openai`) for a root or `/v1/openai` URL.
 
     Raises:
-        ValueError: the URL is not an http(s) URL.
+        ValueError: the URL is not an http(s) URL, or it carries a query string or fragment (the
+            paths would be appended after it; the message never repeats the query, which may hold a key).
     """
     cleaned = str(url).strip().rstrip("/")
     parts = urlsplit(cleaned)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(
             f"DeepInfra base URL must be an http(s) URL such as {DEFAULT_BASE_URL!r} or {ROOT_URL!r}; got {url!r}."
+        )
+    if parts.query or parts.fragment or cleaned.endswith(("?", "#")):
+        raise ValueError(
+            f"DeepInfra base URL {origin(cleaned)}{parts.path} must not carry a query string or fragment: pass "
+            "query parameters with default_query={...} (DeepInfra) or extra_query in request_params."
         )
     return cleaned if cleaned.endswith(OPENAI_PATH) else cleaned + OPENAI_PATH
 
@@ -63,8 +72,7 @@ def warn_if_insecure(url: str) -> None:
     if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
         return
     logger.warning(
-        "DeepInfra base URL %s uses plain http: the API key would be sent unencrypted. Use https.",
-        f"{parts.scheme}://{parts.netloc}",
+        "DeepInfra base URL %s uses plain http: the API key would be sent unencrypted. Use https.", origin(url)
     )
 
 

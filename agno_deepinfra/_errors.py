@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import sys
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -26,6 +25,9 @@ from agno.exceptions import (
 from agno_deepinfra._retry import CAPACITY_STATUS_CODES, RETRYABLE_STATUS_CODES, retry_after_seconds
 
 MAX_TEXT = 300  # characters of a non-JSON body (an HTML proxy page) kept in a message
+# Characters of a non-JSON body read for its text: a proxy's error page says what it has to say
+# well within this (their inline styles included), and a larger body is not read further.
+SCAN_LIMIT = 64 * 1024
 # Characters of DeepInfra's text in an error's message. agno's retry log prints the error two or
 # three times per line; the whole text stays on the error as `detail`.
 MAX_MESSAGE_TEXT = 200
@@ -39,6 +41,12 @@ _HINTS = {
     429: "rate limited: DeepInfra allows 200 concurrent requests per model by default",
     503: "no capacity for this model right now",
 }
+
+# DeepInfra's error bodies nest two levels at most ({"error": {"message": ...}}); deeper is not theirs.
+_MAX_NESTING = 8
+# A key shorter than this is not redacted from error text: it would blank ordinary words.
+MIN_SECRET = 8
+REDACTED = "[REDACTED]"
 
 # Context overflows come back as 400 with one of these phrases (agno's own list plus DeepInfra's wording).
 _CONTEXT_PATTERNS = (*ModelProviderError.CONTEXT_WINDOW_PATTERNS, "context length", "context_length_exceeded")
@@ -98,42 +106,85 @@ class DeepInfraContextWindowError(DeepInfraError, ContextWindowExceededError):
 def error_text(response: HTTPResponse) -> str:
     """DeepInfra's own message from any of its error body shapes, shortened when it is not JSON."""
     try:
-        body: Any = response.json()
-    except ValueError:
-        return _plain_text(response.text) or response.reason_phrase or f"HTTP {response.status_code}"
-    return _text_from_body(body) or response.reason_phrase or f"HTTP {response.status_code}"
+        text = _text_from_body(response.json())
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
+        text = _plain_text(response.text)
+    return text or response.reason_phrase or f"HTTP {response.status_code}"
 
 
 def _text_from_body(body: Any) -> str:
-    if isinstance(body, str):
-        return body
-    if isinstance(body, list):  # FastAPI validation errors: [{"loc": [...], "msg": ...}, ...]
-        return "; ".join(_validation_item(item) for item in body)
-    if not isinstance(body, dict):
+    for _ in range(_MAX_NESTING):
+        if isinstance(body, str):
+            return body
+        if isinstance(body, list):  # FastAPI validation errors: [{"loc": [...], "msg": ...}, ...]
+            return "; ".join(_validation_item(item) for item in body)
+        if not isinstance(body, dict):
+            break
+        inner = next((body[key] for key in ("detail", "error") if body.get(key) is not None), None)
+        if inner is None:
+            texts = [body[key] for key in ("message", "msg") if isinstance(body.get(key), str)]
+            return str(texts[0]) if texts else _json_text(body)
+        body = inner
+    return _json_text(body)
+
+
+def _json_text(body: Any) -> str:
+    """The start of `body` as JSON (a body of no known shape, or nested past `_MAX_NESTING`)."""
+    try:
         return json.dumps(body)[:MAX_TEXT]
-    for key in ("detail", "error"):
-        if key in body and body[key] is not None:
-            return _text_from_body(body[key])
-    for key in ("message", "msg"):
-        if isinstance(body.get(key), str):
-            return str(body[key])
-    return json.dumps(body)[:MAX_TEXT]
+    except (ValueError, TypeError, RecursionError):
+        return f"an error body of type {type(body).__name__}"
 
 
 def _validation_item(item: Any) -> str:
     if not isinstance(item, dict):
-        return str(item)
-    location = ".".join(str(part) for part in item.get("loc", []) if part != "body")
+        return _json_text(item) if isinstance(item, (list, dict)) else str(item)
+    loc = item.get("loc")
+    location = ".".join(str(part) for part in (loc if isinstance(loc, list) else []) if part != "body")
     message = str(item.get("msg", ""))
     return f"{location}: {message}" if location else message
 
 
 def _plain_text(text: str) -> str:
-    """Strip markup from a proxy page so the message stays readable."""
-    stripped = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", text)
-    stripped = html.unescape(re.sub(r"(?s)<[^>]+>", " ", stripped))
-    collapsed = " ".join(stripped.split())
+    """Strip markup from a proxy page so the message stays readable.
+
+    Linear in the page: only its first `SCAN_LIMIT` characters are read, each once (a scan with
+    `str.find`, never a backtracking pattern, so an unclosed `<script` or a page of `<` costs no
+    more than any other page of that size).
+    """
+    page = text[:SCAN_LIMIT]
+    lowered = page.lower()
+    parts: list[str] = []
+    closing: dict[str, int] = {}  # the `>` ending the next `</script` / `</style` (-1: none left)
+    position = 0
+    while (start := page.find("<", position)) >= 0:
+        parts.append(page[position:start])
+        end = page.find(">", start + 1)
+        if end < 0:  # no tag closes after here: the rest is text
+            position = start
+            break
+        name = _raw_text_element(lowered, start)
+        if name is not None:  # the element and its content go; an unclosed one is a tag like any other
+            known = closing.get(name)
+            if known is None or 0 <= known < start:  # each stretch of the page is searched once
+                close = lowered.find("</" + name, start)
+                known = closing[name] = page.find(">", close) if close >= 0 else -1
+            if known >= 0:
+                end = known
+        parts.append(" ")
+        position = end + 1
+    parts.append(page[position:])
+    collapsed = " ".join(html.unescape("".join(parts)).split())
     return collapsed if len(collapsed) <= MAX_TEXT else collapsed[: MAX_TEXT - 3] + "..."
+
+
+def _raw_text_element(lowered: str, start: int) -> str | None:
+    """`script` or `style` when a tag of that name opens at `start` (its content is not text)."""
+    for name in ("script", "style"):
+        after = lowered[start + 1 + len(name) : start + 2 + len(name)]  # the name must end there
+        if lowered.startswith(name, start + 1) and not (after.isalnum() or after == "_"):
+            return name
+    return None
 
 
 def is_context_overflow(status: int, text: str) -> bool:
@@ -174,11 +225,28 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE_TEXT else text[: MAX_MESSAGE_TEXT - 3].rstrip() + "..."
 
 
+def redact(text: str, secret: str | None) -> str:
+    """`text` with the API key in use blanked out: a server or proxy may echo it in an error body.
+
+    A key shorter than `MIN_SECRET` is left alone (no real key is; blanking it would garble words).
+    """
+    return text.replace(secret, REDACTED) if secret and len(secret) >= MIN_SECRET else text
+
+
 def status_error(
-    status: int, response: HTTPResponse, *, model_id: str, model_name: str, what: str = "model"
+    status: int,
+    response: HTTPResponse,
+    *,
+    model_id: str,
+    model_name: str,
+    what: str = "model",
+    secret: str | None = None,
 ) -> AgnoError:
-    """The agno exception for an HTTP error response from DeepInfra (see `error_class`)."""
-    text = error_text(response)
+    """The agno exception for an HTTP error response from DeepInfra (see `error_class`).
+
+    `secret`: the API key the request carried, redacted wherever the server's text repeats it.
+    """
+    text = redact(error_text(response), secret)
     hint = _HINTS.get(status, "")
     # No closing period: agno's retry log appends ". Retrying in ...".
     message = f"DeepInfra HTTP {status} for {what} '{model_id}': {_short(text)}" + (f" ({hint})" if hint else "")
@@ -195,13 +263,22 @@ def status_error(
 
 
 def transport_error(
-    exc: BaseException, *, model_id: str, model_name: str, retryable: bool = True, what: str = "model"
+    exc: BaseException,
+    *,
+    model_id: str,
+    model_name: str,
+    retryable: bool = True,
+    what: str = "model",
+    secret: str | None = None,
 ) -> DeepInfraError:
-    """The agno exception for a failure with no HTTP status: refused, dropped, timed out, unparsable."""
+    """The agno exception for a failure with no HTTP status: refused, dropped, timed out, unparsable.
+
+    `secret`: the API key the request carried, redacted wherever the failure's text repeats it.
+    """
     timed_out = isinstance(exc, TIMEOUT_EXCEPTIONS) and not _refused(exc)
     status = 504 if timed_out else 502
     kind = "timed out" if timed_out else "failed"
-    detail = _describe(exc)
+    detail = redact(_describe(exc), secret)
     if isinstance(exc, json.JSONDecodeError):
         detail = f"the response is not valid JSON ({exc.msg} at character {exc.pos})"
     error = DeepInfraError(
@@ -268,7 +345,9 @@ def _describe(exc: BaseException) -> str:
     return " <- ".join(parts)
 
 
-def map_error(exc: Exception, *, model_id: str, model_name: str, delivered: bool = False) -> AgnoError:
+def map_error(
+    exc: Exception, *, model_id: str, model_name: str, delivered: bool = False, secret: str | None = None
+) -> AgnoError:
     """Map one of `MAPPED_EXCEPTIONS` to agno's exceptions.
 
     Args:
@@ -276,17 +355,31 @@ def map_error(exc: Exception, *, model_id: str, model_name: str, delivered: bool
         model_id: the DeepInfra model the request was for.
         model_name: the agno model's name.
         delivered: part of a stream already reached the consumer, so a retry would splice answers.
+        secret: the API key the request carried; never repeated in the error's text (see `redact`).
     """
+    _scrub(exc, secret)  # it stays on the error as its cause, and a printed traceback shows the cause
     if isinstance(exc, openai.APIStatusError):
-        error = status_error(exc.status_code, exc.response, model_id=model_id, model_name=model_name)
+        error = status_error(exc.status_code, exc.response, model_id=model_id, model_name=model_name, secret=secret)
     else:
-        error = transport_error(exc, model_id=model_id, model_name=model_name)
+        error = transport_error(exc, model_id=model_id, model_name=model_name, secret=secret)
     if delivered and isinstance(error, DeepInfraError):
         error.retryable = False
         error.message = f"{error.message} (the stream broke after output was delivered; not retried)"
     return error
 
 
+def _scrub(exc: BaseException, secret: str | None) -> None:
+    """Redact `secret` from the text of the SDK's own exception (its message repeats the error body)."""
+    if redact(str(exc), secret) == str(exc):
+        return
+    exc.args = tuple(redact(arg, secret) if isinstance(arg, str) else arg for arg in exc.args)
+    if isinstance(getattr(exc, "message", None), str):  # openai's APIError keeps the text here too
+        exc.message = redact(exc.message, secret)  # type: ignore[attr-defined]
+
+
 def text_of(body: Any) -> str:
     """DeepInfra's message from a parsed error body of any shape (a batch line's `body` or `error`)."""
-    return _text_from_body(body)
+    try:
+        return _text_from_body(body)
+    except RecursionError:  # a list item nested past what `str` or `json.dumps` goes
+        return f"an error body of type {type(body).__name__}"

@@ -28,7 +28,7 @@ from agno_deepinfra._errors import (
     transport_error,
     unusable_response_error,
 )
-from agno_deepinfra._limiter import Limiter, aslot_of, slot_of
+from agno_deepinfra._limiter import DEFAULT_MAX_WAIT, Limiter, aslot_of, slot_of
 from agno_deepinfra._portable import reset_after_fork
 from agno_deepinfra._transport import new_async_http_client, new_sync_http_client
 
@@ -58,6 +58,7 @@ class Call:
         files: multipart file parts, `{field: (filename, content, content type)}` (audio uploads).
         binary: the answer is raw bytes (synthesised audio), returned as they are instead of decoded as JSON.
         limiter: the owner's `max_concurrency` limiter; every attempt holds one of its slots.
+        max_wait: the owner's `max_retry_delay`: the longest a 429's `Retry-After` holds the limiter back.
     """
 
     url: str
@@ -69,10 +70,11 @@ class Call:
     files: Mapping[str, tuple[str, bytes, str]] | None = field(default=None, repr=False)
     binary: bool = False
     limiter: Limiter | None = field(default=None, repr=False, compare=False)
+    max_wait: float = DEFAULT_MAX_WAIT
 
     def send(self, client: Any) -> Any:
         """POST and return the decoded JSON; failures raise `_errors`' agno exceptions."""
-        with slot_of(self.limiter):
+        with slot_of(self.limiter, self.max_wait):
             try:
                 response = client.post(self.url, headers=self.headers, **self._body())
             except MAPPED_EXCEPTIONS as exc:
@@ -81,7 +83,7 @@ class Call:
 
     async def asend(self, client: Any) -> Any:
         """Async twin of `send`."""
-        async with aslot_of(self.limiter):
+        async with aslot_of(self.limiter, self.max_wait):
             try:
                 response = await client.post(self.url, headers=self.headers, **self._body())
             except MAPPED_EXCEPTIONS as exc:
@@ -96,7 +98,12 @@ class Call:
     def _decode(self, response: Any) -> Any:
         if response.status_code >= 400:
             raise status_error(
-                response.status_code, response, model_id=self.model_id, model_name=self.owner, what=self.what
+                response.status_code,
+                response,
+                model_id=self.model_id,
+                model_name=self.owner,
+                what=self.what,
+                secret=self._secret,
             )
         if self.binary:
             return response.content
@@ -106,7 +113,12 @@ class Call:
             raise self._transport_error(exc) from exc
 
     def _transport_error(self, exc: BaseException) -> DeepInfraError:
-        return transport_error(exc, model_id=self.model_id, model_name=self.owner, what=self.what)
+        return transport_error(exc, model_id=self.model_id, model_name=self.owner, what=self.what, secret=self._secret)
+
+    @property
+    def _secret(self) -> str | None:
+        """The key this call carries (`auth_headers`), kept out of its errors' text."""
+        return self.headers.get("Authorization", "").removeprefix("Bearer ") or None
 
     def bad_response(self, problem: str) -> DeepInfraError:
         """A well-formed answer that does not fit the request (a count or a field is wrong); never retried."""

@@ -7,9 +7,9 @@ across threads and event loops alike:
 - an int is a fixed limit: the caller who knows the cap (or its share of it) sets it;
 - `"auto"` learns the limit, the way TCP congestion control does (AIMD with slow start): it grows
   while requests succeed, shrinks on a 429, sends nothing more until one of its requests succeeds
-  and does not grow again before the server's `Retry-After` has passed. Processes that know
-  nothing of each other each shrink on the 429s they draw, so together they settle under the
-  server's cap (see `AdaptiveLimit`).
+  and does not grow again before the server's `Retry-After` (capped at the owner's
+  `max_retry_delay`) has passed. Processes that know nothing of each other each shrink on the
+  429s they draw, so together they settle under the server's cap (see `AdaptiveLimit`).
 
 Callers beyond the limit wait in a first-come, first-served queue; waiting never fails. Requests
 are counted per HTTP attempt: a retry waits its turn again.
@@ -32,6 +32,7 @@ from contextlib import (
 from typing import Any, Literal, NamedTuple
 
 from agno_deepinfra._portable import reset_after_fork
+from agno_deepinfra._retry import server_wait
 
 MaxConcurrency = int | Literal["auto"] | None
 Clock = Callable[[], float]
@@ -45,6 +46,9 @@ AUTO_PROBE_STEP = 0.5  # + this per round trip once the cap was met
 AUTO_BACKOFF = 0.95  # paced growth overshoots by about one request: a twentieth off leaves room for it
 AUTO_QUIET_ROUNDS = 2  # round trips without a 429 before slow start resumes (capacity came free)
 AUTO_PAUSE = 1.0  # seconds before a probe after a 429 that carries no Retry-After
+# The longest a 429's Retry-After holds "auto" back when the owner names no `max_retry_delay`
+# (every owner's own default is the same 60 s).
+DEFAULT_MAX_WAIT = 60.0
 
 
 def check_max_concurrency(value: object) -> None:
@@ -233,34 +237,37 @@ class Limiter:
             await self._await_turn(waiter)
         return Ticket(self.clock())
 
-    def release(self, ticket: Ticket, error: BaseException | None = None) -> None:
-        """Give a slot back, saying how its request went (a 429 is an `error` whose `status_code` is 429)."""
+    def release(self, ticket: Ticket, error: BaseException | None = None, max_wait: float = DEFAULT_MAX_WAIT) -> None:
+        """Give a slot back, saying how its request went (a 429 is an `error` whose `status_code` is 429).
+
+        `max_wait`: the owner's `max_retry_delay`; a 429's `Retry-After` holds "auto" back no longer.
+        """
         with self._lock:
             self._in_flight -= 1
             if self.adaptive is not None:
-                self._learn(ticket, error)
+                self._learn(ticket, error, max_wait)
             woken = self._grant()
         self._wake(woken)
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one slot around a blocking request."""
+    def slot(self, max_wait: float = DEFAULT_MAX_WAIT) -> Iterator[None]:
+        """Hold one slot around a blocking request (`max_wait`: see `release`)."""
         ticket = self.acquire()
         try:
             yield
         except BaseException as error:
-            self.release(ticket, error)
+            self.release(ticket, error, max_wait)
             raise
         self.release(ticket)
 
     @asynccontextmanager
-    async def aslot(self) -> AsyncIterator[None]:
-        """Hold one slot around an awaited request."""
+    async def aslot(self, max_wait: float = DEFAULT_MAX_WAIT) -> AsyncIterator[None]:
+        """Hold one slot around an awaited request (`max_wait`: see `release`)."""
         ticket = await self.aacquire()
         try:
             yield
         except BaseException as error:
-            self.release(ticket, error)
+            self.release(ticket, error, max_wait)
             raise
         self.release(ticket)
 
@@ -294,12 +301,13 @@ class Limiter:
         """Under the lock: requests allowed in flight now ("auto" may take a paced step of growth here)."""
         return self.adaptive.current(self._in_flight) if self.adaptive is not None else int(self.setting)
 
-    def _learn(self, ticket: Ticket, error: BaseException | None) -> None:
+    def _learn(self, ticket: Ticket, error: BaseException | None, max_wait: float) -> None:
         assert self.adaptive is not None
         if error is None:
             self.adaptive.on_success(self._in_flight, ticket.sent_at)
         elif getattr(error, "status_code", None) == 429:
-            self.adaptive.on_overload(ticket, getattr(error, "retry_after", None), self._in_flight)
+            asked = server_wait(getattr(error, "retry_after", None), max_wait)  # capped as every retry wait is
+            self.adaptive.on_overload(ticket, asked, self._in_flight)
         # Anything else (a 5xx, a timeout, a cancelled stream) says nothing about the cap.
 
     def _grant(self) -> list[_Waiter]:
@@ -394,11 +402,11 @@ def batch_fanout(setting: MaxConcurrency, jobs: int) -> int:
     return jobs if setting == "auto" else min(int(setting), max(jobs, 1))
 
 
-def slot_of(limiter: Limiter | None) -> AbstractContextManager[None]:
-    """`limiter.slot()`, or nothing to wait for when there is no limit."""
-    return nullcontext() if limiter is None else limiter.slot()
+def slot_of(limiter: Limiter | None, max_wait: float = DEFAULT_MAX_WAIT) -> AbstractContextManager[None]:
+    """`limiter.slot(max_wait)`, or nothing to wait for when there is no limit."""
+    return nullcontext() if limiter is None else limiter.slot(max_wait)
 
 
-def aslot_of(limiter: Limiter | None) -> AbstractAsyncContextManager[None]:
-    """`limiter.aslot()`, or nothing to wait for when there is no limit."""
-    return nullcontext() if limiter is None else limiter.aslot()
+def aslot_of(limiter: Limiter | None, max_wait: float = DEFAULT_MAX_WAIT) -> AbstractAsyncContextManager[None]:
+    """`limiter.aslot(max_wait)`, or nothing to wait for when there is no limit."""
+    return nullcontext() if limiter is None else limiter.aslot(max_wait)

@@ -73,11 +73,21 @@ def retry_delay(
     comes free, and a growing schedule on top would leave freed slots idle.
     """
     wait = scheduled_delay(attempt, base, exponential)
-    if server_hint is not None:
-        wait = min(server_hint, cap) if paced else max(wait, min(server_hint, cap))
+    asked = server_wait(server_hint, cap)
+    if asked is not None:
+        wait = asked if paced else max(wait, asked)
     if jitter > 0:
         wait += wait * jitter * (rng or random).random()
     return wait
+
+
+def server_wait(server_hint: float | None, cap: float) -> float | None:
+    """The wait the server asked for (`Retry-After`), capped at `cap` (`max_retry_delay`); None if it asked none.
+
+    The one cap on a server's ask, for the retry waits and for the `"auto"` limiter's hold alike:
+    a misbehaving proxy (`Retry-After: 100000`, or `inf`) cannot park a caller for longer.
+    """
+    return None if server_hint is None else min(server_hint, cap)
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -128,13 +138,38 @@ async def async_sleep(seconds: float) -> None:
 
 
 class RetrySettings(Protocol):
-    """The retry fields shared by `DeepInfra`, `DeepInfraEmbedder` and `DeepInfraReranker`."""
+    """The retry fields shared by `DeepInfra`, `DeepInfraEmbedder`, `DeepInfraReranker` and the media tools."""
 
     retries: int
     delay_between_retries: float
     exponential_backoff: bool
     max_retry_delay: float
     retry_jitter: float
+
+
+def check_retry_settings(owner: RetrySettings) -> None:
+    """Refuse retry settings that cannot work, naming the field, when the object is built.
+
+    `retries` is a whole number >= 0; `delay_between_retries`, `max_retry_delay` and `retry_jitter`
+    are finite numbers >= 0 (a negative, NaN or infinite wait would raise mid-run or hang).
+
+    Raises:
+        ValueError: the first setting that is wrong, its value and what it must be.
+    """
+    retries = owner.retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
+    for name, what in _WAIT_SETTINGS.items():
+        value = getattr(owner, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise ValueError(f"{name} must be a finite number >= 0 ({what}), got {value!r}")
+
+
+_WAIT_SETTINGS = {
+    "delay_between_retries": "seconds before a retry",
+    "max_retry_delay": "the most seconds a server's Retry-After may make a retry wait",
+    "retry_jitter": "the fraction of each wait added at random",
+}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ field by name, from a mapping or an attribute, serves all three: DeepInfra's `es
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,12 @@ def usage_field(record: Any, name: str) -> Any:
 
 def _count(record: Any, name: str) -> int:
     value = usage_field(record, name)
-    return int(value) if isinstance(value, (int, float)) else 0
+    return int(value) if _finite(value) else 0
+
+
+def _finite(value: Any) -> bool:
+    """A number that can be counted: JSON's `Infinity` and `NaN` (Python's parser takes them) cannot."""
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def usage_metrics(usage: Any) -> MessageMetrics:
@@ -48,7 +54,7 @@ def usage_metrics(usage: Any) -> MessageMetrics:
     cost = usage_field(usage, "estimated_cost")
     if cost is None:
         cost = usage_field(usage, "cost")
-    metrics.cost = float(cost) if isinstance(cost, (int, float)) else None
+    metrics.cost = float(cost) if _finite(cost) else None
     return metrics
 
 

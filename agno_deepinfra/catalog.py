@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -15,6 +16,10 @@ from agno_deepinfra._config import default_base_url, openai_url, resolve_api_key
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, status_error, transport_error, unusable_response_error
 
 _SUGGESTION_TIMEOUT = 5.0  # seconds: suggestions decorate an error, they must not hold it up for long
+# What a catalog may be before it is refused unread (DeepInfra's is about 100-200 models, well
+# under a megabyte): a hostile or broken server cannot make a fetch hold a 404 up or eat memory.
+MAX_CATALOG_BYTES = 8 * 1024 * 1024
+MAX_CATALOG_MODELS = 5_000  # a lookup compares the id with each (difflib): 20,000 would take about 2 s
 
 logger = logging.getLogger("agno_deepinfra")
 
@@ -55,21 +60,60 @@ class ModelInfo(BaseModel):
         )
 
 
-def _request(api_key: str | None, base_url: str | None) -> tuple[str, dict[str, str]]:
-    url = openai_url(base_url or default_base_url()) + "/models"
-    key = resolve_api_key(api_key)  # the catalog is public; a key is sent when there is one
-    return url, ({"Authorization": f"Bearer {key}"} if key else {})
+class _Reader:
+    """The catalog's body, read within a deadline and a size: the one bound for the sync and async fetch.
 
+    A read waits at most a quarter of the timeout and the whole fetch stops at the timeout, so a
+    server dripping a byte at a time is cut off within 1.25 times the timeout, not per read.
+    """
 
-def _parse(response: httpx.Response) -> list[ModelInfo]:
-    if response.status_code >= 400:
-        raise status_error(response.status_code, response, model_id="models", model_name="DeepInfra", what="catalog")
-    try:
-        entries = response.json()["data"]
-        return [ModelInfo.from_wire(entry) for entry in entries]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # pydantic's ValidationError is a ValueError
-        problem = f'expected {{"data": [{{"id": ...}}, ...]}}, got {response.text[:200]!r}'
-        raise unusable_response_error(problem, model_id="models", model_name="DeepInfra", what="catalog") from exc
+    def __init__(self, api_key: str | None, base_url: str | None, timeout: float) -> None:
+        self.url = openai_url(base_url or default_base_url()) + "/models"
+        self.key = resolve_api_key(api_key)  # the catalog is public; a key is sent when there is one
+        self.headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        self.timeout = timeout
+        self.limits = httpx.Timeout(timeout / 4, connect=timeout)
+        self.deadline = time.monotonic() + timeout
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        """Keep one chunk of the body; raises once the body is too large or the time is up."""
+        self.size += len(chunk)
+        if self.size > MAX_CATALOG_BYTES:
+            raise self.unusable(f"the catalog is larger than {MAX_CATALOG_BYTES // 2**20} MiB")
+        if time.monotonic() > self.deadline:
+            exc = httpx.ReadTimeout(f"the catalog was not read within {self.timeout:g} s")
+            raise transport_error(exc, model_id="models", model_name="DeepInfra", what="catalog", secret=self.key)
+        self.chunks.append(chunk)
+
+    def transport_failure(self, exc: BaseException) -> AgnoError:
+        return transport_error(exc, model_id="models", model_name="DeepInfra", what="catalog", secret=self.key)
+
+    def unusable(self, problem: str) -> AgnoError:
+        return unusable_response_error(problem, model_id="models", model_name="DeepInfra", what="catalog")
+
+    def models(self, streamed: httpx.Response) -> list[ModelInfo]:
+        """The models in the body read (or DeepInfra's error, when it answered one)."""
+        response = httpx.Response(streamed.status_code, headers=streamed.headers, content=b"".join(self.chunks))
+        if response.status_code >= 400:
+            raise status_error(
+                response.status_code,
+                response,
+                model_id="models",
+                model_name="DeepInfra",
+                what="catalog",
+                secret=self.key,
+            )
+        try:
+            entries = response.json()["data"]
+            if len(entries) > MAX_CATALOG_MODELS:
+                raise self.unusable(f"{len(entries)} models, more than the {MAX_CATALOG_MODELS} a catalog may list")
+            return [ModelInfo.from_wire(entry) for entry in entries]
+        # pydantic's ValidationError is a ValueError; RecursionError: JSON nested deeper than the parser goes
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            problem = f'expected {{"data": [{{"id": ...}}, ...]}}, got {response.text[:200]!r}'
+            raise self.unusable(problem) from exc
 
 
 def list_models(api_key: str | None = None, base_url: str | None = None, timeout: float = 30.0) -> list[ModelInfo]:
@@ -78,30 +122,40 @@ def list_models(api_key: str | None = None, base_url: str | None = None, timeout
     Args:
         api_key: optional (the catalog is public); defaults to `DEEPINFRA_API_KEY`.
         base_url: root or `/v1/openai` URL; defaults to `DEEPINFRA_BASE_URL`, then DeepInfra's.
-        timeout: seconds.
+        timeout: seconds for the whole fetch (each read waits at most a quarter of it).
 
     Raises:
-        ModelProviderError: DeepInfra answered with an error or could not be reached.
+        ModelProviderError: DeepInfra answered with an error, could not be reached in time, or sent
+            a catalog that is not one (or over 8 MiB, or over 5,000 models).
     """
-    url, headers = _request(api_key, base_url)
+    reader = _Reader(api_key, base_url, timeout)
     try:
-        response = httpx.get(url, headers=headers, timeout=timeout)
+        with (
+            httpx.Client(timeout=reader.limits) as client,
+            client.stream("GET", reader.url, headers=reader.headers) as streamed,
+        ):
+            for chunk in streamed.iter_bytes():
+                reader.add(chunk)
     except MAPPED_EXCEPTIONS as exc:
-        raise transport_error(exc, model_id="models", model_name="DeepInfra", what="catalog") from exc
-    return _parse(response)
+        raise reader.transport_failure(exc) from exc
+    return reader.models(streamed)
 
 
 async def alist_models(
     api_key: str | None = None, base_url: str | None = None, timeout: float = 30.0
 ) -> list[ModelInfo]:
     """Async twin of `list_models`."""
-    url, headers = _request(api_key, base_url)
+    reader = _Reader(api_key, base_url, timeout)
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.get(url, headers=headers)
+        async with (
+            httpx.AsyncClient(timeout=reader.limits) as client,
+            client.stream("GET", reader.url, headers=reader.headers) as streamed,
+        ):
+            async for chunk in streamed.aiter_bytes():
+                reader.add(chunk)
     except MAPPED_EXCEPTIONS as exc:
-        raise transport_error(exc, model_id="models", model_name="DeepInfra", what="catalog") from exc
-    return _parse(response)
+        raise reader.transport_failure(exc) from exc
+    return reader.models(streamed)
 
 
 # The catalog's ids per base URL, fetched on the first unknown-model error only (never on the
@@ -132,8 +186,8 @@ def known_ids(base_url: str, api_key: str | None) -> list[str]:
         return ids
     try:
         return _remember(base_url, list_models(api_key=api_key, base_url=base_url, timeout=_SUGGESTION_TIMEOUT))
-    except _FETCH_FAILURES:
-        return []
+    except _FETCH_FAILURES as exc:
+        return _gave_up(exc)
 
 
 async def aknown_ids(base_url: str, api_key: str | None) -> list[str]:
@@ -142,8 +196,14 @@ async def aknown_ids(base_url: str, api_key: str | None) -> list[str]:
         return ids
     try:
         return _remember(base_url, await alist_models(api_key=api_key, base_url=base_url, timeout=_SUGGESTION_TIMEOUT))
-    except _FETCH_FAILURES:
-        return []
+    except _FETCH_FAILURES as exc:
+        return _gave_up(exc)
+
+
+def _gave_up(exc: Exception) -> list[str]:
+    """No ids: the lookup gives up and the original error stands (a slow, huge or broken catalog)."""
+    logger.debug("DeepInfra's catalog could not be used for model-id suggestions: %s", exc)
+    return []
 
 
 def closest_model_ids(model_id: str, ids: list[str], n: int = 3) -> list[str]:

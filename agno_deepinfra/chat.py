@@ -42,7 +42,7 @@ from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter
 from agno_deepinfra._portable import reset_after_fork, without
 from agno_deepinfra._reasoning import ThinkSplitter
 from agno_deepinfra._records import settings_arguments, shown_repr, stored_form
-from agno_deepinfra._retry import RetryPolicy, is_retryable
+from agno_deepinfra._retry import RetryPolicy, check_retry_settings, is_retryable
 from agno_deepinfra._session_cache import session_cache_key
 from agno_deepinfra._tracing import traced_model_call
 from agno_deepinfra._transport import (
@@ -137,7 +137,8 @@ class DeepInfra(OpenAILike):
         delay_between_retries: seconds before each retry (floats accepted).
         exponential_backoff: double the delay on each retry: `delay_between_retries * 2**k` before retry k.
         max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`
-            or `retry-after-ms` on a retried error (the wait is never shorter than the schedule).
+            or `retry-after-ms` on a retried error (the wait is never shorter than the schedule), and on
+            how long a 429 holds `max_concurrency="auto"` back.
         retry_jitter: add up to this fraction of each wait at random (0.1 = up to +10%); 0 keeps
             the documented schedule exact.
         timeout: request timeout in seconds, or an `openai.Timeout` (an `httpx.Timeout` or
@@ -238,6 +239,7 @@ class DeepInfra(OpenAILike):
         check_async_transport(self.async_transport)
         self.batch_api = resolve_options(self.batch_api)
         self._limiter = new_limiter(self.max_concurrency)
+        check_retry_settings(self)
         reset_after_fork(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
@@ -644,12 +646,18 @@ class _FailureScope:
         error = None
         try:
             if isinstance(exc, MAPPED_EXCEPTIONS):
-                error = map_error(exc, model_id=self.model.id, model_name=self.model.name, delivered=self.delivered)
+                error = map_error(
+                    exc,
+                    model_id=self.model.id,
+                    model_name=self.model.name,
+                    delivered=self.delivered,
+                    secret=resolve_api_key(self.model.api_key),
+                )
                 if error.status_code == 404:
                     _suggest_model_ids(error, self.model)
         finally:
             if self.limiter is not None and self.ticket is not None:  # a 429 shrinks an "auto" limit
-                self.limiter.release(self.ticket, error or exc)
+                self.limiter.release(self.ticket, error or exc, self.model.max_retry_delay)
         if error is not None:
             raise error from exc
 
@@ -670,6 +678,13 @@ class _StreamScope(_FailureScope):
 
     def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
         """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""
+        if not isinstance(chunk, ChatCompletionChunk):  # `data: 1e100`: the SDK yields any JSON value as sent
+            raise incomplete_response_error(
+                f"a stream event that is not a chunk object ({type(chunk).__name__})",
+                model_id=self.model.id,
+                model_name=self.model.name,
+                delivered=self.delivered,
+            )
         response = self.thinking.split(self.model._parse_provider_response_delta(chunk))
         if response.response_usage is not None:  # a usage record may come more than once (see StreamUsage)
             response.response_usage = self.usage.count(response.response_usage)

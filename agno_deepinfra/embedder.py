@@ -36,7 +36,7 @@ from agno_deepinfra._http import (
 from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
 from agno_deepinfra._portable import without
 from agno_deepinfra._records import shown_repr
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
+from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
 from agno_deepinfra._transport import new_sync_http_client, sdk_timeout
 from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
@@ -124,7 +124,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             text or batch makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
-        max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`.
+        max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`
+            (a retry's, and a 429's hold on `max_concurrency="auto"`).
         retry_jitter: add up to this fraction of each wait at random (0 keeps waits exact).
         timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
         request_params: extra JSON fields for every request (e.g. `{"service_tier": "priority"}`).
@@ -171,6 +172,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             self.dimensions = NATIVE_DIMENSIONS.get(self.id, FALLBACK_DIMENSIONS)
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        check_retry_settings(self)
         self._limiter = new_limiter(self.max_concurrency)
 
     def __repr__(self) -> str:
@@ -301,6 +303,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             owner=_OWNER,
             what="embedding model",
             limiter=self._limiter,
+            max_wait=self.max_retry_delay,
         )
 
     @staticmethod

@@ -19,7 +19,7 @@ from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai
 from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
 from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter, set_limit
 from agno_deepinfra._records import shown_in_repr
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
+from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._tracing import KnowledgeSpan, reranker_span
 
 DEFAULT_RERANKER_MODEL = "Qwen/Qwen3-Reranker-0.6B"
@@ -66,7 +66,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
             makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
-        max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`.
+        max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`
+            (a retry's, and a 429's hold on `max_concurrency="auto"`).
         retry_jitter: add up to this fraction of each wait at random (0 keeps waits exact).
         timeout: request timeout in seconds; `None` means 300 s reads and a 10 s connect timeout.
         request_params: extra JSON fields for every request (e.g. `{"service_tier": "priority"}`).
@@ -110,6 +111,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
 
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)
+        check_retry_settings(self)
         self._limiter = new_limiter(self.max_concurrency)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
@@ -194,6 +196,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
             owner=_OWNER,
             what="reranker",
             limiter=self._limiter,
+            max_wait=self.max_retry_delay,
         )
 
     @staticmethod

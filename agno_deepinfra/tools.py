@@ -26,7 +26,7 @@ from agno.tools.function import ToolResult
 
 from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url
 from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, deepcopy_sharing
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries
+from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 
 # Defaults looked up on DeepInfra's model pages (deepinfra.com/<model>/api): FLUX.1 [schnell] ($0.0005
 # per 1024x1024 step, 1 to 4 steps), Whisper large-v3 turbo ($0.0002 a minute) and Kokoro 82M.
@@ -413,6 +413,7 @@ class DeepInfraTools(ClosesClients, Toolkit):
 
 def _check_settings(tools: DeepInfraTools) -> None:
     """Refuse, at construction, settings that would make every call fail."""
+    check_retry_settings(tools)
     if not 1 <= tools.image_count <= MAX_IMAGES:
         raise MediaInputError(f"image_count must be 1 to {MAX_IMAGES}, not {tools.image_count}")
     if tools.speech_format not in SPEECH_FORMATS:

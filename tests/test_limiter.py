@@ -1,4 +1,4 @@
-"""`max_concurrency`: the limiter on its own (threads, event loops, order, cancellation, AIMD), with injected clocks."""
+"""`max_concurrency`: the limiter (threads, loops, order, cancellation, AIMD, the Retry-After cap), injected clocks."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import zip_longest
 
 import pytest
-from agno.exceptions import ModelRateLimitError
+from agno.agent import Agent
+from agno.exceptions import AgnoError, ModelRateLimitError
+from agno.run.agent import RunOutput
+from agno.run.base import RunStatus
 
+from agno_deepinfra import DeepInfra, DeepInfraEmbedder
 from agno_deepinfra._errors import DeepInfraRateLimitError
 from agno_deepinfra._limiter import AUTO_START, AdaptiveLimit, Limiter, Ticket, batch_fanout, check_max_concurrency
+from agno_deepinfra.testing import DeepInfraEmulator, Fault
 
 
 class FakeClock:
@@ -326,3 +331,61 @@ def test_batch_fanout_keeps_the_old_default_without_a_limit() -> None:
     assert batch_fanout(None, 100) == 4
     assert batch_fanout(8, 100) == 8
     assert batch_fanout("auto", 100) == 100
+
+
+# ------------------------------------------------- Retry-After capped at max_retry_delay
+
+
+@pytest.mark.parametrize("asked", [100_000.0, float("inf")])
+async def test_auto_holds_back_no_longer_than_max_wait_sync_and_async(asked: float) -> None:
+    """A 429 asking for a day (or forever) blocks "auto" for `max_wait` only, as every retry wait is capped."""
+    clock = FakeClock()
+    limiter = Limiter("auto", clock=clock)
+    limiter.release(limiter.acquire(), rate_limited(retry_after=asked), max_wait=5.0)
+    assert limiter.limit == 0  # blocked: the server is full, nothing of ours in flight to wait for
+    clock.now += 5.0
+    assert limiter.limit == 1  # the probe may go at the cap, not after the server's ask
+    limiter.release(limiter.acquire())  # a thread's turn comes at once ...
+    assert limiter.limit >= 1
+    limiter.release(await limiter.aacquire())  # ... and a task's
+
+
+@pytest.mark.parametrize("asked", ["100000", "inf"])
+async def test_a_models_max_retry_delay_caps_what_a_429_holds_its_auto_limit(
+    emu: DeepInfraEmulator, asked: str
+) -> None:
+    """Through agno's Agent, sync and async: after one 429 asking for ages, the next run goes once the cap passed."""
+    clock = FakeClock()
+    model = DeepInfra(
+        id="meta-llama/Meta-Llama-3.1-8B-Instruct",
+        base_url=emu.base_url,
+        api_key=emu.api_key,
+        max_concurrency="auto",
+        max_retry_delay=5.0,
+    )
+    model._limiter = Limiter("auto", clock=clock)  # the model's own limiter, on a clock the test moves
+    agent = Agent(model=model)
+    for run in (agent.run, agent.arun):
+        emu.queue(Fault.status(429, headers={"Retry-After": asked}))
+        output = run("hi")
+        output = await output if not isinstance(output, RunOutput) else output
+        assert output.status == RunStatus.error and "HTTP 429" in str(output.content)
+        assert model._limiter.limit == 0
+        clock.now += 5.0
+        assert model._limiter.limit == 1
+        output = run("hi")
+        output = await output if not isinstance(output, RunOutput) else output
+        assert output.status == RunStatus.completed
+
+
+def test_an_embedders_max_retry_delay_caps_what_a_429_holds_its_auto_limit(emu: DeepInfraEmulator) -> None:
+    clock = FakeClock()
+    embedder = DeepInfraEmbedder(base_url=emu.base_url, api_key=emu.api_key, max_concurrency="auto", max_retry_delay=3)
+    embedder._limiter = Limiter("auto", clock=clock)
+    emu.queue(Fault.status(429, headers={"Retry-After": "inf"}), route="embeddings")
+    with pytest.raises(AgnoError, match="HTTP 429"):
+        embedder.get_embedding("hi")
+    clock.now += 3.0
+    assert embedder._limiter.limit == 1
+    assert len(embedder.get_embedding("hi")) == embedder.dimensions
+    embedder.close()

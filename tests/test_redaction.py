@@ -45,7 +45,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "request_params extra_headers": {"request_params": {"extra_headers": {"X-Api-Key": SECRET}}},
     "request_params a credential field": {"request_params": {"user": "u-1", "service_token": SECRET}},
     "base_url user-info": {"base_url": "http://user:" + SECRET + "@{host}/v1/openai"},
-    "base_url query": {"base_url": "{root}/v1/openai?sig=" + SECRET},
+    # A base URL with a query string is refused when the model is built (test_url_secrets.py).
     "default_query": {"default_query": {"api-key": SECRET}},
     "extra_query": {"extra_query": {"access_token": SECRET}},
     "extra_body": {"extra_body": {"provider_auth": {"password": SECRET}}},
