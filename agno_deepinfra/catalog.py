@@ -9,11 +9,13 @@ import time
 from typing import Any
 
 import httpx
+import openai
 from agno.exceptions import AgnoError
 from pydantic import BaseModel, Field
 
 from agno_deepinfra._config import default_base_url, openai_url, resolve_api_key
 from agno_deepinfra._errors import MAPPED_EXCEPTIONS, status_error, transport_error, unusable_response_error
+from agno_deepinfra._transport import new_async_http_client, new_sync_http_client
 
 _SUGGESTION_TIMEOUT = 5.0  # seconds: suggestions decorate an error, they must not hold it up for long
 # What a catalog may be before it is refused unread (DeepInfra's is about 100-200 models, well
@@ -72,7 +74,7 @@ class _Reader:
         self.key = resolve_api_key(api_key)  # the catalog is public; a key is sent when there is one
         self.headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
         self.timeout = timeout
-        self.limits = httpx.Timeout(timeout / 4, connect=timeout)
+        self.limits = openai.Timeout(timeout / 4, connect=timeout)
         self.deadline = time.monotonic() + timeout
         self.chunks: list[bytes] = []
         self.size = 0
@@ -131,7 +133,7 @@ def list_models(api_key: str | None = None, base_url: str | None = None, timeout
     reader = _Reader(api_key, base_url, timeout)
     try:
         with (
-            httpx.Client(timeout=reader.limits) as client,
+            new_sync_http_client(reader.url, reader.limits, follow_redirects=False) as client,
             client.stream("GET", reader.url, headers=reader.headers) as streamed,
         ):
             for chunk in streamed.iter_bytes():
@@ -148,7 +150,7 @@ async def alist_models(
     reader = _Reader(api_key, base_url, timeout)
     try:
         async with (
-            httpx.AsyncClient(timeout=reader.limits) as client,
+            new_async_http_client(reader.url, timeout=reader.limits, follow_redirects=False) as client,
             client.stream("GET", reader.url, headers=reader.headers) as streamed,
         ):
             async for chunk in streamed.aiter_bytes():
