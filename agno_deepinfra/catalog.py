@@ -107,6 +107,7 @@ async def alist_models(
 # The catalog's ids per base URL, fetched on the first unknown-model error only (never on the
 # happy path) and kept for the process; case corrections found in it, per (base URL, id).
 _known_ids: dict[str, list[str]] = {}
+_known_tags: dict[str, dict[str, tuple[str, ...]]] = {}  # per base URL: tags by id (model profiles)
 _spellings: dict[tuple[str, str], str] = {}
 _lock = threading.Lock()
 # A failed fetch just means no suggestions or corrections: the original error matters.
@@ -119,10 +120,20 @@ def cached_ids(base_url: str) -> list[str]:
         return _known_ids.get(base_url, [])
 
 
+def cached_tags(base_url: str, model_id: str) -> tuple[str, ...] | None:
+    """The model's catalog tags if the catalog for `base_url` was fetched already, else None.
+
+    Never fetches: model profiles read tags only when they are at hand (see `families.profiles`).
+    """
+    tags = _known_tags.get(base_url)
+    return None if tags is None else tags.get(model_id)
+
+
 def _remember(base_url: str, models: list[ModelInfo]) -> list[str]:
     ids = [m.id for m in models]
     with _lock:
         _known_ids[base_url] = ids
+        _known_tags[base_url] = {m.id: tuple(m.tags) for m in models}
     return ids
 
 
