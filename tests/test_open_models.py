@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from agno.agent import Agent
-from agno.run.agent import RunContentEvent, RunOutput
+from agno.run.agent import RunContentEvent, RunErrorEvent, RunOutput
 from agno.run.base import RunStatus
+from paths import PATHS
 from pydantic import BaseModel
 
 from agno_deepinfra import DeepInfra, ModelProfile
 from agno_deepinfra.families import profiles
 from agno_deepinfra.testing import DeepInfraEmulator, Reply, ToolCall
-
-from paths import PATHS
 
 MakeModel = Callable[..., DeepInfra]
 _serial = itertools.count()
@@ -80,6 +78,9 @@ def drive(agent: Agent, path: str, prompt: str = "What is the weather in Paris?"
 
         events = asyncio.run(collect())
     outputs = [e for e in events if isinstance(e, RunOutput)]
+    errors = [e for e in events if isinstance(e, RunErrorEvent)]
+    if errors and not outputs:  # a failed stream ends with its error event
+        return RunOutput(status=RunStatus.error, content=str(errors[0].content)), []
     assert len(outputs) == 1
     pieces = [e.content for e in events if isinstance(e, RunContentEvent) and isinstance(e.content, str)]
     return outputs[0], pieces
@@ -122,6 +123,8 @@ def test_profile_override_in_one_place() -> None:
     changed = DeepInfra(id="Qwen/Qwen3-32B", profile={"tool_markup": []}).model_profile()
     assert changed.tool_markup == () and changed.family == "qwen"
     assert "profile" not in vars(DeepInfra(id="x", profile="kimi"))  # out of agno's fingerprints
+    rebuilt = DeepInfra.from_settings(DeepInfra(id="acme/x", profile=custom).settings())
+    assert rebuilt.model_profile() == custom  # the settings round trip carries the profile
     with pytest.raises(ValueError, match="unknown model family"):
         DeepInfra(id="x", profile="nope").model_profile()
 
@@ -177,7 +180,8 @@ def test_leaked_tool_calls_are_recovered(
     "content",
     [
         'To look it up I would write "<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>".',
-        'The format is:\n```\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n```\nDone.',
+        "The format is:\n```\n<tool_call>\n"
+        '{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n```\nDone.',
         'Call it like `<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>` next time.',
         '> <tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>\nThat is a call.',
         '<tool_call>{"name": "delete_everything", "arguments": {}}</tool_call>',
@@ -219,7 +223,256 @@ def test_streams_hold_text_back_only_from_a_start_marker(
     assert len(pieces) == 4 and "".join(pieces) == "one two three four"  # nothing held: no marker
     leaked = 'Checking now. <tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
     emu.queue(Reply(content=leaked, chunks=6))
-    output, pieces = drive(agent, path)
+    _, pieces = drive(agent, path)
     assert weather.calls == [{"city": "Oslo"}]
     assert pieces[0].startswith("Checking")
     assert not any("<tool" in piece for piece in pieces)
+
+
+# ------------------------------------------------------------------------ 8. tools not supported
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_tools_unsupported_is_a_clear_error_learned_once(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    model_id = quirky(emu, "NousResearch/Hermes-3-Llama-3.1-70B", "tools_unsupported")
+    weather = Weather()
+    agent = Agent(model=make_model(id=model_id, retries=2, delay_between_retries=0), tools=weather.tools())
+    output, _ = drive(agent, path)
+    assert output.status == RunStatus.error
+    message = str(output.content)
+    assert model_id in message and "does not support tool calling" in message and "without tools" in message
+    assert "Tool calling is not supported for model" in message  # DeepInfra's own text
+    assert len(emu.requests_for("chat")) == 1  # not retried
+    again, _ = drive(agent, path)
+    assert again.status == RunStatus.error and "does not support tool calling" in str(again.content)
+    assert len(emu.requests_for("chat")) == 1  # the second run failed fast, from the cache
+    assert weather.calls == []
+
+
+# --------------------------------------------------------- 4. arguments and 5. ids, outgoing only
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_malformed_arguments_go_back_as_json_objects(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    """A Python literal goes back as JSON, cut arguments as `{}`; agno's stored messages keep the raw text."""
+    model_id = quirky(emu, "Qwen/Qwen3-14B", "strict_history_args")
+    weather = Weather()
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", "{'city': 'Rome'}"), ToolCall("get_time", '{"tz": "CE')]))
+    output, _ = drive(Agent(model=make_model(id=model_id), tools=weather.tools()), path)
+    assert output.status == RunStatus.completed, output.content
+    assert weather.calls == [{"city": "Rome"}]  # agno runs the literal, never the cut call
+    sent = chat_bodies(emu)[1]["messages"]
+    calls = next(m for m in sent if m.get("tool_calls"))["tool_calls"]
+    assert [c["function"]["arguments"] for c in calls] == ['{"city": "Rome"}', "{}"]
+    stored = next(m for m in output.messages or [] if m.tool_calls)
+    assert [c["function"]["arguments"] for c in stored.tool_calls or []] == ["{'city': 'Rome'}", '{"tz": "CE']
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_server_tool_call_ids_go_back_as_sent(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    weather = Weather()
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"}, id="tool-7f3a.x")]))
+    drive(Agent(model=make_model(id="Qwen/Qwen3-32B"), tools=weather.tools()), path)
+    sent = chat_bodies(emu)[1]["messages"]
+    assert next(m for m in sent if m.get("tool_calls"))["tool_calls"][0]["id"] == "tool-7f3a.x"
+    assert next(m for m in sent if m["role"] == "tool")["tool_call_id"] == "tool-7f3a.x"
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("family_id", "quirk", "expected"),
+    [
+        ("mistralai/Mistral-Small-24B-Instruct-2501", "mistral_ids", None),
+        ("moonshotai/Kimi-K2-Instruct-0905", "ids:kimi", ["functions.get_weather:0", "functions.get_time:1"]),
+    ],
+    ids=["mistral", "kimi"],
+)
+def test_tool_call_ids_in_the_familys_form(
+    emu: DeepInfraEmulator, make_model: MakeModel, family_id: str, quirk: str, expected: list[str] | None, path: str
+) -> None:
+    model_id = quirky(emu, family_id, quirk)
+    weather = Weather()
+    calls = [
+        ToolCall("get_weather", {"city": "Oslo"}, id="call_abcdef123456"),
+        ToolCall("get_time", {"tz": "CET"}, id="x-2"),
+    ]
+    emu.queue(Reply(tool_calls=calls))
+    output, _ = drive(Agent(model=make_model(id=model_id), tools=weather.tools()), path)
+    assert output.status == RunStatus.completed, output.content
+    sent = chat_bodies(emu)[1]["messages"]
+    ids = [c["id"] for c in next(m for m in sent if m.get("tool_calls"))["tool_calls"]]
+    assert [m["tool_call_id"] for m in sent if m["role"] == "tool"] == ids
+    if expected is None:
+        assert all(len(i) == 9 and i.isalnum() for i in ids) and len(set(ids)) == 2
+    else:
+        assert ids == expected
+    stored = next(m for m in output.messages or [] if m.tool_calls)
+    assert [c["id"] for c in stored.tool_calls or []] == ["call_abcdef123456", "x-2"]  # the session is untouched
+
+
+# ---------------------------------------------------------------- 6. stream re-index, 7. thinking
+
+
+@pytest.mark.parametrize("path", ["stream", "astream"])
+@pytest.mark.parametrize("style", ["omit", "zero"])
+def test_streamed_calls_without_index_stay_apart(
+    emu: DeepInfraEmulator, make_model: MakeModel, style: str, path: str
+) -> None:
+    weather = Weather()
+    calls = [ToolCall("get_weather", {"city": "Paris"}), ToolCall("get_time", {"tz": "CET"})]
+    emu.queue(Reply(tool_calls=calls, tool_index=style))  # type: ignore[arg-type]
+    output, _ = drive(Agent(model=make_model(), tools=weather.tools()), path)
+    assert output.status == RunStatus.completed, output.content
+    assert weather.calls == [{"city": "Paris"}, {"tz": "CET"}]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_thinking_without_an_opening_tag_is_reasoning(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    model_id = quirky(emu, "Qwen/QwQ-32B", reasoning="think_open")
+    output, pieces = drive(Agent(model=make_model(id=model_id)), path, "What is 2 + 3?")
+    assert "</think>" not in str(output.content) and "I should answer" not in str(output.content)
+    assert "The answer is 5." in str(output.content)
+    assert "I should answer briefly" in str(output.reasoning_content)
+    assert not any("</think>" in piece or "I should answer" in piece for piece in pieces)
+
+
+# --------------------------------------------------------------------------- 2. reasoning back
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_reasoning_goes_back_on_tool_turns(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    model_id = quirky(emu, "deepseek-ai/DeepSeek-V3.2", "require_reasoning")
+    weather = Weather()
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content="Look up Oslo first."))
+    output, _ = drive(Agent(model=make_model(id=model_id), tools=weather.tools()), path)
+    assert output.status == RunStatus.completed, output.content
+    sent = chat_bodies(emu)[1]["messages"]
+    assert next(m for m in sent if m.get("tool_calls"))["reasoning_content"] == "Look up Oslo first."
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_reasoning_is_never_sent_where_refused(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    model_id = quirky(emu, "deepseek-ai/DeepSeek-R1", "reject_reasoning")
+    weather = Weather()
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content="Look up Oslo."))
+    output, _ = drive(Agent(model=make_model(id=model_id), tools=weather.tools()), path)
+    assert output.status == RunStatus.completed, output.content
+    assert all("reasoning_content" not in m for m in chat_bodies(emu)[1]["messages"])
+
+
+# ------------------------------------------------------------------------------- 9. role rules
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_one_leading_system_message(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    model_id = quirky(emu, "Qwen/Qwen3.5-397B-A17B", "system_first")
+    agent = Agent(
+        model=make_model(id=model_id),
+        instructions="Be brief.",
+        additional_input=[
+            {"role": "system", "content": "Answer in English."},
+            {"role": "user", "content": "Earlier question."},
+        ],
+    )
+    output, _ = drive(agent, path, "hi")
+    assert output.status == RunStatus.completed, output.content
+    sent = chat_bodies(emu)[0]["messages"]
+    assert [m["role"] for m in sent].count("system") == 1 and sent[0]["role"] == "system"
+    assert "Be brief." in sent[0]["content"] and "Answer in English." in sent[0]["content"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_consecutive_user_turns_merged_where_roles_must_alternate(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    model_id = quirky(emu, "google/gemma-3-27b-it", "alternate")
+    agent = Agent(model=make_model(id=model_id), additional_input=[{"role": "user", "content": "Earlier question."}])
+    output, _ = drive(agent, path, "hi")
+    assert output.status == RunStatus.completed, output.content
+    sent = chat_bodies(emu)[0]["messages"]
+    users = [m for m in sent if m["role"] == "user"]
+    assert len(users) == 1 and "Earlier question." in users[0]["content"] and "hi" in users[0]["content"]
+    assert not any(m.content == "Earlier question.\n\nhi" for m in output.messages or [])  # stored apart
+
+
+# ---------------------------------------------------------------------------- 10. truncation
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_truncation_is_never_silent(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    weather = Weather()
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", '{"city": "Par')], finish_reason="length"))
+    emu.queue(Reply(content="It is", finish_reason="length"))
+    with caplog.at_level(logging.WARNING, logger="agno_deepinfra"):
+        drive(Agent(model=make_model(), tools=weather.tools()), path)
+    assert weather.calls == []  # cut arguments never run
+    warnings = [r.getMessage() for r in caplog.records if "finish_reason 'length'" in r.getMessage()]
+    assert len(warnings) == 2 and all("max_tokens" in w and "Llama-3.1-8B" in w for w in warnings)
+
+
+# ------------------------------------------------------------------------------------ 11. flex
+
+
+def test_flex_tier_is_accepted_with_a_read_timeout_for_its_queue(emu: DeepInfraEmulator, make_model: MakeModel) -> None:
+    import openai
+
+    from agno_deepinfra.chat import FLEX_TIMEOUT
+
+    model = make_model(service_tier="flex")
+    output = Agent(model=model).run("hi")
+    assert output.status == RunStatus.completed
+    assert chat_bodies(emu)[0]["service_tier"] == "flex"
+    request = model._chat_request([], None, None, None, None, False)
+    assert isinstance(request["timeout"], openai.Timeout) and FLEX_TIMEOUT.read is not None
+    assert FLEX_TIMEOUT.read > 600  # DeepInfra may queue a flex request for up to 10 minutes
+    assert "timeout" not in make_model(service_tier="flex", timeout=30)._chat_request([], None, None, None, None, False)
+
+
+# ------------------------------------------------------------------- 3. structured-output ladder
+
+
+class City(BaseModel):
+    name: str
+    country: str
+
+
+@pytest.mark.parametrize("path", ["run", "arun"])
+def test_json_mode_refused_falls_back_to_the_prompt(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    model_id = quirky(emu, "stepfun-ai/Step-3.5-Flash", "json_object_unsupported")
+    agent = Agent(model=make_model(id=model_id), output_schema=City)
+    output, _ = drive(agent, path, "Name a city in France")
+    assert output.status == RunStatus.completed, output.content
+    assert isinstance(output.content, City)
+    first, second = chat_bodies(emu)
+    assert first["response_format"] == {"type": "json_object"} and "response_format" not in second
+    drive(agent, path, "Another one")
+    assert "response_format" not in chat_bodies(emu)[2]  # learned: no second 405
+
+
+@pytest.mark.parametrize("path", ["run", "arun"])
+def test_json_schema_refused_steps_down_with_agnos_prompt(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    model_id = quirky(emu, "openai/gpt-oss-20b", "json_schema_unsupported")
+    output, _ = drive(Agent(model=make_model(id=model_id), output_schema=City), path, "Name a city in France")
+    assert output.status == RunStatus.completed, output.content
+    assert isinstance(output.content, City)
+    first, second = chat_bodies(emu)
+    assert first["response_format"]["type"] == "json_schema"
+    assert second["response_format"] == {"type": "json_object"}
+    assert "<json_fields>" in second["messages"][0]["content"]  # the schema travels in agno's prompt
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_response_format_does_not_suppress_tools(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    """While tools are offered, the format travels as agno's JSON prompt: constrained decoding would block the call."""
+    model_id = quirky(emu, "Qwen/Qwen3-30B-A3B", "response_format_suppresses_tools")
+    weather = Weather()
+    agent = Agent(model=make_model(id=model_id), tools=weather.tools(), output_schema=City)
+    drive(agent, path, "What is the weather in Paris?")
+    assert weather.calls == [{"city": "Paris"}]
+    assert all("response_format" not in body for body in chat_bodies(emu))

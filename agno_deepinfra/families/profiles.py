@@ -73,6 +73,10 @@ class ModelProfile:
         """A copy with `changes`, e.g. `profile.replace(tool_markup=())` to switch recovery off."""
         return replace(self, **changes)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The profile as JSON data: `DeepInfra.settings()` stores it so, and `profile=` takes it back."""
+        return {spec.name: getattr(self, spec.name) for spec in fields(self)}
+
     @classmethod
     def for_model(cls, model_id: str) -> ModelProfile:
         """The profile the package picks for `model_id` (from the id alone)."""
