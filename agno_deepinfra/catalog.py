@@ -157,8 +157,19 @@ async def aknown_ids(base_url: str, api_key: str | None) -> list[str]:
         return []
 
 
+def is_special_id(model_id: str) -> bool:
+    """Whether `model_id` is a form the public catalog never lists: `org/name:VERSION` or `deploy_id:ID`.
+
+    Such ids are not typos of catalog ids: no case correction and no suggestions for them (a LoRA
+    name `user/name` looks like a public id and is treated like one; a 404 for it is its own).
+    """
+    return ":" in model_id
+
+
 def closest_model_ids(model_id: str, ids: list[str], n: int = 3) -> list[str]:
-    """Ids among `ids` that look like `model_id`, for an "unknown model" error."""
+    """Ids among `ids` that look like `model_id`, for an "unknown model" error (none for special ids)."""
+    if is_special_id(model_id):
+        return []
     lowered = {i.lower(): i for i in ids}
     matches = difflib.get_close_matches(model_id.lower(), list(lowered), n=n, cutoff=0.4)
     return [lowered[m] for m in matches]
@@ -184,9 +195,13 @@ def _case_match(model_id: str, ids: list[str], base_url: str) -> str | None:
 
 def case_correction(model_id: str, base_url: str, api_key: str | None) -> str | None:
     """After a 404 for `model_id`: the catalog id that differs from it only in case, if exactly one does."""
+    if is_special_id(model_id):
+        return None  # never fetched for a version or deployment id
     return _case_match(model_id, known_ids(base_url, api_key), base_url)
 
 
 async def acase_correction(model_id: str, base_url: str, api_key: str | None) -> str | None:
     """Async twin of `case_correction`."""
+    if is_special_id(model_id):
+        return None
     return _case_match(model_id, await aknown_ids(base_url, api_key), base_url)

@@ -476,3 +476,40 @@ def test_response_format_does_not_suppress_tools(emu: DeepInfraEmulator, make_mo
     drive(agent, path, "What is the weather in Paris?")
     assert weather.calls == [{"city": "Paris"}]
     assert all("response_format" not in body for body in chat_bodies(emu))
+
+
+# -------------------------------------------------------------------------- 11. short error text
+
+
+@pytest.mark.parametrize(("path", "longest"), [("run", 600), ("stream", 900)])
+def test_a_retried_429s_log_line_stays_short(
+    emu: DeepInfraEmulator, make_model: MakeModel, caplog: pytest.LogCaptureFixture, path: str, longest: int
+) -> None:
+    """120 characters of DeepInfra's text in the message (agno prints it 2x in a run, 3x in a stream)."""
+    from agno_deepinfra.testing import Fault
+
+    long_text = "Model busy, retry later; " * 60
+    emu.queue(Fault.status(429, body={"error": {"message": long_text}}))
+    caplog.set_level(logging.WARNING)
+    output, _ = drive(Agent(model=make_model(retries=1, delay_between_retries=0)), path, "hi")
+    assert output.status == RunStatus.completed
+    [line] = [r.getMessage() for r in caplog.records if "Retrying in" in r.getMessage()]
+    assert "Model busy, retry later" in line and len(line) < longest  # 753 and 1,117 before
+
+
+# ------------------------------------------------------------------------ 12. special id forms
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "model_id", ["meta-llama/meta-llama-3.1-8b-instruct:v2", "deploy_id:meta-llama-3.1-8b-instruct"]
+)
+def test_special_id_forms_are_left_alone(
+    emu: DeepInfraEmulator, make_model: MakeModel, model_id: str, path: str
+) -> None:
+    """A version or deployment id is not a typo: no case correction, no suggestions, no catalog fetch."""
+    output, _ = drive(Agent(model=make_model(id=model_id)), path, "hi")
+    assert output.status == RunStatus.error and "404" in str(output.content)
+    assert "closest available ids" not in str(output.content)
+    assert [r.model for r in emu.requests_for("chat")] == [model_id]
+    assert emu.requests_for("models") == []
