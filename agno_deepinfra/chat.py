@@ -653,16 +653,15 @@ class _FailureScope:
 class _StreamScope(_FailureScope):
     """A stream's state: thinking split out of the content, usage counted, output delivered, a finish seen."""
 
-    def __init__(self, model: DeepInfra, request: dict[str, Any]) -> None:
+    def __init__(self, model: DeepInfra, request: dict[str, Any] | None = None) -> None:
         super().__init__(model)
         profile = model.model_profile()
         self.thinking = ThinkSplitter(inside=profile.starts_in_thinking)
         self.usage = StreamUsage()
         self.finished = False
-        body = request["extra_body"]
-        self.fixes = families.StreamFixes(
-            profile, families.offered_names(body) if "tools" in body else frozenset(), model.id
-        )
+        body = request["extra_body"] if request is not None else {}
+        offered = families.offered_names(body) if "tools" in body else frozenset()
+        self.fixes = families.StreamFixes(profile, offered, model.id)  # per family: see `families`
 
     def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
         """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""

@@ -24,6 +24,7 @@ EXPECTED = {
     "process_pools": ["4/4 pickled agents answered in a spawn pool", "4/4 models rebuilt from JSON answered"],
     "ray_scale_out": ["started a local Ray", "6/6 runs completed as Ray tasks", "the actor's agent answered 3"],
     "tool_use": ["Sunny, 21C", "14:05"],
+    "open_models": ["family 'qwen'", "family 'kimi'", "family 'mistral'", "Sunny, 21C"],
     "structured_output": ['"storyline"', '"characters"'],
     "knowledge_rag": ["reranking_score=0.", "within 45 days", "Answer: "],
     "retries": ["attempt 3", "capital of France"],

@@ -87,16 +87,14 @@ _JSON_FIRST: tuple[OutputRung, ...] = ("json_schema", "json_object", "prompt")
 
 # The family table: (pattern on the lowercased id, profile); the first match wins.
 FAMILIES: tuple[tuple[str, ModelProfile], ...] = (
-    (
-        r"kimi-k2\.5|kimi-k2-thinking",
-        ModelProfile("kimi-thinking", ("kimi",), tool_call_ids="kimi", starts_in_thinking=True),
-    ),
+    (r"kimi-k2\.[5-9]", ModelProfile("kimi-k2.5", ("kimi",), tool_call_ids="kimi", starts_in_thinking=True)),
     (r"kimi-k2", ModelProfile("kimi", ("kimi",), tool_call_ids="kimi")),
     (r"qwen3-coder", ModelProfile("qwen3-coder", ("qwen_xml", "hermes"))),
-    (r"qwen3[.-]?[5-9]", ModelProfile("qwen3.5", ("hermes", "qwen_xml"), single_leading_system=True)),
+    (r"qwen3\.[5-9]", ModelProfile("qwen3.5", ("hermes", "qwen_xml"), single_leading_system=True)),
     (r"qwq|qwen3.*thinking", ModelProfile("qwen-thinking", ("hermes",), starts_in_thinking=True)),
     (r"qwen", ModelProfile("qwen", ("hermes",))),
     (r"deepseek-r1-distill-llama", ModelProfile("llama", ("llama_json",), reasoning_passback="never")),
+    (r"deepseek-r1-distill-qwen", ModelProfile("qwen", ("hermes",), reasoning_passback="never")),
     (r"deepseek-r1", ModelProfile("deepseek-r1", ("deepseek",), reasoning_passback="never")),
     (r"deepseek", ModelProfile("deepseek", ("deepseek",))),
     (r"gpt-oss", ModelProfile("gpt-oss", ("harmony",), structured_output=_JSON_FIRST)),
