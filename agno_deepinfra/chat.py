@@ -384,12 +384,14 @@ class DeepInfra(OpenAILike):
         params = self.get_request_params(response_format, tools, tool_choice, run_response)
         options = {key: params.pop(key) for key in _CALL_OPTIONS if key in params}
         model_id = catalog.spelling(self.id, self._catalog_url)  # the id, or its case correction (see _create)
-        body = {"model": model_id, "messages": self._format_all_messages(messages, compress_tool_results), **params}
+        profile = self.model_profile()  # what the family needs: ids, arguments, reasoning, roles (`families`)
+        wire_messages = families.format_messages(self, messages, compress_tool_results, profile)
+        body = {"model": model_id, "messages": wire_messages, **params}
         if stream:
             body.setdefault("stream_options", {"include_usage": True})
             options["stream"] = True  # a keyword: it decides what `create` returns
         body.update(options.pop("extra_body", None) or {})  # the caller's extra_body wins, as with the SDK
-        families.shape_request(body, self.model_profile(), self._catalog_url, self.name)
+        families.shape_request(body, profile, self._catalog_url, self.name)
         if body.get("service_tier") == "flex" and self.timeout is None:
             options.setdefault("timeout", FLEX_TIMEOUT)
         return {"model": model_id, "messages": (), "extra_body": body, **options}
@@ -554,10 +556,8 @@ class DeepInfra(OpenAILike):
     ) -> ModelResponse:
         """A whole reply parsed, then repaired for the model's family (see `families.repair_response`)."""
         response = self._parse_provider_response(completion, response_format=response_format)
-        body = request["extra_body"]
-        offered = families.offered_names(body) if "tools" in body else frozenset()
         finish = completion.choices[0].finish_reason
-        return families.repair_response(response, finish, self.model_profile(), offered, self.id)
+        return families.repair_response(response, finish, self.model_profile(), request["extra_body"], self.id)
 
     # --------------------------------------------------------------------------------- metrics
 
@@ -665,15 +665,15 @@ class _StreamScope(_FailureScope):
 
     def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
         """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""
-        self.fixes.chunk(chunk)
         response = self.thinking.split(self.model._parse_provider_response_delta(chunk))
         finish = chunk.choices[0].finish_reason if chunk.choices else None
-        response = self.fixes.response(response, finish)
+        if response.tool_calls or finish or self.fixes.holding:  # the family's repairs (see `families`)
+            response = self.fixes.response(response, finish)
         if response.response_usage is not None:  # a usage record may come more than once (see StreamUsage)
             response.response_usage = self.usage.count(response.response_usage)
         if not self.delivered and (response.content or response.tool_calls or response.reasoning_content):
             self.delivered = True
-        if chunk.choices and chunk.choices[0].finish_reason:
+        if finish:
             self.finished = True
         return response
 

@@ -16,7 +16,7 @@ from agno.models.response import ModelResponse
 from agno.utils.prompts import get_json_output_prompt
 
 from agno_deepinfra._errors import DeepInfraError, error_text
-from agno_deepinfra.families._markup import recover
+from agno_deepinfra.families._markup import recover, start_markers
 from agno_deepinfra.families._outgoing import format_messages
 from agno_deepinfra.families._stream import MarkupHold, ToolIndexer
 from agno_deepinfra.families.profiles import ModelProfile, learn, learned, profile_for, resolve
@@ -166,11 +166,13 @@ def _param(error: openai.APIStatusError) -> Any:
 
 
 def repair_response(
-    response: ModelResponse, finish_reason: str | None, profile: ModelProfile, offered: frozenset[str], model_id: str
+    response: ModelResponse, finish_reason: str | None, profile: ModelProfile, body: dict[str, Any], model_id: str
 ) -> ModelResponse:
     """A whole reply: tool calls leaked into the text recovered; a cut-short answer warned about."""
-    if offered and profile.tool_markup and not response.tool_calls and isinstance(response.content, str):
-        found = recover(response.content, profile.tool_markup, offered)
+    content = response.content
+    if profile.tool_markup and not response.tool_calls and isinstance(content, str) and "tools" in body:
+        marked = any(marker in content for marker in start_markers(profile.tool_markup))  # cheap first look
+        found = recover(content, profile.tool_markup, offered_names(body)) if marked else None
         if found is not None:
             response.content, response.tool_calls = found[0] or None, found[1]
     if finish_reason == "length":
@@ -187,22 +189,25 @@ def warn_truncated(model_id: str) -> None:
 
 
 class StreamFixes:
-    """A stream's family repairs: tool-call indexes, leaked tool calls held back and recovered."""
+    """A stream's family repairs: tool-call indexes, leaked tool calls held back and recovered.
+
+    `holding` says whether plain content chunks need `response` at all: only when leaked tool
+    calls may be in the text (tools offered, a family grammar); other chunks skip it.
+    """
 
     def __init__(self, profile: ModelProfile, offered: frozenset[str], model_id: str) -> None:
         self.model_id = model_id
         self.indexer = ToolIndexer()
         self.hold = MarkupHold(profile.tool_markup, offered) if offered and profile.tool_markup else None
+        self.holding = self.hold is not None
         self.saw_tool_calls = False
 
-    def chunk(self, chunk: Any) -> None:
-        """Before agno parses a chunk: give its tool-call deltas their own index."""
-        if chunk.choices and chunk.choices[0].delta.tool_calls:
-            self.saw_tool_calls = True
-            self.indexer.fix(chunk)
-
     def response(self, response: ModelResponse, finish_reason: str | None) -> ModelResponse:
-        """After agno parsed a chunk: text held from a start marker; at the end, calls recovered."""
+        """After agno parsed a chunk, before agno collects it: each tool call its own index; text
+        held from a start marker; at the end, leaked calls recovered; a cut-short end warned about."""
+        if response.tool_calls:  # the chunk's own delta objects: agno merges them by index later
+            self.saw_tool_calls = True
+            self.indexer.fix(response.tool_calls)
         if self.hold is not None:
             if isinstance(response.content, str):
                 response.content = self.hold.feed(response.content) or None

@@ -15,6 +15,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from agno_deepinfra.families.profiles import Markup
@@ -194,6 +195,7 @@ GRAMMARS: dict[Markup, tuple[tuple[str, ...], Parser]] = {
 }
 
 
+@lru_cache(maxsize=64)
 def start_markers(grammars: tuple[Markup, ...]) -> tuple[str, ...]:
     """Every marker that may start a call of one of `grammars` (what a stream holds text back on)."""
     return tuple(dict.fromkeys(marker for grammar in grammars for marker in GRAMMARS[grammar][0]))
@@ -276,10 +278,35 @@ def _call(name: str, arguments: Any, call_id: str | None) -> Call:
 
 
 def json_arguments(arguments: Any) -> str:
+    """Tool-call arguments as a JSON object's text (see `_json_arguments`).
+
+    A tool loop sends the same history again on every call, so each short argument string is
+    checked once: the answers are kept (up to `_CHECKED_LIMIT`, then the memory starts over).
+    """
+    if type(arguments) is not str:
+        return _json_text(arguments)
+    fixed = _checked.get(arguments)
+    if fixed is None:
+        fixed = _json_arguments(arguments)
+        if len(arguments) <= _CACHED_LENGTH:
+            if len(_checked) >= _CHECKED_LIMIT:
+                _checked.clear()
+            _checked[arguments] = fixed
+    return fixed
+
+
+_CACHED_LENGTH = 2048  # longer arguments are checked on every call, not kept
+_CHECKED_LIMIT = 4096
+_checked: dict[str, str] = {}
+
+
+def _json_text(arguments: Any) -> str:
+    return json.dumps(arguments if isinstance(arguments, dict) else {}, ensure_ascii=False)
+
+
+def _json_arguments(arguments: str) -> str:
     """Tool-call arguments as a JSON object's text: as given when valid, a Python literal converted,
     anything else `"{}"` (agno already told the model in the tool result what went wrong)."""
-    if not isinstance(arguments, str):
-        return json.dumps(arguments if isinstance(arguments, dict) else {}, ensure_ascii=False)
     try:
         if isinstance(json.loads(arguments), dict):
             return arguments

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Any
 
 from agno.models.message import Message
@@ -56,18 +57,16 @@ def format_messages(
 
 
 def _wire_call(call: Any, ids: dict[str, str]) -> Any:
-    if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
+    try:
+        function = call["function"]
+        arguments = function["arguments"]
+    except (TypeError, KeyError):
         return call
-    function = call["function"]
-    arguments = json_arguments(function.get("arguments", "{}"))
-    call_id = call.get("id")
-    if arguments == function.get("arguments") and (not isinstance(call_id, str) or call_id not in ids):
+    fixed = json_arguments(arguments)
+    new_id = ids.get(call.get("id")) if ids else None
+    if new_id is None and (fixed is arguments or fixed == arguments):
         return call  # nothing to change: the stored dict travels as it is
-    return {
-        **call,
-        "id": ids.get(call_id, call_id) if isinstance(call_id, str) else call_id,
-        "function": {**function, "arguments": arguments},
-    }
+    return {**call, "id": new_id or call.get("id"), "function": {**function, "arguments": fixed}}
 
 
 def _id_map(messages: list[Message], policy: ToolCallIds) -> dict[str, str]:
@@ -90,6 +89,7 @@ def _id_map(messages: list[Message], policy: ToolCallIds) -> dict[str, str]:
     return ids
 
 
+@lru_cache(maxsize=4096)
 def _mistral_id(old: str) -> str:
     """9 letters and digits; derived from the old id, so every request sends the same one."""
     if len(old) == 9 and old.isascii() and old.isalnum():

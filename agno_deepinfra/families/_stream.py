@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall, ChoiceDeltaToolCallFunction
 
 from agno_deepinfra.families._markup import is_shown, recover, start_markers
@@ -28,17 +27,18 @@ class ToolIndexer:
         self.by_server_index: dict[int | None, int] = {}
         self.current = 0
 
-    def fix(self, chunk: ChatCompletionChunk) -> None:
-        """Rewrite the `index` of the chunk's tool-call deltas in place."""
-        for delta in chunk.choices[0].delta.tool_calls or ():
+    def fix(self, deltas: list[Any]) -> None:
+        """Rewrite the `index` of a chunk's tool-call deltas in place."""
+        for delta in deltas:
+            server_index = getattr(delta, "index", None)  # some engines leave it out
             if delta.id and delta.id not in self.ids:
                 self.ids[delta.id] = len(self.ids)
-                self.by_server_index[delta.index] = self.ids[delta.id]
+                self.by_server_index[server_index] = self.ids[delta.id]
                 self.current = self.ids[delta.id]
             elif delta.id:
                 self.current = self.ids[delta.id]
             else:
-                self.current = self.by_server_index.get(delta.index, self.current)
+                self.current = self.by_server_index.get(server_index, self.current)
             delta.index = self.current
 
 
@@ -55,20 +55,27 @@ class MarkupHold:
         self.offered = offered
         self.markers = start_markers(grammars)
         self.longest = max(len(marker) for marker in self.markers)
+        self.first_chars = frozenset(marker[0] for marker in self.markers)
         self.held = ""
         self.holding = False
-        self.recent = ""  # the end of the delivered text: whether a marker is quoted depends on it
+        self.pieces: list[str] = []  # the delivered text's last pieces: whether a marker is quoted depends on them
 
     def feed(self, text: str) -> str:
         """The part of `text` that can go out now."""
         if self.holding:
             self.held += text
             return ""
+        if not self.held:
+            for char in self.first_chars:
+                if char in text:
+                    break
+            else:
+                return self._out(text)  # the common case: no marker can start in this text
         text = self.held + text
         self.held = ""
-        context = self.recent + text
-        offset = len(self.recent)
         starts = [at for marker in self.markers if (at := text.find(marker)) != -1]
+        recent = self.recent if starts else ""
+        context, offset = recent + text, len(recent)
         for at in sorted(starts):
             if text.startswith('{"name"', at) and context[: offset + at].rstrip(" \t")[-1:] not in ("", "\n"):
                 continue  # bare JSON is a call only at the start of a line (Llama 3)
@@ -80,8 +87,14 @@ class MarkupHold:
         return self._out(text[: len(text) - keep])
 
     def _out(self, text: str) -> str:
-        self.recent = (self.recent + text)[-400:]
+        self.pieces.append(text)
+        if len(self.pieces) > 256:  # keep the last ones only: enough to see quotes and fences around a marker
+            del self.pieces[:128]
         return text
+
+    @property
+    def recent(self) -> str:
+        return "".join(self.pieces)[-400:]
 
     def finish(self, had_tool_calls: bool) -> tuple[str, list[ChoiceDeltaToolCall]]:
         """At the stream's end: the text still held, and the calls recovered from it."""
@@ -102,12 +115,17 @@ def _fenced(text: str) -> list[tuple[int, int]]:
 
 
 def _partial(text: str, markers: tuple[str, ...], longest: int) -> int:
-    """Length of the longest end of `text` that begins one of the markers."""
-    for length in range(min(longest - 1, len(text)), 0, -1):
-        tail = text[len(text) - length :]
-        if any(marker.startswith(tail) for marker in markers):
-            return length
-    return 0
+    """Length of the longest end of `text` that begins one of the markers (0 in the common case)."""
+    start = max(0, len(text) - longest + 1)
+    best = 0
+    for marker in markers:
+        at = text.find(marker[0], start)
+        while at != -1 and len(text) - at > best:
+            if marker.startswith(text[at:]):
+                best = len(text) - at
+                break
+            at = text.find(marker[0], at + 1)
+    return best
 
 
 def _delta(index: int, call: dict[str, Any]) -> ChoiceDeltaToolCall:
