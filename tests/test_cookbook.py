@@ -48,7 +48,7 @@ EXPECTED = {
     "emulator_control": [
         "Agent answered: Scripted from another process.",
         "Before adding it: DeepInfra HTTP 404 for model 'acme/Brand-New-70B': Model is not available "
-        "(DeepInfra emulator: its model catalog is a snapshot of",
+        "(emulator: catalog is a snapshot of",
         "After adding it: The answer is 42.",
         "The emulator logged 4 chat requests: ['openai/gpt-oss-120b', 'openai/gpt-oss-120b', 'acme/Brand-New-70B'",
     ],
