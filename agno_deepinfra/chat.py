@@ -656,10 +656,10 @@ class _StreamScope(_FailureScope):
     def __init__(self, model: DeepInfra, request: dict[str, Any] | None = None) -> None:
         super().__init__(model)
         profile = model.model_profile()
-        self.thinking = ThinkSplitter(inside=profile.starts_in_thinking)
+        body = request["extra_body"] if request is not None else {}
+        self.thinking = ThinkSplitter(inside=profile.starts_in_thinking and not families.thinking_disabled(body))
         self.usage = StreamUsage()
         self.finished = False
-        body = request["extra_body"] if request is not None else {}
         offered = families.offered_names(body) if "tools" in body else frozenset()
         self.fixes = families.StreamFixes(profile, offered, model.id)  # per family: see `families`
 

@@ -340,6 +340,19 @@ def test_thinking_without_an_opening_tag_is_reasoning(emu: DeepInfraEmulator, ma
     assert not any("</think>" in piece or "I should answer" in piece for piece in pieces)
 
 
+@pytest.mark.parametrize("path", ["stream", "astream"])
+def test_switched_off_thinking_streams_the_answer_as_content(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    """A family whose template opens `<think>` answers without thinking when told: that is content."""
+    model = make_model(id="moonshotai/Kimi-K2.5", chat_template_kwargs={"thinking": False})
+    emu.add_model("moonshotai/Kimi-K2.5", tags=("tools",))
+    emu.queue(Reply(content="The answer is 5."))
+    output, pieces = drive(Agent(model=model), path, "What is 2 + 3?")
+    assert output.content == "The answer is 5." and "".join(pieces) == "The answer is 5."
+    assert not output.reasoning_content
+
+
 # --------------------------------------------------------------------------- 2. reasoning back
 
 

@@ -162,6 +162,17 @@ def _param(error: openai.APIStatusError) -> Any:
     return None
 
 
+def thinking_disabled(body: dict[str, Any]) -> bool:
+    """Whether the request switches thinking off (then a template that opens `<think>` does not)."""
+    template = body.get("chat_template_kwargs")
+    reasoning = body.get("reasoning")
+    return (
+        (isinstance(template, dict) and (template.get("enable_thinking") is False or template.get("thinking") is False))
+        or (isinstance(reasoning, dict) and reasoning.get("enabled") is False)
+        or body.get("reasoning_effort") == "none"
+    )
+
+
 # ------------------------------------------------------------------------------------- replies
 
 
