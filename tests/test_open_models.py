@@ -203,6 +203,20 @@ def test_quoted_or_unoffered_calls_are_left_as_text(
         assert "".join(pieces) == content
 
 
+def test_recovery_work_is_bounded_for_a_hostile_reply() -> None:
+    """Thousands of unclosed start markers: each parse could read to the end; the attempts are capped."""
+    from agno_deepinfra.families import _markup
+
+    hostile = "<tool_call><function=get_weather><parameter=city>x " * 3000
+    assert _markup.recover(hostile, ("qwen_xml", "hermes"), frozenset({"get_weather"})) is None
+    assert _markup.recover("a" * (_markup.MAX_TEXT + 1), ("hermes",), frozenset({"get_weather"})) is None
+    calls = "".join(
+        f'<tool_call>{{"name": "get_weather", "arguments": {{"city": "c{i}"}}}}</tool_call>' for i in range(40)
+    )
+    recovered = _markup.recover(calls, ("hermes",), frozenset({"get_weather"}))
+    assert recovered is not None and len(recovered[1]) == _markup.MAX_ATTEMPTS
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_recovery_can_be_switched_off(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
     model_id = quirky(emu, "Qwen/Qwen2.5-7B-Instruct", "leak:hermes")

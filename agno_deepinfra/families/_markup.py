@@ -25,6 +25,9 @@ Call = dict[str, Any]  # {"id", "type": "function", "function": {"name", "argume
 # A parser reads one call (or section) starting at `start`: (end, [(name, arguments, id)]) or None.
 Parser = Callable[[str, int], tuple[int, list[tuple[str, Any, str | None]]] | None]
 
+# Bounds on the work one reply can cause: the text read, and the start markers tried in it.
+MAX_TEXT = 200_000
+MAX_ATTEMPTS = 32
 _QUOTES = "\"'`\u201c\u2018\u00ab"
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.M)
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
@@ -232,8 +235,11 @@ def recover(text: str, grammars: tuple[Markup, ...], offered: frozenset[str]) ->
 
     Markup naming a tool that was not offered, or that is quoted or shown as code, stays in the text.
     """
+    if len(text) > MAX_TEXT:
+        return None  # no model writes a call into this much text; a hostile server must not stall us
     spans: list[tuple[int, int]] | None = None
     found: list[tuple[int, int, list[tuple[str, Any, str | None]]]] = []
+    attempts = 0
     for grammar in grammars:
         markers, parse = GRAMMARS[grammar]
         for marker in markers:
@@ -242,6 +248,9 @@ def recover(text: str, grammars: tuple[Markup, ...], offered: frozenset[str]) ->
                 if any(begin <= at < end for begin, end, _ in found):
                     at = text.find(marker, at + 1)
                     continue
+                attempts += 1
+                if attempts > MAX_ATTEMPTS:
+                    break  # each attempt may read to the end of the text: bounded, so never quadratic
                 spans = _shown_spans(text) if spans is None else spans
                 parsed = None
                 if not is_shown(text, at, spans) and (grammar != "llama_json" or _llama_start(text, at)):
