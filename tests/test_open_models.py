@@ -186,9 +186,11 @@ def test_leaked_tool_calls_are_recovered(
         '{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n```\nDone.',
         'Call it like `<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>` next time.',
         '> <tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>\nThat is a call.',
+        "A long example:\n```\n" + "filler line of code\n" * 40 + "<tool_call>\n"
+        '{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n```\nDone.',
         '<tool_call>{"name": "delete_everything", "arguments": {}}</tool_call>',
     ],
-    ids=["quoted", "fenced", "inline-code", "block-quote", "not-offered"],
+    ids=["quoted", "fenced", "inline-code", "block-quote", "deep-in-a-long-fence", "not-offered"],
 )
 def test_quoted_or_unoffered_calls_are_left_as_text(
     emu: DeepInfraEmulator, make_model: MakeModel, content: str, path: str

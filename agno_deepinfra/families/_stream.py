@@ -56,14 +56,17 @@ class MarkupHold:
         self.markers = start_markers(grammars)
         self.longest = max(len(marker) for marker in self.markers)
         self.first_chars = frozenset(marker[0] for marker in self.markers)
-        self.held = ""
+        self.held = ""  # a marker's possible beginning, waiting for the next chunk
+        self.kept: list[str] = []  # everything from a start marker on (joined once, at the end)
         self.holding = False
         self.pieces: list[str] = []  # the delivered text's last pieces: whether a marker is quoted depends on them
+        self.fences = 0  # code fences in the delivered text: odd means a marker now would be shown code
+        self.tail = ""  # the delivered text's last two characters
 
     def feed(self, text: str) -> str:
         """The part of `text` that can go out now."""
         if self.holding:
-            self.held += text
+            self.kept.append(text)
             return ""
         if not self.held:
             for char in self.first_chars:
@@ -79,14 +82,18 @@ class MarkupHold:
         for at in sorted(starts):
             if text.startswith('{"name"', at) and context[: offset + at].rstrip(" \t")[-1:] not in ("", "\n"):
                 continue  # bare JSON is a call only at the start of a line (Llama 3)
-            if not is_shown(context, offset + at, _fenced(context)):
-                self.holding, self.held = True, text[at:]
+            fenced = (self.fences + (self.tail + text[:at]).count("```")) % 2 == 1  # inside an open code fence
+            if not is_shown(context, offset + at, [(0, len(context))] if fenced else []):
+                self.holding, self.kept = True, [text[at:]]
                 return self._out(text[:at])
         keep = _partial(text, self.markers, self.longest)
         self.held = text[len(text) - keep :] if keep else ""
         return self._out(text[: len(text) - keep])
 
     def _out(self, text: str) -> str:
+        joined = self.tail + text  # a fence cut across two chunks still counts
+        self.fences += joined.count("```")
+        self.tail = joined[-2:]
         self.pieces.append(text)
         if len(self.pieces) > 256:  # keep the last ones only: enough to see quotes and fences around a marker
             del self.pieces[:128]
@@ -98,20 +105,13 @@ class MarkupHold:
 
     def finish(self, had_tool_calls: bool) -> tuple[str, list[ChoiceDeltaToolCall]]:
         """At the stream's end: the text still held, and the calls recovered from it."""
-        held, self.held, self.holding = self.held, "", False
+        held = "".join(self.kept) + self.held
+        self.held, self.kept, self.holding = "", [], False
         found = None if had_tool_calls or not held else recover(held, self.grammars, self.offered)
         if found is None:
             return held, []
         text, calls = found
         return text, [_delta(index, call) for index, call in enumerate(calls)]
-
-
-def _fenced(text: str) -> list[tuple[int, int]]:
-    """An open code fence (an odd number of ``` so far) makes everything after it shown code."""
-    count = text.count("```")
-    if count % 2 == 0:
-        return []
-    return [(text.rfind("```"), len(text))]
 
 
 def _partial(text: str, markers: tuple[str, ...], longest: int) -> int:
