@@ -21,7 +21,13 @@ from agno_deepinfra import DeepInfra
 from agno_deepinfra.chat import _StreamScope
 from agno_deepinfra.testing import DeepInfraEmulator
 
-MODEL_IDS = ("meta-llama/Llama-3.3-70B-Instruct", "Qwen/Qwen3-32B", "mistralai/Mistral-Small-3.2-24B-Instruct-2506")
+# A model in no family (added to the emulator), then three families.
+MODEL_IDS = (
+    "acme/custom-model",
+    "meta-llama/Llama-3.3-70B-Instruct",
+    "Qwen/Qwen3-32B",
+    "mistralai/Mistral-Small-3.2-24B-Instruct-2506",
+)
 TOOLS = [
     {
         "type": "function",
@@ -100,6 +106,8 @@ def main() -> None:
     messages = conversation()
     with DeepInfraEmulator(record=False) as emu:
         for model_id in sys.argv[1:] or MODEL_IDS:
+            if emu.catalog.get(model_id) is None:
+                emu.add_model(model_id)
             model = DeepInfra(id=model_id, api_key=emu.api_key, base_url=emu.base_url)
             request, stream = local(model, messages)
             call = whole(model, messages)

@@ -91,9 +91,10 @@ class MarkupHold:
         return self._out(text[: len(text) - keep])
 
     def _out(self, text: str) -> str:
-        joined = self.tail + text  # a fence cut across two chunks still counts
-        self.fences += joined.count("```")
-        self.tail = joined[-2:]
+        if "`" in text or self.tail:  # a fence cut across two chunks still counts
+            joined = self.tail + text
+            self.fences += joined.count("```")
+            self.tail = joined[-2:] if "`" in joined[-2:] else ""
         self.pieces.append(text)
         if len(self.pieces) > 256:  # keep the last ones only: enough to see quotes and fences around a marker
             del self.pieces[:128]
