@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from agno_deepinfra.catalog import ModelInfo, ModelPricing, alist_models, list_models
     from agno_deepinfra.chat import DeepInfra
     from agno_deepinfra.embedder import DeepInfraEmbedder
+    from agno_deepinfra.families.profiles import ModelProfile
     from agno_deepinfra.model_strings import register, unregister
     from agno_deepinfra.reranker import DeepInfraReranker
     from agno_deepinfra.tools import DeepInfraTools
@@ -34,6 +35,7 @@ _EXPORTS = {
     "DeepInfraContextWindowError": "agno_deepinfra._errors",
     "ModelInfo": "agno_deepinfra.catalog",
     "ModelPricing": "agno_deepinfra.catalog",
+    "ModelProfile": "agno_deepinfra.families.profiles",
     "list_models": "agno_deepinfra.catalog",
     "alist_models": "agno_deepinfra.catalog",
     "register": "agno_deepinfra.model_strings",
@@ -52,6 +54,7 @@ __all__ = [
     "DeepInfraTools",
     "ModelInfo",
     "ModelPricing",
+    "ModelProfile",
     "__version__",
     "alist_models",
     "list_models",

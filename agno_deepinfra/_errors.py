@@ -30,7 +30,7 @@ MAX_TEXT = 300  # characters of a non-JSON body (an HTML proxy page) kept in a m
 SCAN_LIMIT = 64 * 1024
 # Characters of DeepInfra's text in an error's message. agno's retry log prints the error two or
 # three times per line; the whole text stays on the error as `detail`.
-MAX_MESSAGE_TEXT = 200
+MAX_MESSAGE_TEXT = 120
 
 _HINTS = {
     401: "check DEEPINFRA_API_KEY (or api_key=...): DeepInfra did not accept the key",
@@ -87,7 +87,7 @@ class DeepInfraError(ModelProviderError):
     Attributes:
         retryable: whether another attempt can succeed (None: decide from the status code).
         retry_after: seconds the server asked the client to wait (`Retry-After`), if any.
-        detail: DeepInfra's whole error text (the message keeps its first 200 characters).
+        detail: DeepInfra's whole error text (the message keeps its first 120 characters).
     """
 
     retryable: bool | None = None

@@ -15,14 +15,21 @@ OPEN, CLOSE = "<think>", "</think>"
 class ThinkSplitter:
     """Per-stream state: whether we are inside a think block, and a tag cut across chunks."""
 
-    def __init__(self) -> None:
-        self.inside = False
+    def __init__(self, inside: bool = False) -> None:
+        # `inside`: the chat template opened `<think>` itself (Qwen3 Thinking-2507, QwQ, Kimi K2.5),
+        # so the stream starts in the thought; a `reasoning_content` delta from the server ends that.
+        self.inside = inside
+        self.assumed = inside  # inside only by assumption, until the first content arrives
         self.pending = ""  # the start of a tag, held back until the next chunk completes it
         self.after_close = False  # strip the blank line models put after </think>
 
     def split(self, response: ModelResponse) -> ModelResponse:
         """Move thinking text of this delta from `content` to `reasoning_content`."""
         content = response.content
+        if self.assumed:
+            if response.reasoning_content:
+                self.inside = False  # the server splits the thinking out itself
+            self.assumed = self.assumed and not content
         if not isinstance(content, str) or not (self.inside or self.pending or "<" in content):
             return self._strip_after_close(response)  # the common case: plain answer text
         visible, thinking = self._scan(self.pending + content)

@@ -163,6 +163,7 @@ async def alist_models(
 # The catalog's ids per base URL, fetched on the first unknown-model error only (never on the
 # happy path) and kept for the process; case corrections found in it, per (base URL, id).
 _known_ids: dict[str, list[str]] = {}
+_known_tags: dict[str, dict[str, tuple[str, ...]]] = {}  # per base URL: tags by id (model profiles)
 _spellings: dict[tuple[str, str], str] = {}
 _lock = threading.Lock()
 # A failed fetch just means no suggestions or corrections: the original error matters.
@@ -175,10 +176,20 @@ def cached_ids(base_url: str) -> list[str]:
         return _known_ids.get(base_url, [])
 
 
+def cached_tags(base_url: str, model_id: str) -> tuple[str, ...] | None:
+    """The model's catalog tags if the catalog for `base_url` was fetched already, else None.
+
+    Never fetches: model profiles read tags only when they are at hand (see `families.profiles`).
+    """
+    tags = _known_tags.get(base_url)
+    return None if tags is None else tags.get(model_id)
+
+
 def _remember(base_url: str, models: list[ModelInfo]) -> list[str]:
     ids = [m.id for m in models]
     with _lock:
         _known_ids[base_url] = ids
+        _known_tags[base_url] = {m.id: tuple(m.tags) for m in models}
     return ids
 
 
@@ -208,8 +219,19 @@ def _gave_up(exc: Exception) -> list[str]:
     return []
 
 
+def is_special_id(model_id: str) -> bool:
+    """Whether `model_id` is a form the public catalog never lists: `org/name:VERSION` or `deploy_id:ID`.
+
+    Such ids are not typos of catalog ids: no case correction and no suggestions for them (a LoRA
+    name `user/name` looks like a public id and is treated like one; a 404 for it is its own).
+    """
+    return ":" in model_id
+
+
 def closest_model_ids(model_id: str, ids: list[str], n: int = 3) -> list[str]:
-    """Ids among `ids` that look like `model_id`, for an "unknown model" error."""
+    """Ids among `ids` that look like `model_id`, for an "unknown model" error (none for special ids)."""
+    if is_special_id(model_id):
+        return []
     lowered = {i.lower(): i for i in ids}
     matches = difflib.get_close_matches(model_id.lower(), list(lowered), n=n, cutoff=0.4)
     return [lowered[m] for m in matches]
@@ -235,9 +257,13 @@ def _case_match(model_id: str, ids: list[str], base_url: str) -> str | None:
 
 def case_correction(model_id: str, base_url: str, api_key: str | None) -> str | None:
     """After a 404 for `model_id`: the catalog id that differs from it only in case, if exactly one does."""
+    if is_special_id(model_id):
+        return None  # never fetched for a version or deployment id
     return _case_match(model_id, known_ids(base_url, api_key), base_url)
 
 
 async def acase_correction(model_id: str, base_url: str, api_key: str | None) -> str | None:
     """Async twin of `case_correction`."""
+    if is_special_id(model_id):
+        return None
     return _case_match(model_id, await aknown_ids(base_url, api_key), base_url)

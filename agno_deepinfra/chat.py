@@ -27,7 +27,7 @@ from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
-from agno_deepinfra import _batch_chat, catalog
+from agno_deepinfra import _batch_chat, catalog, families
 from agno_deepinfra._config import (
     API_KEY_ENV,
     ClientSetting,
@@ -58,12 +58,17 @@ from agno_deepinfra._transport import (
 )
 from agno_deepinfra._usage import StreamUsage, usage_metrics
 from agno_deepinfra.batch import BatchOptions, resolve_options
+from agno_deepinfra.families.profiles import ModelProfile
 from agno_deepinfra.model_strings import warn_if_rebuilt_as_agnos
 
 ResponseFormat = dict[str, Any] | type[BaseModel] | None
 
 # agno's default, kept so code written for agno's class runs unchanged; DeepInfra may retire it.
 DEFAULT_MODEL_ID = "meta-llama/Llama-2-70b-chat-hf"
+
+# `service_tier="flex"` may queue up to 10 minutes before DeepInfra answers (or 429s): the read
+# timeout of a flex request without an explicit `timeout` outlasts that queue.
+FLEX_TIMEOUT = openai.Timeout(660.0, connect=10.0)
 
 # Request fields the openai SDK accepts as keyword arguments, sent when set.
 _SDK_FIELDS = (
@@ -171,15 +176,24 @@ class DeepInfra(OpenAILike):
         top_k: sample from the k most likely tokens.
         min_p: drop tokens whose probability is below `min_p` times the top token's.
         repetition_penalty: penalise repeated tokens (1.0 = off).
-        service_tier: `"default"` or `"priority"` (DeepInfra's faster, pricier tier).
+        service_tier: `"default"`, `"priority"` (DeepInfra's faster, pricier tier) or `"flex"` (20%
+            off; may queue up to 10 minutes, then 429: without a `timeout`, flex requests wait 11
+            minutes for an answer).
         chat_template_kwargs: passed to the model's chat template, e.g. `{"enable_thinking": False}` for Qwen3.
         prompt_cache_key: groups requests that share a prompt prefix for DeepInfra's prompt cache.
         reasoning: DeepInfra's reasoning settings, e.g. `{"effort": "low"}` or `{"enabled": False}`.
         max_completion_tokens: sent as DeepInfra's `max_tokens` (it wins over `max_tokens`).
         extra_body: extra top-level JSON fields; they win over the DeepInfra fields above when both set a key.
         supports_json_schema_outputs: send `json_schema` response formats for `output_schema`
-            instead of JSON mode; only for models that support them. JSON mode (the default)
-            works on every DeepInfra model.
+            instead of JSON mode. Set from the model's profile when it is built (its
+            structured-output ladder); JSON mode is not universal on DeepInfra either: a model
+            that answers 405 to a format steps down its ladder (json_schema, json_object, agno's
+            JSON prompt alone) and is remembered, with no retry needed (see `families`).
+        profile: what the model's family needs (`agno_deepinfra.ModelProfile`): leaked tool calls
+            recovered, reasoning sent back, tool-call id form, role rules, structured-output
+            ladder. Chosen from the id by default; pass a `ModelProfile`, a family name
+            (`"qwen"`, `"kimi"`, `"mistral"`, ...) or a dict of changes to the id's profile
+            (`{"tool_markup": ()}` switches tool-call recovery off). See README "Open model families".
         batch_api: run every call through DeepInfra's Batch API at 20% off: `True`, or
             `agno_deepinfra.BatchOptions(window=..., max_requests=..., poll_interval=..., journal=...)`.
             Calls wait for their batch (minutes to hours); see `agno_deepinfra.batch`.
@@ -205,11 +219,12 @@ class DeepInfra(OpenAILike):
     max_concurrency: ClientSetting[MaxConcurrency] = ClientSetting(None, on_set=set_limit)
     batch_api: ClientSetting[bool | BatchOptions | None] = ClientSetting(None)
     session_prompt_cache: ClientSetting[bool] = ClientSetting(True)
+    profile: ClientSetting[ModelProfile | str | dict[str, Any] | None] = ClientSetting(None)
 
     top_k: int | None = None
     min_p: float | None = None
     repetition_penalty: float | None = None
-    service_tier: Literal["default", "priority"] | None = None
+    service_tier: Literal["default", "priority", "flex"] | None = None
     chat_template_kwargs: dict[str, Any] | None = None
     prompt_cache_key: str | None = None
     reasoning: dict[str, Any] | None = None
@@ -240,6 +255,8 @@ class DeepInfra(OpenAILike):
         self.batch_api = resolve_options(self.batch_api)
         self._limiter = new_limiter(self.max_concurrency)
         check_retry_settings(self)
+        if "json_schema" in self.model_profile().structured_output:  # agno reads it before the run
+            self.supports_json_schema_outputs = True
         reset_after_fork(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
@@ -338,6 +355,16 @@ class DeepInfra(OpenAILike):
 
     # ------------------------------------------------------------------------------ request body
 
+    def model_profile(self) -> ModelProfile:
+        """What this model's family needs: `profile=` if given, else the id's family (see `families`)."""
+        return families.profile_of(self.id, self.profile, catalog.cached_tags(self._catalog_url, self.id))
+
+    def _format_all_messages(
+        self, messages: list[Message], compress_tool_results: bool = False
+    ) -> list[dict[str, Any]]:
+        """agno's message formatting, shaped to the model's family (ids, arguments, reasoning, roles)."""
+        return families.format_messages(self, messages, compress_tool_results, self.model_profile())
+
     def get_request_params(
         self,
         response_format: ResponseFormat = None,
@@ -392,11 +419,16 @@ class DeepInfra(OpenAILike):
         if "timeout" in options:  # a per-request timeout from `request_params`
             options["timeout"] = sdk_timeout(options["timeout"])
         model_id = catalog.spelling(self.id, self._catalog_url)  # the id, or its case correction (see _create)
-        body = {"model": model_id, "messages": self._format_all_messages(messages, compress_tool_results), **params}
+        profile = self.model_profile()  # what the family needs: ids, arguments, reasoning, roles (`families`)
+        wire_messages = families.format_messages(self, messages, compress_tool_results, profile)
+        body = {"model": model_id, "messages": wire_messages, **params}
         if stream:
             body.setdefault("stream_options", {"include_usage": True})
             options["stream"] = True  # a keyword: it decides what `create` returns
         body.update(options.pop("extra_body", None) or {})  # the caller's extra_body wins, as with the SDK
+        families.shape_request(body, profile, self._catalog_url, self.name)
+        if body.get("service_tier") == "flex" and self.timeout is None:
+            options.setdefault("timeout", FLEX_TIMEOUT)
         return {"model": model_id, "messages": (), "extra_body": body, **options}
 
     @property
@@ -418,6 +450,11 @@ class DeepInfra(OpenAILike):
             spelling = catalog.case_correction(self.id, self._catalog_url, resolve_api_key(self.api_key))
             if spelling is None:
                 raise
+        except openai.APIStatusError as exc:  # a 405: the model lacks a feature (see families.after_405)
+            instead = families.after_405(exc, request, self.model_profile(), self._catalog_url, self.name)
+            if instead is None:
+                raise
+            return completions.create(**instead)
         return completions.create(**_for_model(request, spelling))
 
     async def _acreate(self, request: dict[str, Any]) -> Any:
@@ -431,6 +468,11 @@ class DeepInfra(OpenAILike):
             spelling = await catalog.acase_correction(self.id, self._catalog_url, resolve_api_key(self.api_key))
             if spelling is None:
                 raise
+        except openai.APIStatusError as exc:
+            instead = families.after_405(exc, request, self.model_profile(), self._catalog_url, self.name)
+            if instead is None:
+                raise
+            return await completions.create(**instead)
         return await completions.create(**_for_model(request, spelling))
 
     # ------------------------------------------------------------------- the four entry points
@@ -453,7 +495,7 @@ class DeepInfra(OpenAILike):
             assistant_message.metrics.start_timer()
             completion = self._create(request)
             assistant_message.metrics.stop_timer()
-        return self._parse_provider_response(completion, response_format=response_format)
+        return self._parse_reply(completion, request, response_format)
 
     @traced_model_call
     async def ainvoke(
@@ -472,7 +514,7 @@ class DeepInfra(OpenAILike):
             assistant_message.metrics.start_timer()
             completion = await self._acreate(request)
             assistant_message.metrics.stop_timer()
-        return self._parse_provider_response(completion, response_format=response_format)
+        return self._parse_reply(completion, request, response_format)
 
     @traced_model_call
     def invoke_stream(
@@ -489,7 +531,7 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
-        with _StreamScope(self) as scope:
+        with _StreamScope(self, request) as scope:
             assistant_message.metrics.start_timer()
             with self._create(request) as stream:
                 for chunk in stream:
@@ -512,7 +554,7 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
-        async with _StreamScope(self) as scope:
+        async with _StreamScope(self, request) as scope:
             assistant_message.metrics.start_timer()
             async with await self._acreate(request) as stream:
                 async for chunk in stream:
@@ -543,6 +585,14 @@ class DeepInfra(OpenAILike):
         if not response.choices:
             raise incomplete_response_error("no choices", model_id=self.id, model_name=self.name)
         return super()._parse_provider_response(response, response_format=response_format)
+
+    def _parse_reply(
+        self, completion: ChatCompletion, request: dict[str, Any], response_format: ResponseFormat
+    ) -> ModelResponse:
+        """A whole reply parsed, then repaired for the model's family (see `families.repair_response`)."""
+        response = self._parse_provider_response(completion, response_format=response_format)
+        finish = completion.choices[0].finish_reason
+        return families.repair_response(response, finish, self.model_profile(), request["extra_body"], self.id)
 
     # --------------------------------------------------------------------------------- metrics
 
@@ -670,11 +720,15 @@ class _FailureScope:
 class _StreamScope(_FailureScope):
     """A stream's state: thinking split out of the content, usage counted, output delivered, a finish seen."""
 
-    def __init__(self, model: DeepInfra) -> None:
+    def __init__(self, model: DeepInfra, request: dict[str, Any] | None = None) -> None:
         super().__init__(model)
-        self.thinking = ThinkSplitter()
+        profile = model.model_profile()
+        body = request["extra_body"] if request is not None else {}
+        self.thinking = ThinkSplitter(inside=profile.starts_in_thinking and not families.thinking_disabled(body))
         self.usage = StreamUsage()
         self.finished = False
+        offered = families.offered_names(body) if "tools" in body else frozenset()
+        self.fixes = families.StreamFixes(profile, offered, model.id)  # per family: see `families`
 
     def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
         """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""
@@ -686,11 +740,14 @@ class _StreamScope(_FailureScope):
                 delivered=self.delivered,
             )
         response = self.thinking.split(self.model._parse_provider_response_delta(chunk))
+        finish = chunk.choices[0].finish_reason if chunk.choices else None
+        if response.tool_calls or finish or self.fixes.holding:  # the family's repairs (see `families`)
+            response = self.fixes.response(response, finish)
         if response.response_usage is not None:  # a usage record may come more than once (see StreamUsage)
             response.response_usage = self.usage.count(response.response_usage)
         if not self.delivered and (response.content or response.tool_calls or response.reasoning_content):
             self.delivered = True
-        if chunk.choices and chunk.choices[0].finish_reason:
+        if finish:
             self.finished = True
         return response
 

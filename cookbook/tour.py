@@ -27,6 +27,7 @@ RECIPES = [
     "process_pools",
     "ray_scale_out",
     "tool_use",
+    "open_models",
     "structured_output",
     "knowledge_rag",
     "retries",

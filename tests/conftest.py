@@ -140,4 +140,5 @@ def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(catalog, "_known_ids", {})
     monkeypatch.setattr(catalog, "_spellings", {})
+    monkeypatch.setattr(catalog, "_known_tags", {})
     monkeypatch.setattr(model_strings, "_warned", threading.Event())

@@ -24,6 +24,7 @@ EXPECTED = {
     "process_pools": ["4/4 pickled agents answered in a spawn pool", "4/4 models rebuilt from JSON answered"],
     "ray_scale_out": ["started a local Ray", "6/6 runs completed as Ray tasks", "the actor's agent answered 3"],
     "tool_use": ["Sunny, 21C", "14:05"],
+    "open_models": ["family 'qwen'", "family 'kimi'", "family 'mistral'", "Sunny, 21C"],
     "structured_output": ['"storyline"', '"characters"'],
     "knowledge_rag": ["reranking_score=0.", "within 45 days", "Answer: "],
     "retries": ["attempt 3", "capital of France"],
@@ -47,7 +48,7 @@ EXPECTED = {
     "emulator_control": [
         "Agent answered: Scripted from another process.",
         "Before adding it: DeepInfra HTTP 404 for model 'acme/Brand-New-70B': Model is not available "
-        "(DeepInfra emulator: its model catalog is a snapshot of",
+        "(emulator: catalog is a snapshot of",
         "After adding it: The answer is 42.",
         "The emulator logged 4 chat requests: ['openai/gpt-oss-120b', 'openai/gpt-oss-120b', 'acme/Brand-New-70B'",
     ],

@@ -519,7 +519,7 @@ def test_unknown_model_is_404_with_detail(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model="acme/does-not-exist", messages=[{"role": "user", "content": "hi"}])
     message = caught.value.response.json()["detail"]["error"]
-    assert message.startswith("Model is not available (DeepInfra emulator: its model catalog is a snapshot of ")
+    assert message.startswith("Model is not available (emulator: catalog is a snapshot of ")
     assert "emulator.add_model('acme/does-not-exist')" in message and "/_emulator/models" in message
 
 

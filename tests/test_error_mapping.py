@@ -84,7 +84,7 @@ def test_a_proxy_page_is_kept_whole_up_to_the_limit_and_cut_with_an_ellipsis_bey
         ("Bad request..", "Bad request"),  # no closing period: agno appends ". Retrying in ..."
         (".hidden.", ".hidden"),
         ("limit: MAX", "limit: MAX"),
-        ("a" * 196 + " " + "b" * 10, "a" * 196 + "..."),  # no space before the ellipsis
+        ("a" * (MAX_MESSAGE_TEXT - 4) + " " + "b" * 10, "a" * (MAX_MESSAGE_TEXT - 4) + "..."),  # no space before "..."
         ("ends in space. ", "ends in space. "),
         ("z" * MAX_MESSAGE_TEXT, "z" * MAX_MESSAGE_TEXT),
         ("w" * (MAX_MESSAGE_TEXT + 1), "w" * (MAX_MESSAGE_TEXT - 3) + "..."),

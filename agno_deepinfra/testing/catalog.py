@@ -32,7 +32,8 @@ from typing import Any, Literal
 SNAPSHOT_DATE = "2026-11-29"
 
 ModelKind = Literal["chat", "embedding", "reranker", "image", "speech-recognition", "text-to-speech"]
-ReasoningStyle = Literal["field", "think_tags"]
+# "think_open": the template opens `<think>` itself, so the content is `thought</think>\n\nanswer`.
+ReasoningStyle = Literal["field", "think_tags", "think_open"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class ModelEntry:
     dimensions: int = 0
     reasoning: ReasoningStyle | None = None
     metadata_extra: Mapping[str, Any] = field(default_factory=dict)
+    quirks: tuple[str, ...] = ()  # open-model family behaviours (see families.py and WIRE.md)
 
     def cost(self, input_tokens: int, output_tokens: int = 0) -> float:
         """USD cost of a call, from the per-1M-token prices (rounded so it prints cleanly)."""
@@ -137,6 +139,7 @@ def model_entry(
     dimensions: int = 1024,
     description: str = "",
     reasoning: ReasoningStyle | None = None,
+    quirks: Iterable[str] = (),
 ) -> ModelEntry:
     """The entry `DeepInfraEmulator.add_model` (and `POST /_emulator/models`) adds, with its defaults."""
     prices: Mapping[str, Any] = pricing or {}
@@ -151,6 +154,7 @@ def model_entry(
         tags=tuple(tags),
         dimensions=dimensions if kind == "embedding" else 0,
         reasoning=reasoning if reasoning is not None else guess_reasoning(model_id, kind),
+        quirks=tuple(quirks),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from agno_deepinfra.testing.catalog import Catalog
 from agno_deepinfra.testing.chat_wire import ChatCall, StreamUsage, completion_json, stream_response
 from agno_deepinfra.testing.errors import validation_error
+from agno_deepinfra.testing.families import check_request, shape_reply
 from agno_deepinfra.testing.outcome import Action, ApiError, json_response, modify_plain
 from agno_deepinfra.testing.prompt_cache import PromptCache
 from agno_deepinfra.testing.responder import unscripted_reply
@@ -29,6 +30,7 @@ def prepare_chat(
     if errors:
         raise ApiError(422, validation_error(errors))
     entry = require_model(catalog, body["model"], "chat", "chat completions")
+    check_request(body, entry)
     prompt = prompt_tokens(body["messages"])
     require_fit(entry, prompt, body.get("max_tokens") or body.get("max_completion_tokens") or 0)
     call = ChatCall(
@@ -46,7 +48,7 @@ def prepare_chat(
 
 def render_chat(call: ChatCall, body: dict[str, Any], reply: Reply | None, modifier: Fault | None) -> Action:
     """The response to a validated chat request."""
-    answer = reply or unscripted_reply(body, call.entry)
+    answer = shape_reply(reply or unscripted_reply(body, call.entry), body, call.entry)
     if call.stream:
         return stream_response(call, answer, modifier)
     if answer.body is not None:

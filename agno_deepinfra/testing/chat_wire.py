@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agno_deepinfra.testing.catalog import ModelEntry
+from agno_deepinfra.testing.families import quirk_value
 from agno_deepinfra.testing.outcome import DONE_EVENT, MALFORMED_EVENT, Stream, dumps
 from agno_deepinfra.testing.prompt_cache import CACHED_INPUT_FACTOR
 from agno_deepinfra.testing.script import Fault, Reply, ToolCall
@@ -98,7 +99,7 @@ def completion_json(call: ChatCall, reply: Reply) -> dict[str, Any]:
     """The non-streaming `chat.completion` body."""
     tool_calls = [tool_call_json(tool_call) for tool_call in reply.tool_calls or ()]
     message: dict[str, Any] = {"role": "assistant", "content": reply.content, "name": None, "tool_calls": None}
-    if tool_calls:
+    if tool_calls or reply.tool_calls == []:  # `[]` as scripted: Kimi on SGLang sends it
         message["tool_calls"] = tool_calls
     if reply.reasoning_content is not None:
         message["reasoning_content"] = reply.reasoning_content
@@ -142,21 +143,26 @@ class ChunkEnvelope:
         return self._head + b',"choices":[],"usage":' + dumps(usage) + b"}\n\n"
 
 
-def body_deltas(reply: Reply, tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The content-carrying deltas, in order: reasoning, content, then tool calls (name first, arguments split)."""
+def body_deltas(reply: Reply, tool_calls: list[dict[str, Any]], tool_index: str = "ok") -> list[dict[str, Any]]:
+    """The content-carrying deltas, in order: reasoning, content, then tool calls (name first, arguments split).
+
+    `tool_index` "omit" leaves `index` out of tool-call deltas, "zero" sends 0 for every call
+    (engines that do so: WIRE.md, "Model families").
+    """
     deltas: list[dict[str, Any]] = []
     if reply.reasoning_content:
         deltas.extend({"reasoning_content": piece} for piece in word_pieces(reply.reasoning_content))
     if reply.content:
         pieces = split_even(reply.content, reply.chunks) if reply.chunks else word_pieces(reply.content)
         deltas.extend({"content": piece} for piece in pieces)
-    for index, tool_call in enumerate(tool_calls):
+    for position, tool_call in enumerate(tool_calls):
         function = tool_call["function"]
-        head = {"index": index, "id": tool_call["id"], "type": "function"}
+        index = {} if tool_index == "omit" else {"index": 0 if tool_index == "zero" else position}
+        head = {**index, "id": tool_call["id"], "type": "function"}
         deltas.append({"tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}]})
         arguments = function["arguments"]
         pieces = split_even(arguments, max(2, len(arguments) // 24)) if len(arguments) >= 2 else [arguments, ""]
-        deltas.extend({"tool_calls": [{"index": index, "function": {"arguments": piece}}]} for piece in pieces)
+        deltas.extend({"tool_calls": [{**index, "function": {"arguments": piece}}]} for piece in pieces)
     return deltas
 
 
@@ -168,7 +174,8 @@ def stream_response(call: ChatCall, reply: Reply, modifier: Fault | None) -> Str
     if kind == "malformed_json":
         return Stream([envelope.event(role), MALFORMED_EVENT, DONE_EVENT])
     tool_calls = [tool_call_json(tool_call) for tool_call in reply.tool_calls or ()]
-    deltas = body_deltas(reply, tool_calls)
+    index_style = reply.tool_index or quirk_value(call.entry, "tool_index") or "ok"
+    deltas = body_deltas(reply, tool_calls, index_style)
     if kind == "drop_after" and modifier is not None:
         kept = deltas[: modifier.count]
         if kept:

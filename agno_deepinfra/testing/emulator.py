@@ -252,8 +252,13 @@ class DeepInfraEmulator:
         dimensions: int = 1024,
         description: str = "",
         reasoning: ReasoningStyle | None = None,
+        quirks: Iterable[str] = (),
     ) -> ModelEntry:
-        """Serve another model; `pricing` is `{"input_tokens": usd_per_1m, "output_tokens": usd_per_1m}`."""
+        """Serve another model; `pricing` is `{"input_tokens": usd_per_1m, "output_tokens": usd_per_1m}`.
+
+        `quirks` switch on open-model family behaviours (`testing.families.QUIRKS`, WIRE.md "Model
+        families"): e.g. `("leak:hermes",)` or `("tools_unsupported",)`.
+        """
         entry = model_entry(
             model_id,
             kind=kind,
@@ -264,6 +269,7 @@ class DeepInfraEmulator:
             dimensions=dimensions,
             description=description,
             reasoning=reasoning,
+            quirks=quirks,
         )
         self.catalog.add(entry)
         return entry

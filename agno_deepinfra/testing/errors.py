@@ -48,9 +48,10 @@ def unknown_model(model_id: str, snapshot_date: str) -> dict[str, Any]:
     DeepInfra answers `Model is not available`; the note after it tells a test author why an id
     DeepInfra serves today can be missing here, and how to add it.
     """
+    # Short, the instruction first: an error message keeps 120 characters of the server's text.
     note = (
-        f" (DeepInfra emulator: its model catalog is a snapshot of {snapshot_date}; "
-        f"serve {model_id!r} with emulator.add_model({model_id!r}) or POST /_emulator/models)"
+        f" (emulator: catalog is a snapshot of {snapshot_date}; "
+        f"emulator.add_model({model_id!r}) or POST /_emulator/models serves it)"
     )
     return detail_error(STATUS_MESSAGES[404] + note)
 

@@ -58,6 +58,8 @@ def unscripted_reply(body: dict[str, Any], entry: ModelEntry) -> Reply:
     content = json.dumps(_json_answer(schema, hints, text), ensure_ascii=False) if json_mode else text
     if not json_mode and _reasoning(body, entry, user_text, "think_tags"):
         content = f"<think>\n{_reasoning_text(user_text)}\n</think>\n\n{content}"
+    if not json_mode and _reasoning(body, entry, user_text, "think_open"):  # the template opened <think>
+        content = f"{_reasoning_text(user_text)}\n</think>\n\n{content}"
     return Reply(content=content, reasoning_content=_reasoning(body, entry, user_text, "field"))
 
 

@@ -44,7 +44,9 @@ class Reply:
 
     Chat uses `content`, `tool_calls`, `reasoning_content`, `finish_reason` (default "tool_calls" when
     there are tool calls, else "stop"), `usage` (overrides `prompt_tokens` / `completion_tokens`) and
-    `chunks` (stream the content in exactly this many pieces; default one per word). Embeddings use
+    `chunks` (stream the content in exactly this many pieces; default one per word), `leak` (send
+    the tool calls as text in that family grammar instead, see families.py) and `tool_index`
+    (streamed tool-call deltas: "ok", "omit" the index, or "zero" on every call). Embeddings use
     `embeddings`; inference uses `scores` (rerankers) or `embeddings`. `body` replaces the whole JSON
     response of a non-streaming request on any route.
     """
@@ -58,6 +60,8 @@ class Reply:
     embeddings: list[list[float]] | None = None
     scores: list[float] | None = None
     body: Any = None
+    leak: str | None = None
+    tool_index: Literal["ok", "omit", "zero"] | None = None
 
 
 @dataclass(frozen=True)

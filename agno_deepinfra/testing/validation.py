@@ -21,7 +21,7 @@ CHAT_RANGES: dict[str, tuple[Bound | None, Bound | None]] = {
     "frequency_penalty": ((-2, True), (2, True)),
     "max_tokens": ((1, True), None),
 }
-SERVICE_TIERS = ("default", "priority")
+SERVICE_TIERS = ("default", "priority", "flex")  # flex: DI-docs chat/overview.mdx (20% off, may queue)
 
 
 def _fmt(number: float) -> str:
@@ -73,7 +73,9 @@ def validate_chat(body: dict[str, Any]) -> list[dict[str, Any]]:
         errors.append(field_error(("tools",), "Input should be a valid list", "list_type", tools))
     tier = body.get("service_tier")
     if tier is not None and tier not in SERVICE_TIERS:
-        errors.append(field_error(("service_tier",), "Input should be 'default' or 'priority'", "literal_error", tier))
+        errors.append(
+            field_error(("service_tier",), "Input should be 'default', 'priority' or 'flex'", "literal_error", tier)
+        )
     stop = body.get("stop")
     if isinstance(stop, list) and len(stop) > 4:
         msg = f"List should have at most 4 items after validation, not {len(stop)}"
