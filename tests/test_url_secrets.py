@@ -52,7 +52,8 @@ async def test_a_key_in_the_query_never_reaches_httpxs_request_log(
     assert "api_key=<redacted>" in line and "X-Auth-Token=<redacted>" in line and "session_token=<redacted>" in line
     assert "region=eu" in line and "/v1/openai/chat/completions?" in line  # the rest stays readable
     assert SECRET not in caplog.text
-    assert f"api_key={SECRET}" in emu.requests[-1].path  # the query still went to the server, whole
+    # The query still went to the server (whose request log redacts credentials in its turn).
+    assert "api_key=<redacted>" in emu.requests[-1].path and "region=eu" in emu.requests[-1].path
 
 
 def test_user_info_in_the_base_url_never_reaches_httpxs_request_log(
