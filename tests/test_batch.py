@@ -263,7 +263,10 @@ async def test_a_corpus_inserted_concurrently_fills_one_batch(bemu: DeepInfraEmu
 
     from agno_deepinfra import DeepInfraEmbedder
 
-    embedder = DeepInfraEmbedder(id=EMBEDDING_MODEL, base_url=bemu.base_url, api_key=bemu.api_key, batch_api=options(5))
+    # One request per document (enable_batch=False): the collector gathers the concurrent requests.
+    embedder = DeepInfraEmbedder(
+        id=EMBEDDING_MODEL, base_url=bemu.base_url, api_key=bemu.api_key, batch_api=options(5), enable_batch=False
+    )
     vector_db = LanceDb(uri=str(tmp_path / "lance"), table_name="corpus", embedder=embedder)
     vector_db.create()
     documents = [Document(name=f"d{index}", content=f"Document {index} is about topic {index}.") for index in range(5)]
