@@ -13,7 +13,7 @@ PYTEST_FLAGS ?= -q
 # The versions a run tested, printed by `make test` for both venvs.
 VERSIONS = -c "import importlib.metadata as m; print('$(1):', ', '.join(n + ' ' + m.version(n) for n in ('agno', 'openai', 'httpx', 'pydantic', 'h11', 'pytest')))"
 
-.PHONY: install demo test lint typecheck unit test-lowest conformance live bench mutation clean FORCE
+.PHONY: install demo test lint typecheck unit test-lowest conformance docs live bench mutation clean FORCE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,7 +67,22 @@ $(CONFORMANCE_VENV)/.installed: conformance/requirements.txt pyproject.toml
 conformance: $(CONFORMANCE_VENV)/.installed
 	cd conformance && ../$(CONFORMANCE_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
 
-test: lint typecheck unit test-lowest conformance
+# The docs site (docs/, mkdocs.yml): MkDocs with the Material theme and an API reference from the
+# docstrings, in a venv of its own (docs/requirements.txt; never the package's dependencies).
+# --strict: a broken link or anchor, a missing page or a renamed symbol fails `make test`.
+# NO_MKDOCS_2_WARNING: newer Material releases print an end-of-life banner on every build otherwise
+# (Material is maintained until May 2027; its successor, Zensical, reads the same mkdocs.yml).
+DOCS_VENV := .venv-docs
+$(DOCS_VENV)/.installed: docs/requirements.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install -qq --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install -qq -r docs/requirements.txt
+	@touch $@
+
+docs: $(DOCS_VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --site-dir site
+
+test: lint typecheck docs unit test-lowest conformance
 	@$(BIN)/python $(call VERSIONS,newest tested)
 	@$(LOWEST_VENV)/bin/python $(call VERSIONS,lowest tested)
 
@@ -93,4 +108,4 @@ mutation: $(MUTATION_VENV)/.installed
 	AGNO_TELEMETRY=false $(MUTATION_VENV)/bin/python tools/mutation.py
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) $(CONFORMANCE_VENV) $(MUTATION_VENV) mutants mutants-canary .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(CONFORMANCE_VENV) $(MUTATION_VENV) $(DOCS_VENV) site mutants mutants-canary .pytest_cache .mypy_cache .ruff_cache
