@@ -11,9 +11,13 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import agno_deepinfra
 import agno_deepinfra.testing
@@ -195,3 +199,37 @@ def test_the_cookbook_page_lists_every_recipe() -> None:
     assert len(recipes) >= 20
     page = (DOCS / "cookbook.md").read_text()
     assert [name for name in recipes if f"`{name}.py`" not in page] == []
+
+
+def _python_blocks(page: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", (ROOT / page).read_text(), re.M | re.S)
+
+
+# What a new user's trial missed (issue 24): each example runs offline, as the page says, through
+# `python -m agno_deepinfra.testing run`, and shows what the page promises.
+EXAMPLES = {
+    "tracing into your own exporter": ("docs/guides/tracing.md", 0, "documented output", ""),
+    "knowledge with a reranker": ("docs/guides/knowledge.md", 0, "45 days", "embeddings 2, inference 1"),
+    "AgentOS": ("docs/guides/agentos.md", 1, "deterministic reply from the DeepInfra emulator", "chat 1"),
+}
+
+
+@pytest.mark.parametrize(("page", "index", "stdout", "served"), EXAMPLES.values(), ids=EXAMPLES.keys())
+def test_a_guide_example_runs_offline(tmp_path: Path, page: str, index: int, stdout: str, served: str) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(_python_blocks(page)[index])
+    result = subprocess.run(
+        [sys.executable, "-m", "agno_deepinfra.testing", "run", str(script)],
+        cwd=tmp_path,  # the examples write tmp/... databases relative to where they run
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    if stdout == "documented output":  # the page shows the output in a text block after the example
+        shown = re.findall(r"^```text\n(.*?)^```", (ROOT / page).read_text(), re.M | re.S)[0]
+        assert [line for line in result.stdout.splitlines() if line in shown.splitlines()] == shown.splitlines()
+    else:
+        assert stdout in result.stdout
+    assert served in result.stderr
