@@ -19,7 +19,7 @@ LOWEST_PYTHONS := 3.10 3.11 3.12
 LOWEST_SKIP_REASON := ray 2.40.0 and pydantic 2.7.0 (pydantic-core 2.18.1) publish no wheels for it; the floors are tested on Python $(LOWEST_PYTHONS), the newest releases on every Python
 PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-.PHONY: install demo test lint typecheck unit test-lowest lowest-suite conformance live bench mutation fuzz test-pythons actionlint clean FORCE
+.PHONY: install demo test lint typecheck unit test-lowest lowest-suite conformance docs live bench mutation fuzz test-pythons actionlint clean FORCE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,7 +82,22 @@ $(CONFORMANCE_VENV)/.installed: conformance/requirements.txt pyproject.toml
 conformance: $(CONFORMANCE_VENV)/.installed
 	cd conformance && ../$(CONFORMANCE_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
 
-test: lint typecheck unit test-lowest conformance
+# The docs site (docs/, mkdocs.yml): MkDocs with the Material theme and an API reference from the
+# docstrings, in a venv of its own (docs/requirements.txt; never the package's dependencies).
+# --strict: a broken link or anchor, a missing page or a renamed symbol fails `make test`.
+# NO_MKDOCS_2_WARNING: newer Material releases print an end-of-life banner on every build otherwise
+# (Material is maintained until May 2027; its successor, Zensical, reads the same mkdocs.yml).
+DOCS_VENV := .venv-docs
+$(DOCS_VENV)/.installed: docs/requirements.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install -qq --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install -qq -r docs/requirements.txt
+	@touch $@
+
+docs: $(DOCS_VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --site-dir site
+
+test: lint typecheck docs unit test-lowest conformance
 	@$(BIN)/python $(call VERSIONS,newest tested)
 	@if [ -n "$(filter $(PYTHON_VERSION),$(LOWEST_PYTHONS))" ]; then $(LOWEST_VENV)/bin/python $(call VERSIONS,lowest tested); \
 	else echo "lowest tested: SKIPPED on Python $(PYTHON_VERSION): $(LOWEST_SKIP_REASON)."; fi
@@ -144,4 +159,4 @@ fuzz: $(STAMP)
 	AGNO_TELEMETRY=false $(BIN)/python tools/fuzz.py --seconds $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) $(CONFORMANCE_VENV) $(MUTATION_VENV) $(ACTIONLINT_VENV) $(ACTIONLINT_NODE) .venv-py3.* .venv-lowest-py3.* mutants mutants-canary .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(CONFORMANCE_VENV) $(MUTATION_VENV) $(DOCS_VENV) $(ACTIONLINT_VENV) $(ACTIONLINT_NODE) .venv-py3.* .venv-lowest-py3.* site mutants mutants-canary .pytest_cache .mypy_cache .ruff_cache

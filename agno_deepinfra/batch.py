@@ -46,7 +46,18 @@ BATCH_DATA_KEY = "deepinfra_batch"
 
 @dataclass(frozen=True)
 class BatchProgress:
-    """One status report of a batch, as logged and handed to `BatchOptions.on_progress`."""
+    """One status report of a batch, as logged and handed to `BatchOptions.on_progress`.
+
+    Attributes:
+        batch_id: DeepInfra's id of the batch.
+        status: DeepInfra's status: `validating`, `in_progress`, `finalizing`, `completed`,
+            `failed`, `expired`, `cancelling` or `cancelled`.
+        completed: requests of the batch answered so far.
+        failed: requests of the batch that failed so far.
+        total: requests in the batch.
+        endpoint: the Batch API endpoint the batch runs (`/v1/chat/completions` or `/v1/embeddings`).
+        model: the model every request of the batch asks for.
+    """
 
     batch_id: str
     status: str

@@ -146,7 +146,13 @@ def list_models(api_key: str | None = None, base_url: str | None = None, timeout
 async def alist_models(
     api_key: str | None = None, base_url: str | None = None, timeout: float = 30.0
 ) -> list[ModelInfo]:
-    """Async twin of `list_models`."""
+    """Async twin of `list_models`.
+
+    Args:
+        api_key: optional (the catalog is public); defaults to `DEEPINFRA_API_KEY`.
+        base_url: root or `/v1/openai` URL; defaults to `DEEPINFRA_BASE_URL`, then DeepInfra's.
+        timeout: seconds for the whole fetch (each read waits at most a quarter of it).
+    """
     reader = _Reader(api_key, base_url, timeout)
     try:
         async with (

@@ -200,6 +200,11 @@ class DeepInfra(OpenAILike):
         session_prompt_cache: when a run has an agno session and no `prompt_cache_key` is set,
             send a key derived from agno's user and session ids (hashed; see `_session_cache`),
             so one conversation keeps hitting DeepInfra's prompt cache. `False` switches it off.
+        supports_native_structured_outputs: agno's switch for OpenAI's native structured outputs;
+            off here, so `output_schema` uses DeepInfra's JSON mode unless
+            `supports_json_schema_outputs` is set.
+        client: an `openai.OpenAI` client of your own for sync calls (used as given, never closed here).
+        async_client: an `openai.AsyncOpenAI` client of your own for async calls, on one event loop.
     """
 
     id: str = DEFAULT_MODEL_ID

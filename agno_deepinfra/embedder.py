@@ -94,7 +94,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         from agno.vectordb.lancedb import LanceDb
         from agno_deepinfra import DeepInfraEmbedder
 
-        embedder = DeepInfraEmbedder(enable_batch=True)  # Qwen/Qwen3-Embedding-0.6B, 1024 dimensions
+        embedder = DeepInfraEmbedder()  # Qwen/Qwen3-Embedding-0.6B, 1024 dimensions, batched
         knowledge = Knowledge(vector_db=LanceDb(uri="tmp/lancedb", table_name="docs", embedder=embedder))
         ```
 
@@ -112,8 +112,12 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             unset. Never shown in `repr()`, logs or errors.
         base_url: DeepInfra's URL, root (`https://api.deepinfra.com`) or `/v1/openai` form. Defaults
             to `DEEPINFRA_BASE_URL` when set, else DeepInfra's public endpoint; an explicit argument wins.
-        enable_batch: let agno's vector databases embed many chunks per request (agno's switch;
-            off by default, as in agno).
+        enable_batch: let agno's vector databases embed many chunks per request (agno's switch).
+            On by default, unlike agno's own embedders: DeepInfra prices embeddings by the token, not
+            the request, so a document of 20 chunks costs the same in 1 request as in 20, and 19
+            fewer requests count against its concurrency cap. It changes only the paths where agno
+            embeds a list at once (a vector database's `async_insert`, so `knowledge.ainsert`);
+            `False` sends one request per chunk everywhere.
         batch_size: texts per request in the batch methods (100).
         max_concurrency: HTTP requests this embedder keeps in flight at once, across threads and
             event loops: `None` (default) sets no limit (one call of
@@ -150,6 +154,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     api_key: str | None = field(default_factory=lambda: getenv(API_KEY_ENV), repr=False)
     base_url: str | None = field(default_factory=default_base_url)
     max_concurrency: MaxConcurrency = None
+    enable_batch: bool = True  # agno's Embedder says False: see the docstring
 
     retries: int = 0
     delay_between_retries: float = 1.0

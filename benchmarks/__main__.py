@@ -4,7 +4,7 @@ The full run (`make bench`) writes `benchmarks/RESULTS.md`, `benchmarks/results.
 and every timing as a pyperf suite (`benchmarks/.cache/samples.pyperf.json.gz`, not committed);
 `--quick` runs tiny sizes (a smoke test, under a minute) and writes
 to `benchmarks/.cache/quick/` unless `--output-dir` says otherwise. `--render-only` measures
-nothing: it rewrites RESULTS.md from the results.json already there (then the README block).
+nothing: it rewrites RESULTS.md from the results.json already there (then the block in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _update_readme(output_dir: Path | None) -> None:
-    """Regenerate the README's benchmark block when the committed results were (re)written."""
+    """Regenerate docs/benchmarks.md's block when the committed results were (re)written."""
     if output_dir is None or output_dir.resolve() == HERE:
         from benchmarks import readme
 

@@ -544,3 +544,19 @@ def test_an_agent_answers_from_the_right_passage(
     # Unscripted, the emulator calls the search tool, then answers with the tool's result verbatim.
     assert "45 days" in str(output.content) and "Grenoble" not in str(output.content)
     assert len(emu.requests_for("chat")) == 2 and emu.requests_for("inference")
+
+
+def test_a_document_of_many_chunks_is_embedded_in_one_request_by_default(
+    emu: DeepInfraEmulator, make_embedder: MakeEmbedder, tmp_path: Path
+) -> None:
+    """`enable_batch` is on by default (docs/guides/knowledge.md says why): `knowledge.ainsert` of a
+    document that agno splits into many chunks embeds them all in one request, not one per chunk."""
+    embedder = make_embedder()
+    assert embedder.enable_batch
+    vector_db = LanceDb(uri=str(tmp_path / "lancedb"), table_name="handbook", embedder=embedder)
+    text = "\n\n".join(f"Policy {n}: returns within {n + 10} days. " + "More detail. " * 400 for n in range(20))
+    asyncio.run(Knowledge(vector_db=vector_db).ainsert(name="handbook", text_content=text))
+    chunks = vector_db.get_count()
+    assert chunks >= 10
+    [request] = emu.requests_for("embeddings")
+    assert len(request.body["input"]) == chunks

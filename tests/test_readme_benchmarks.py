@@ -1,6 +1,6 @@
-"""The benchmark numbers in README.md and RESULTS.md come from the committed run, not from a hand.
+"""The benchmark numbers in docs/benchmarks.md and RESULTS.md come from the committed run, not from a hand.
 
-README.md's block between the `benchmarks:begin`/`benchmarks:end` comments is generated from
+docs/benchmarks.md's block between the `benchmarks:begin`/`benchmarks:end` comments is generated from
 `benchmarks/results.json` and `benchmarks/SCALE.md` (`python -m benchmarks.readme`), and
 RESULTS.md is rendered from `results.json` (`python -m benchmarks --render-only`). A hand edit of
 either, or a results.json that no longer matches them, fails here.
@@ -21,7 +21,7 @@ BENCH = ROOT / "benchmarks"
 
 
 def test_the_readme_block_is_what_results_json_gives() -> None:
-    text = (ROOT / "README.md").read_text()
+    text = readme.PAGE.read_text()
     assert readme.BEGIN in text and readme.END in text
     assert readme.rewrite(text, readme.current_block()) == text, "run: python -m benchmarks.readme"
 
@@ -46,7 +46,7 @@ def test_the_readme_quotes_the_measured_capacity_and_the_real_embedder() -> None
 
 
 def test_a_hand_edit_of_a_number_is_caught() -> None:
-    text = (ROOT / "README.md").read_text()
+    text = readme.PAGE.read_text()
     start = text.index(readme.BEGIN)
     number = re.search(r"\d+\.\d+x", text[start:])  # the first ratio in the block, whatever the run gave
     assert number is not None

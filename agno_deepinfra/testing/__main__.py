@@ -1,10 +1,13 @@
-"""Command line: `python -m agno_deepinfra.testing serve [--host H] [--port P] [--api-key KEY] [--stream-usage S]`.
+"""Command line of the emulator.
 
-Also `--max-body-bytes N` (64 MiB) and `--allowed-host NAME` (repeatable), as `DeepInfraEmulator`'s
-`max_body_bytes` and `allowed_hosts`.
+- `python -m agno_deepinfra.testing serve [--host H] [--port P] [--api-key KEY] [--stream-usage S]`
+  serves it in the foreground. Other processes script it over HTTP under `/_emulator/` (see
+  control.py and SCRIPTING.md), with the `--api-key` and only while it listens on a loopback address.
+- `python -m agno_deepinfra.testing run [--port P] [--stream-usage S] SCRIPT [ARGS...]` runs one
+  script offline against a fresh emulator and exits with its status (see run_script.py).
 
-Other processes script the running server over HTTP under `/_emulator/` (see control.py and SCRIPTING.md),
-with the `--api-key` and only while it listens on a loopback address.
+`serve` also takes `--max-body-bytes N` (64 MiB) and `--allowed-host NAME` (repeatable), as
+`DeepInfraEmulator`'s `max_body_bytes` and `allowed_hosts`.
 """
 
 from __future__ import annotations
@@ -47,6 +50,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="deepinfra",
         help="where streams carry usage: on the finish chunk (DeepInfra), a choices:[] chunk (OpenAI), or both",
     )
+    run = commands.add_parser(
+        "run",
+        help="run a Python script against a fresh emulator (DEEPINFRA_BASE_URL and DEEPINFRA_API_KEY set for it)",
+    )
+    run.add_argument("--port", type=int, default=0, help="0 (default) picks a free port")
+    run.add_argument("--stream-usage", choices=STREAM_USAGE_STYLES, default="deepinfra")
+    run.add_argument("script", help="path of the Python script to run")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
     return parser.parse_args(argv)
 
 
@@ -73,6 +84,10 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = parse_args(argv)
+    if args.command == "run":
+        from agno_deepinfra.testing.run_script import run_script
+
+        return run_script(args.script, args.args, port=args.port, stream_usage=args.stream_usage)
     try:
         asyncio.run(serve(args))
     except OSError as error:

@@ -53,7 +53,11 @@ BatchClock = Callable[[], float]
 
 
 class ManualClock:
-    """A clock that stands still until `advance` is called."""
+    """A clock that stands still until `advance` is called.
+
+    Args:
+        start: the time it shows at first, in seconds since the epoch.
+    """
 
     def __init__(self, start: float = 1_780_000_000.0) -> None:
         self.now = start
@@ -69,7 +73,12 @@ class ManualClock:
 
 
 class TickingClock(ManualClock):
-    """A clock that moves `step` seconds on every reading: batches advance per request, not per wall second."""
+    """A clock that moves `step` seconds on every reading: batches advance per request, not per wall second.
+
+    Args:
+        step: seconds added on every reading.
+        start: the time it shows before the first reading, in seconds since the epoch.
+    """
 
     def __init__(self, step: float = 1.0, start: float = 1_780_000_000.0) -> None:
         super().__init__(start)

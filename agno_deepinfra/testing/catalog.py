@@ -38,7 +38,23 @@ ReasoningStyle = Literal["field", "think_tags", "think_open"]
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model the emulator serves, with the metadata `GET /v1/openai/models` reports."""
+    """One model the emulator serves, with the metadata `GET /v1/openai/models` reports.
+
+    Attributes:
+        id: DeepInfra's model id, e.g. `"meta-llama/Llama-3.3-70B-Instruct-Turbo"`.
+        kind: what the model does: "chat", "embedding", "reranker", "image", "speech-recognition"
+            or "text-to-speech".
+        description: the catalog's description.
+        context_length: the context window, in tokens.
+        max_tokens: the most tokens one answer may have.
+        input_price: USD per million input tokens.
+        output_price: USD per million output tokens.
+        tags: DeepInfra's tags, e.g. `("tools", "json", "reasoning")`.
+        dimensions: an embedding model's vector size (0 for other kinds).
+        reasoning: how unscripted answers carry reasoning: "field" (`reasoning_content`, as
+            DeepSeek-R1) or "think_tags" (`<think>` in the content, as Qwen3); None: no reasoning.
+        metadata_extra: further metadata fields to report in the model list.
+    """
 
     id: str
     kind: ModelKind = "chat"

@@ -44,6 +44,21 @@ class DeepInfraEmulator:
     and answers the rest with DeepInfra's 429 and a `Retry-After` of `retry_after` seconds.
     `service_time` is how long every admitted model request takes before its answer starts, so
     that concurrency shows (0 by default: answers are immediate).
+
+    Args:
+        host: address to listen on; the control routes under `/_emulator/` answer only on loopback.
+        port: port to listen on; 0 (default) picks a free one (read it from `port` after `start()`).
+        api_key: the key clients must send (`Authorization: Bearer ...`); `"emulator-key"` by default.
+        chunk_delay: seconds between streamed chunks (0: as fast as the socket takes them).
+        record: keep the request log (`requests`, `requests_for`); `False` for long benchmarks.
+        stream_usage: where streams carry `usage`: `"deepinfra"`, `"openai"` or `"both"` (above).
+        batch_clock: the Batch API's clock: `time.time` unless given (`ManualClock`, `TickingClock`).
+        batch_validating_seconds: how long a new batch stays `validating` on `batch_clock`.
+        batch_running_seconds: how long a batch then stays `in_progress` before it completes.
+        concurrency_limit: model requests in flight per model before DeepInfra's 429 (200;
+            `None`: no cap).
+        retry_after: the `Retry-After` seconds of that 429.
+        service_time: seconds every admitted model request takes before its answer starts.
     """
 
     def __init__(

@@ -31,7 +31,13 @@ MODIFIER_KINDS = frozenset({"drop_after", "malformed_json", "no_done"})
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A tool call in a scripted reply; a `str` `arguments` is sent verbatim (it may be invalid JSON)."""
+    """A tool call in a scripted reply; a `str` `arguments` is sent verbatim (it may be invalid JSON).
+
+    Attributes:
+        name: the function the model calls.
+        arguments: its arguments: a dict is sent as JSON, a `str` as it is.
+        id: the call's id; one is made up when `None`.
+    """
 
     name: str
     arguments: dict[str, Any] | str = field(default_factory=dict)
@@ -49,6 +55,17 @@ class Reply:
     (streamed tool-call deltas: "ok", "omit" the index, or "zero" on every call). Embeddings use
     `embeddings`; inference uses `scores` (rerankers) or `embeddings`. `body` replaces the whole JSON
     response of a non-streaming request on any route.
+
+    Attributes:
+        content: the answer's text (chat and completions).
+        tool_calls: tool calls the model makes (`ToolCall`).
+        reasoning_content: reasoning sent as DeepInfra's `reasoning_content` field.
+        finish_reason: the finish reason; "tool_calls" when there are tool calls, else "stop".
+        usage: fields of `usage` to report instead of the counted ones.
+        chunks: stream the content in exactly this many pieces (default: one per word).
+        embeddings: the vectors of an embeddings or native-embedding answer.
+        scores: the scores of a reranker answer, one per document.
+        body: the whole JSON response of a non-streaming request, on any route.
     """
 
     content: str | None = None
@@ -66,7 +83,18 @@ class Reply:
 
 @dataclass(frozen=True)
 class Fault:
-    """A scripted failure; build one with the class methods (`Fault.status(503)`, `Fault.drop()`, ...)."""
+    """A scripted failure; build one with the class methods (`Fault.status(503)`, `Fault.drop()`, ...).
+
+    Attributes:
+        kind: which fault: "status", "drop", "drop_after", "delay", "hang", "malformed_json" or "no_done".
+        status_code: the HTTP status of a "status" fault.
+        body: the JSON body of a "status" fault (DeepInfra-like by default).
+        text: an HTML body of a "status" fault instead of JSON.
+        headers: extra response headers of a "status" fault (e.g. `Retry-After`).
+        count: content events streamed before a "drop_after" cuts the socket.
+        seconds: the wait of a "delay".
+        then: the answer after a "delay", "drop_after", "malformed_json" or "no_done".
+    """
 
     kind: FaultKind
     status_code: int = 0
@@ -125,7 +153,16 @@ Item = Reply | Fault
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the emulator received it."""
+    """One request as the emulator received it.
+
+    Attributes:
+        method: the HTTP method.
+        path: the request target, query string included.
+        route: the route name it was logged under (`"chat"`, `"embeddings"`, ...; see `requests_for`).
+        headers: the request headers, names in lower case.
+        body: the parsed JSON body (a multipart upload: its fields, file parts without their bytes).
+        time: when it arrived, on `time.monotonic()`.
+    """
 
     method: str
     path: str
