@@ -13,9 +13,9 @@ import openai
 from agno.exceptions import AgnoError
 from pydantic import BaseModel, Field
 
-from agno_deepinfra._config import default_base_url, openai_url, resolve_api_key
-from agno_deepinfra._errors import MAPPED_EXCEPTIONS, status_error, transport_error, unusable_response_error
-from agno_deepinfra._transport import new_async_http_client, new_sync_http_client
+from agno_deepinfra._shared.config import default_base_url, openai_url, resolve_api_key
+from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, status_error, transport_error, unusable_response_error
+from agno_deepinfra._shared.http_stack import new_async_http_client, new_sync_http_client
 
 _SUGGESTION_TIMEOUT = 5.0  # seconds: suggestions decorate an error, they must not hold it up for long
 # What a catalog may be before it is refused unread (DeepInfra's is about 100-200 models, well

@@ -17,14 +17,14 @@ from agno.exceptions import AgnoError
 from agno.knowledge.embedder.base import Embedder
 from openai import OpenAI
 
-from agno_deepinfra._config import (
+from agno_deepinfra._shared.config import (
     API_KEY_ENV,
     ClientSetting,
     default_base_url,
     openai_url,
     resolve_api_key,
 )
-from agno_deepinfra._http import (
+from agno_deepinfra._shared.http import (
     PROVIDER,
     Call,
     ClosesClients,
@@ -33,13 +33,13 @@ from agno_deepinfra._http import (
     deepcopy_sharing,
     gather_bounded,
 )
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
-from agno_deepinfra._portable import without
-from agno_deepinfra._records import shown_repr
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
-from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
-from agno_deepinfra._transport import new_sync_http_client, sdk_timeout
+from agno_deepinfra._shared.http_stack import new_sync_http_client, sdk_timeout
+from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
+from agno_deepinfra._shared.portable import without
+from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
+from agno_deepinfra._shared.tracing import KnowledgeSpan, embedding_span
 from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
+from agno_deepinfra.chat._records import shown_repr
 
 try:
     from agno.exceptions import EmbeddingError
@@ -124,7 +124,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             `async_get_embeddings_batch_and_usage` still sends at most 4 batches at once), an int is
             a fixed limit, `"auto"` learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`).
             Settable at any time: the next request uses the new limit.
-        retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each
+        retries: retries of a transient failure (as `DeepInfra`'s: see `_shared.errors.error_class`); each
             text or batch makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
@@ -185,7 +185,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         return shown_repr(self, ((spec.name, getattr(self, spec.name)) for spec in fields(self) if spec.repr))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)
+        if name == "max_concurrency":  # a new limit takes effect at once (see `_shared.limiter.set_limit`)
             set_limit(self, value)
         super().__setattr__(name, value)
 
@@ -332,7 +332,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
 
     def __getstate__(self) -> dict[str, Any]:
         # A pickle carries settings, never connections: a caller's clients stay behind, and the
-        # copy opens its own on first use (see `_portable`).
+        # copy opens its own on first use (see `_shared.portable`).
         return without(vars(self), "client", "async_client")
 
 

@@ -15,12 +15,26 @@ from agno.knowledge.document import Document
 from agno.knowledge.reranker.base import Reranker
 from pydantic import Field, PrivateAttr, field_validator
 
-from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
-from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter, set_limit
-from agno_deepinfra._records import shown_in_repr
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
-from agno_deepinfra._tracing import KnowledgeSpan, reranker_span
+from agno_deepinfra._shared.config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
+from agno_deepinfra._shared.http import (
+    Call,
+    ClosesClients,
+    HttpClients,
+    auth_headers,
+    gather_bounded,
+    share_in_deepcopy,
+)
+from agno_deepinfra._shared.limiter import (
+    Limiter,
+    MaxConcurrency,
+    batch_fanout,
+    check_max_concurrency,
+    new_limiter,
+    set_limit,
+)
+from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
+from agno_deepinfra._shared.tracing import KnowledgeSpan, reranker_span
+from agno_deepinfra.chat._records import shown_in_repr
 
 DEFAULT_RERANKER_MODEL = "Qwen/Qwen3-Reranker-0.6B"
 _OWNER = "DeepInfraReranker"
@@ -62,7 +76,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
             learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`). Settable at any
             time: the next request uses the new limit.
         raise_on_error: raise DeepInfra failures instead of logging them and keeping the input order.
-        retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each batch
+        retries: retries of a transient failure (as `DeepInfra`'s: see `_shared.errors.error_class`); each batch
             makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
@@ -120,7 +134,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
             yield name, shown_in_repr(name or "", value)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)
+        if name == "max_concurrency":  # a new limit takes effect at once (see `_shared.limiter.set_limit`)
             set_limit(self, value)
         super().__setattr__(name, value)
 
@@ -226,7 +240,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
 
     def __getstate__(self) -> dict[Any, Any]:
         # A pickle carries settings, never connections: a caller's clients stay behind, and the
-        # copy opens its own on first use (see `_portable`).
+        # copy opens its own on first use (see `_shared.portable`).
         state = super().__getstate__()
         state["__dict__"] = {**state["__dict__"], "client": None, "async_client": None}
         return state

@@ -99,9 +99,9 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the embedder's and reranker's retry waits instead of sleeping (sync and async).
 
-    Their shared runner looks `sleep` / `async_sleep` up in `agno_deepinfra._retry` at every wait.
+    Their shared runner looks `sleep` / `async_sleep` up in `agno_deepinfra._shared.retry` at every wait.
     """
-    import agno_deepinfra._retry as retry_module
+    import agno_deepinfra._shared.retry as retry_module
 
     recorded: list[float] = []
 

@@ -20,7 +20,7 @@ from agno.run.agent import RunErrorEvent
 from paths import PATHS, run_path
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
-from agno_deepinfra._errors import MAX_MESSAGE_TEXT
+from agno_deepinfra._shared.errors import MAX_MESSAGE_TEXT
 from agno_deepinfra.testing import DeepInfraEmulator, Fault
 
 # (name, status, DeepInfra's text, headers, retried, wait before the retry, agno class for chat)

@@ -17,8 +17,8 @@ from agno.knowledge.document import Document
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraRateLimitError, DeepInfraReranker
-from agno_deepinfra._limiter import MaxConcurrency
-from agno_deepinfra._retry import RetryPolicy
+from agno_deepinfra._shared.limiter import MaxConcurrency
+from agno_deepinfra._shared.retry import RetryPolicy
 from agno_deepinfra.testing import DeepInfraEmulator, Fault
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"

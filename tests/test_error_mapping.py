@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from agno_deepinfra._errors import (
+from agno_deepinfra._shared.errors import (
     MAX_MESSAGE_TEXT,
     MAX_TEXT,
     DeepInfraContextWindowError,

@@ -1,7 +1,7 @@
 """DeepInfraEmbedder and DeepInfraReranker against the emulator's sockets, and inside agno's Knowledge.
 
 Attempt counts come from the emulator's request log; retry waits from the `slept` fixture, which
-replaces the runner's sleeps in `agno_deepinfra._retry` (nothing here waits on a clock).
+replaces the runner's sleeps in `agno_deepinfra._shared.retry` (nothing here waits on a clock).
 """
 
 from __future__ import annotations

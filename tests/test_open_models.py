@@ -21,7 +21,7 @@ from paths import PATHS
 from pydantic import BaseModel
 
 from agno_deepinfra import DeepInfra, ModelProfile
-from agno_deepinfra.families import profiles
+from agno_deepinfra.chat.families import profiles
 from agno_deepinfra.testing import DeepInfraEmulator, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]
@@ -207,7 +207,7 @@ def test_quoted_or_unoffered_calls_are_left_as_text(
 
 def test_recovery_work_is_bounded_for_a_hostile_reply() -> None:
     """Thousands of unclosed start markers: each parse could read to the end; the attempts are capped."""
-    from agno_deepinfra.families import _markup
+    from agno_deepinfra.chat.families import _markup
 
     hostile = "<tool_call><function=get_weather><parameter=city>x " * 3000
     assert _markup.recover(hostile, ("qwen_xml", "hermes"), frozenset({"get_weather"})) is None

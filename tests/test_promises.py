@@ -20,7 +20,7 @@ from openai.types.chat import ChatCompletionChunk
 from paths import PATHS, run_path
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraError, DeepInfraReranker
-from agno_deepinfra.chat import _StreamScope
+from agno_deepinfra.chat.model import _StreamScope
 from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]

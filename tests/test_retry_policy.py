@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from agno.exceptions import ModelProviderError
 
-from agno_deepinfra import _retry
-from agno_deepinfra._errors import DeepInfraError
-from agno_deepinfra._retry import (
+from agno_deepinfra._shared import retry as _retry
+from agno_deepinfra._shared.errors import DeepInfraError
+from agno_deepinfra._shared.retry import (
     RetryPolicy,
     acall_with_retries,
     call_with_retries,

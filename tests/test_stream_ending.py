@@ -20,7 +20,7 @@ from agno.exceptions import ModelProviderError
 from agno.models.message import Message
 
 from agno_deepinfra import DeepInfra
-from agno_deepinfra._errors import DeepInfraError
+from agno_deepinfra._shared.errors import DeepInfraError
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 CUT_SHORT = (

@@ -49,11 +49,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from agno_deepinfra import DeepInfra
-from agno_deepinfra import _journal as journal_module
-from agno_deepinfra._errors import MAX_MESSAGE_TEXT, status_error, text_of
-from agno_deepinfra._limiter import Limiter, Ticket
-from agno_deepinfra._retry import retry_after_seconds, retry_delay, scheduled_delay
-from agno_deepinfra._usage import usage_metrics
+from agno_deepinfra._shared.errors import MAX_MESSAGE_TEXT, status_error, text_of
+from agno_deepinfra._shared.limiter import Limiter, Ticket
+from agno_deepinfra._shared.retry import retry_after_seconds, retry_delay, scheduled_delay
+from agno_deepinfra.batch import _journal as journal_module
+from agno_deepinfra.chat._usage import usage_metrics
 
 HANG_SECONDS = 10  # an example running longer is stopped and reported as a hang
 BATCH = 200  # examples per hypothesis run; runs repeat until the target's share of the budget is spent

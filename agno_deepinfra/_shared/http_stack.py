@@ -31,7 +31,7 @@ import httpx
 import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient, DefaultAsyncHttpxClient, DefaultHttpxClient
 
-from agno_deepinfra._redact import is_secret_name, is_secret_value
+from agno_deepinfra._shared.redact import is_secret_name, is_secret_value
 
 AsyncTransport = Literal["httpx", "aiohttp"]
 _INSTALL_HINT = 'install it with `pip install "agno-deepinfra[aiohttp]"`, or use async_transport="httpx"'
@@ -131,7 +131,7 @@ def tls_context() -> ssl.SSLContext:
 
 
 def is_credential_header(name: str, value: str = "") -> bool:
-    """Whether a header may carry a credential: by its name or its value, by the package's one rule (`_redact`).
+    """Whether a header may carry a credential: by its name or its value, by the package's one rule (`_shared.redact`).
 
     Such headers never follow a redirect to another origin: the SDK's HTTP library drops only
     `Authorization` there, and an `X-Api-Key` from `default_headers` went along.

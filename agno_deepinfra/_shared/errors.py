@@ -22,7 +22,7 @@ from agno.exceptions import (
     ModelRateLimitError,
 )
 
-from agno_deepinfra._retry import CAPACITY_STATUS_CODES, RETRYABLE_STATUS_CODES, retry_after_seconds
+from agno_deepinfra._shared.retry import CAPACITY_STATUS_CODES, RETRYABLE_STATUS_CODES, retry_after_seconds
 
 MAX_TEXT = 300  # characters of a non-JSON body (an HTML proxy page) kept in a message
 # Characters of a non-JSON body read for its text: a proxy's error page says what it has to say

@@ -15,11 +15,11 @@ import openai
 from agno.models.response import ModelResponse
 from agno.utils.prompts import get_json_output_prompt
 
-from agno_deepinfra._errors import DeepInfraError, error_text
-from agno_deepinfra.families._markup import recover, start_markers
-from agno_deepinfra.families._outgoing import format_messages
-from agno_deepinfra.families._stream import MarkupHold, ToolIndexer
-from agno_deepinfra.families.profiles import ModelProfile, learn, learned, profile_for, resolve
+from agno_deepinfra._shared.errors import DeepInfraError, error_text
+from agno_deepinfra.chat.families._markup import recover, start_markers
+from agno_deepinfra.chat.families._outgoing import format_messages
+from agno_deepinfra.chat.families._stream import MarkupHold, ToolIndexer
+from agno_deepinfra.chat.families.profiles import ModelProfile, learn, learned, profile_for, resolve
 
 __all__ = [
     "ModelProfile",

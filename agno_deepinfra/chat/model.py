@@ -27,8 +27,8 @@ from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
-from agno_deepinfra import _batch_chat, catalog, families
-from agno_deepinfra._config import (
+from agno_deepinfra import catalog
+from agno_deepinfra._shared.config import (
     API_KEY_ENV,
     ClientSetting,
     default_base_url,
@@ -37,15 +37,8 @@ from agno_deepinfra._config import (
     resolve_api_key,
     warn_if_insecure,
 )
-from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter, set_limit
-from agno_deepinfra._portable import reset_after_fork, without
-from agno_deepinfra._reasoning import ThinkSplitter
-from agno_deepinfra._records import settings_arguments, shown_repr, stored_form
-from agno_deepinfra._retry import RetryPolicy, check_retry_settings, is_retryable
-from agno_deepinfra._session_cache import session_cache_key
-from agno_deepinfra._tracing import traced_model_call
-from agno_deepinfra._transport import (
+from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
+from agno_deepinfra._shared.http_stack import (
     AsyncTransport,
     check_async_transport,
     close_with_the_loop,
@@ -56,9 +49,18 @@ from agno_deepinfra._transport import (
     sdk_timeout,
     skip_platform_probe,
 )
-from agno_deepinfra._usage import StreamUsage, usage_metrics
+from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, Ticket, new_limiter, set_limit
+from agno_deepinfra._shared.portable import reset_after_fork, without
+from agno_deepinfra._shared.retry import RetryPolicy, check_retry_settings, is_retryable
+from agno_deepinfra._shared.tracing import traced_model_call
 from agno_deepinfra.batch import BatchOptions, resolve_options
-from agno_deepinfra.families.profiles import ModelProfile
+from agno_deepinfra.batch import _chat as _batch_chat
+from agno_deepinfra.chat import families
+from agno_deepinfra.chat._reasoning import ThinkSplitter
+from agno_deepinfra.chat._records import settings_arguments, shown_repr, stored_form
+from agno_deepinfra.chat._session_cache import session_cache_key
+from agno_deepinfra.chat._usage import StreamUsage, usage_metrics
+from agno_deepinfra.chat.families.profiles import ModelProfile
 from agno_deepinfra.model_strings import warn_if_rebuilt_as_agnos
 
 ResponseFormat = dict[str, Any] | type[BaseModel] | None
@@ -124,7 +126,7 @@ class DeepInfra(OpenAILike):
         ```
 
     With agno's tracing on (`setup_tracing`, `AgentOS(tracing=True)`), every call is an OpenInference
-    LLM span with tokens and cost (`pip install "agno-deepinfra[tracing]"`; see `_tracing`).
+    LLM span with tokens and cost (`pip install "agno-deepinfra[tracing]"`; see `_shared.tracing`).
 
     Attributes:
         id: DeepInfra model id (`"meta-llama/Llama-2-70b-chat-hf"` by default, as in agno's class).
@@ -136,7 +138,7 @@ class DeepInfra(OpenAILike):
             `https://api.deepinfra.com/v1/openai`. Both the root form (`https://api.deepinfra.com`)
             and the `/v1/openai` form are accepted; an explicit argument always wins.
         retries: how many times agno's invocation loop retries a transient failure (408, 425, 429,
-            500, 502, 503, 504, 529, connection errors, timeouts; the table is `_errors.error_class`).
+            500, 502, 503, 504, 529, connection errors, timeouts; the table is `_shared.errors.error_class`).
             Each model call makes at most `retries + 1` HTTP attempts: the openai client's own
             retries are off.
         delay_between_retries: seconds before each retry (floats accepted).
@@ -198,7 +200,7 @@ class DeepInfra(OpenAILike):
             `agno_deepinfra.BatchOptions(window=..., max_requests=..., poll_interval=..., journal=...)`.
             Calls wait for their batch (minutes to hours); see `agno_deepinfra.batch`.
         session_prompt_cache: when a run has an agno session and no `prompt_cache_key` is set,
-            send a key derived from agno's user and session ids (hashed; see `_session_cache`),
+            send a key derived from agno's user and session ids (hashed; see `chat._session_cache`),
             so one conversation keeps hitting DeepInfra's prompt cache. `False` switches it off.
         supports_native_structured_outputs: agno's switch for OpenAI's native structured outputs;
             off here, so `output_schema` uses DeepInfra's JSON mode unless
@@ -272,7 +274,7 @@ class DeepInfra(OpenAILike):
         return copied
 
     # A pickle or a forked child carries the settings (the API key included), never live clients:
-    # the copy builds its own on first use, as agno's deepcopy does (see `_portable`).
+    # the copy builds its own on first use, as agno's deepcopy does (see `_shared.portable`).
     def __getstate__(self) -> dict[str, Any]:
         return without(vars(self), *_LIVE)
 
@@ -481,7 +483,7 @@ class DeepInfra(OpenAILike):
         return await completions.create(**_for_model(request, spelling))
 
     # ------------------------------------------------------------------- the four entry points
-    # `traced_model_call`: an OpenInference LLM span per call while agno's tracing is on (see `_tracing`).
+    # `traced_model_call`: an OpenInference LLM span per call while agno's tracing is on (see `_shared.tracing`).
 
     @traced_model_call
     def invoke(
@@ -494,7 +496,7 @@ class DeepInfra(OpenAILike):
         run_response: RunOutput | TeamRunOutput | None = None,
         compress_tool_results: bool = False,
     ) -> ModelResponse:
-        """One chat completion; failures raise agno's exceptions (see `_errors`)."""
+        """One chat completion; failures raise agno's exceptions (see `_shared.errors`)."""
         request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
         with _FailureScope(self):
             assistant_message.metrics.start_timer()
@@ -570,7 +572,7 @@ class DeepInfra(OpenAILike):
     # --------------------------------------------------------------------- agno's retry hooks
 
     def _is_retryable_error(self, error: ModelProviderError) -> bool:
-        """Called by agno's loop on every failed attempt; see `_retry.is_retryable`."""
+        """Called by agno's loop on every failed attempt; see `_shared.retry.is_retryable`."""
         retryable = is_retryable(error)
         _server_retry_hint.set(getattr(error, "retry_after", None) if retryable else None)
         return retryable
@@ -604,7 +606,7 @@ class DeepInfra(OpenAILike):
     def _get_metrics(self, response_usage: CompletionUsage) -> MessageMetrics:
         """agno's token metrics plus DeepInfra's `usage.estimated_cost` (USD) as `cost`.
 
-        The usage may be the SDK's model, a dict or any object with the fields (see `_usage`).
+        The usage may be the SDK's model, a dict or any object with the fields (see `chat._usage`).
         """
         return usage_metrics(response_usage)
 

@@ -31,8 +31,8 @@ from contextlib import (
 )
 from typing import Any, Literal, NamedTuple
 
-from agno_deepinfra._portable import reset_after_fork
-from agno_deepinfra._retry import server_wait
+from agno_deepinfra._shared.portable import reset_after_fork
+from agno_deepinfra._shared.retry import server_wait
 
 MaxConcurrency = int | Literal["auto"] | None
 Clock = Callable[[], float]

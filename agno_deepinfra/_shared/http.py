@@ -1,10 +1,10 @@
 """HTTP plumbing shared by the embedder, the reranker and the media tools: clients, one prepared POST, bounded fan-out.
 
 They talk to DeepInfra on the openai SDK's HTTP stack (httpx, or httpx2 under openai 3, with the
-process's shared TLS context: see `_transport`), but not through its API client: the reranker's
+process's shared TLS context: see `_shared.http_stack`), but not through its API client: the reranker's
 `/v1/inference/{model}` route is not OpenAI-shaped anyway, the embeddings body is four fields,
 `usage.estimated_cost` is read straight from the JSON, and there is no second retry layer to
-switch off. Errors go through `_errors`, the same mapping as the chat model's.
+switch off. Errors go through `_shared.errors`, the same mapping as the chat model's.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from weakref import WeakKeyDictionary
 
 from agno.exceptions import ModelAuthenticationError
 
-from agno_deepinfra._config import missing_key_message, resolve_api_key, warn_if_insecure
-from agno_deepinfra._errors import (
+from agno_deepinfra._shared.config import missing_key_message, resolve_api_key, warn_if_insecure
+from agno_deepinfra._shared.errors import (
     MAPPED_EXCEPTIONS,
     DeepInfraError,
     status_error,
     transport_error,
     unusable_response_error,
 )
-from agno_deepinfra._limiter import DEFAULT_MAX_WAIT, Limiter, aslot_of, slot_of
-from agno_deepinfra._portable import reset_after_fork
-from agno_deepinfra._transport import new_async_http_client, new_sync_http_client
+from agno_deepinfra._shared.http_stack import new_async_http_client, new_sync_http_client
+from agno_deepinfra._shared.limiter import DEFAULT_MAX_WAIT, Limiter, aslot_of, slot_of
+from agno_deepinfra._shared.portable import reset_after_fork
 
 T = TypeVar("T")
 PROVIDER = "DeepInfra"
@@ -73,7 +73,7 @@ class Call:
     max_wait: float = DEFAULT_MAX_WAIT
 
     def send(self, client: Any) -> Any:
-        """POST and return the decoded JSON; failures raise `_errors`' agno exceptions."""
+        """POST and return the decoded JSON; failures raise `_shared.errors`' agno exceptions."""
         with slot_of(self.limiter, self.max_wait):
             try:
                 response = client.post(self.url, headers=self.headers, **self._body())
@@ -129,10 +129,10 @@ class HttpClients:
     """The HTTP clients of one embedder or reranker: the caller's own, or ones made (and closed) here.
 
     A caller's client may be an httpx or an httpx2 one; those made here are the SDK's own (see
-    `_transport`), with media-safe settings: redirects are not followed.
+    `_shared.http_stack`), with media-safe settings: redirects are not followed.
     One async client per event loop: an `AsyncClient`'s pooled connections belong to the
     loop that opened them, so reusing one after `asyncio.run` returned fails. Pickled, copied or
-    forked, it starts empty: clients never travel (see `_portable`).
+    forked, it starts empty: clients never travel (see `_shared.portable`).
     """
 
     def __init__(self) -> None:

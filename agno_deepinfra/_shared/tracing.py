@@ -25,7 +25,7 @@ embedders and rerankers emit none.
 Cost when tracing is off: OpenTelemetry is never imported here. When the instrumentor's module was
 never imported it cannot be active, and one `sys.modules` lookup says so; the same holds for
 `opentelemetry.trace` and the global provider. The key never reaches a span: invocation parameters
-leave out headers and every credential `_redact` finds, and every text put on a span (messages,
+leave out headers and every credential `_shared.redact` finds, and every text put on a span (messages,
 parameters, error messages) has the key's value replaced. OpenInference's switches
 (`OPENINFERENCE_HIDE_INPUTS`, `OPENINFERENCE_HIDE_OUTPUTS`, ...) hold on every path: the
 instrumentor's tracer applies its `TraceConfig`, and the global provider's tracer gets one too.
@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agno.exceptions import AgnoError, ModelProviderError
 
-from agno_deepinfra._redact import redacted
+from agno_deepinfra._shared.redact import redacted
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -91,7 +91,7 @@ RETRY_EVENT = "deepinfra.retry"
 
 _INSTRUMENTOR_MODULE = "openinference.instrumentation.agno"
 _REDACTED = "[REDACTED]"
-# Request parameters never put on a span: headers (the rest goes through `_redact`'s rule).
+# Request parameters never put on a span: headers (the rest goes through `_shared.redact`'s rule).
 _HIDDEN_PARAMS = ("extra_headers",)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -217,7 +217,7 @@ class _Recorder:
 def _error_attributes(error: Exception) -> dict[str, Any]:
     attributes: dict[str, Any] = {ERROR_TYPE: type(error).__name__}
     if isinstance(error, AgnoError):  # the plugin's failures: DeepInfra's status, and the retry verdict
-        from agno_deepinfra._retry import is_retryable  # here: `_retry` imports this module
+        from agno_deepinfra._shared.retry import is_retryable  # here: `_shared.retry` imports this module
 
         attributes[HTTP_STATUS] = getattr(error, "provider_status_code", None) or error.status_code
         # agno's loop and ours retry only `ModelProviderError`s (an authentication error is final)
@@ -298,7 +298,7 @@ def _open_model_span(model: Any, entry: str, args: tuple[Any, ...], kwargs: dict
     tracer = agno_tracer()
     if tracer is None or _instrumentor_wraps(type(model), entry):
         return None
-    from agno_deepinfra._config import resolve_api_key
+    from agno_deepinfra._shared.config import resolve_api_key
 
     messages = kwargs.get("messages", args[0] if args else None) or []
     tools = kwargs.get("tools", args[3] if len(args) > 3 else None) or []
@@ -379,7 +379,7 @@ def _invocation_parameters(model: Any) -> str:
     """The request parameters as agno's instrumentor reads them, without headers or credentials.
 
     Credentials at any depth (`extra_query`, `extra_body`, `metadata`...) are hidden by the
-    package's one rule (`_redact`), which leaves counts such as `max_tokens` readable.
+    package's one rule (`_shared.redact`), which leaves counts such as `max_tokens` readable.
     """
     params = {key: value for key, value in model.get_request_params().items() if key not in _HIDDEN_PARAMS}
     return _dumps(redacted(params))

@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 
 from agno.exceptions import ContextWindowExceededError, ModelProviderError
 
-from agno_deepinfra._tracing import note_retry
+from agno_deepinfra._shared.tracing import note_retry
 
 logger = logging.getLogger("agno_deepinfra")
 
@@ -127,7 +127,7 @@ def _number(raw: str | None) -> float | None:
 T = TypeVar("T")
 
 # Looked up at every wait (never bound at import), so tests replace these two names
-# (`monkeypatch.setattr(agno_deepinfra._retry, "sleep", ...)`) instead of sleeping, without
+# (`monkeypatch.setattr(agno_deepinfra._shared.retry, "sleep", ...)`) instead of sleeping, without
 # touching `time.sleep` or `asyncio.sleep` for the rest of the process.
 sleep: Callable[[float], None] = time.sleep
 

@@ -5,7 +5,7 @@
 waits in one collector, shared by every event loop and thread of the process for one
 `BatchOptions` object, one endpoint and one base URL. The collected calls are written as one
 JSONL file (a `custom_id` per call), uploaded with `purpose=batch`, submitted as one batch
-(`completion_window="24h"`) and polled with backoff (`_batch_job`); each waiting call then gets
+(`completion_window="24h"`) and polled with backoff (`batch._job`); each waiting call then gets
 its own answer, matched by `custom_id`. A sync call blocks until then; an async call awaits it.
 
 Cost: DeepInfra's Batch API docs do not say that a batch output line carries `estimated_cost`,
@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 from openai import OpenAI
 
-from agno_deepinfra._errors import DeepInfraError
-from agno_deepinfra._journal import Account
-from agno_deepinfra._retry import RetryPolicy
+from agno_deepinfra._shared.errors import DeepInfraError
+from agno_deepinfra._shared.retry import RetryPolicy
+from agno_deepinfra.batch._journal import Account
 
 logger = logging.getLogger("agno_deepinfra")
 
@@ -82,7 +82,7 @@ class BatchOptions:
             fingerprints of its requests (never the key or the text), so a rerun of the same
             workload after a crash collects the batch already submitted instead of paying for it
             again. Processes sharing the path take turns under a file lock. Created 0600. See
-            `_journal` and RELIABILITY.md, "Hardening: the batch journal".
+            `batch._journal` and RELIABILITY.md, "Hardening: the batch journal".
         on_progress: called with a `BatchProgress` on each status or count change (any thread).
         progress_bar: draw a progress line on stderr; None (default) draws it when stderr is a terminal.
         sleep: the wait between status checks (`time.sleep` unless given; tests inject their own).
@@ -293,7 +293,7 @@ class _Collector:
         batch, self.waiting, self.weight = self.waiting, [], 0
         if not batch:
             return
-        from agno_deepinfra._batch_job import BatchJob
+        from agno_deepinfra.batch._job import BatchJob
 
         job = BatchJob(self.options, self.target, self.model_id, batch)
         threading.Thread(target=job.run, name="deepinfra-batch", daemon=True).start()

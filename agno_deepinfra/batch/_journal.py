@@ -4,7 +4,7 @@ A journal is an append-only JSONL file. Each submission writes a `submitting` re
 token, the account and base URL, the uploaded file and the keyed fingerprint and `custom_id` of
 every request) before the batch is created, then a `submitted` record with the batch id, and a
 `finished` record with its status, the lines answered and the lines to submit again (the record
-shapes and fingerprints are in `_journal_records`). It never holds the API key, nor any request
+shapes and fingerprints are in `batch._journal_records`). It never holds the API key, nor any request
 text. The same question asked twice in one workload has the same fingerprint twice; each
 occurrence claims its own recorded request, in order.
 
@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agno_deepinfra._journal_records import (
+from agno_deepinfra.batch._journal_records import (
     SESSION_KEY_PREFIX,
     VERSION,
     VOLATILE_FIELDS,
     Account,
     plain_url,
 )
-from agno_deepinfra._journal_records import problem as record_problem
+from agno_deepinfra.batch._journal_records import problem as record_problem
 
 if sys.platform != "win32":
     import fcntl
