@@ -37,7 +37,7 @@ from agno_deepinfra._shared.http_stack import new_sync_http_client, sdk_timeout
 from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
 from agno_deepinfra._shared.portable import without
 from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
-from agno_deepinfra._shared.tracing import KnowledgeSpan, embedding_span
+from agno_deepinfra._shared.tracing import KnowledgeSpan, embedding_span, note_retry
 from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
 from agno_deepinfra.chat._records import shown_repr
 
@@ -250,7 +250,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             client = self._clients.sync(self.client, self.timeout, call.url)
             with self._span(call) as span:
                 return call_with_retries(
-                    lambda: self._parse_response(span.response(call.send(client)), call), RetryPolicy.of(self)
+                    lambda: self._parse_response(span.response(call.send(client)), call),
+                    self._retry_policy(),
                 )
 
     async def _aembed(self, texts: list[str]) -> Batch:
@@ -266,7 +267,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
                 async def attempt() -> Batch:
                     return self._parse_response(span.response(await call.asend(client)), call)
 
-                return await acall_with_retries(attempt, RetryPolicy.of(self))
+                return await acall_with_retries(attempt, self._retry_policy())
 
     def _batch_call(self, texts: list[str]) -> tuple[Call, Future[dict[str, Any]]]:
         """The request for `texts`, handed to the batch collector (see `agno_deepinfra.batch`)."""
@@ -284,9 +285,13 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             return OpenAI(**params, http_client=new_sync_http_client(base_url))
 
         account = account_of(params["api_key"])
-        target = Target("/v1/embeddings", base_url, client, RetryPolicy.of(self), _OWNER, account)
+        target = Target("/v1/embeddings", base_url, client, self._retry_policy(), _OWNER, account)
         assert isinstance(self.batch_api, BatchOptions)
         return call, submit(self.batch_api, target, call.payload, weight=len(texts))
+
+    def _retry_policy(self) -> RetryPolicy:
+        """This object's retry settings; each retry is an event on the span in progress (when traced)."""
+        return RetryPolicy.of(self, on_retry=note_retry)
 
     def _span(self, call: Call) -> KnowledgeSpan:
         """An OpenInference EMBEDDING span around one request and its retries (a no-op without tracing)."""

@@ -33,7 +33,7 @@ from agno_deepinfra._shared.limiter import (
     set_limit,
 )
 from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
-from agno_deepinfra._shared.tracing import KnowledgeSpan, reranker_span
+from agno_deepinfra._shared.tracing import KnowledgeSpan, note_retry, reranker_span
 from agno_deepinfra.chat._records import shown_in_repr
 
 DEFAULT_RERANKER_MODEL = "Qwen/Qwen3-Reranker-0.6B"
@@ -178,7 +178,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
         client = self._clients.sync(self.client, self.timeout, call.url)
         with self._span(query, batch) as span:
             return call_with_retries(
-                lambda: self._parse_response(span.response(call.send(client)), call), RetryPolicy.of(self)
+                lambda: self._parse_response(span.response(call.send(client)), call),
+                self._retry_policy(),
             )
 
     async def _ascore(self, query: str, batch: list[Document]) -> list[float]:
@@ -190,7 +191,11 @@ class DeepInfraReranker(ClosesClients, Reranker):
             async def attempt() -> list[float]:
                 return self._parse_response(span.response(await call.asend(client)), call)
 
-            return await acall_with_retries(attempt, RetryPolicy.of(self))
+            return await acall_with_retries(attempt, self._retry_policy())
+
+    def _retry_policy(self) -> RetryPolicy:
+        """This object's retry settings; each retry is an event on the span in progress (when traced)."""
+        return RetryPolicy.of(self, on_retry=note_retry)
 
     def _span(self, query: str, batch: list[Document]) -> KnowledgeSpan:
         """An OpenInference RERANKER span around one request and its retries (a no-op without tracing)."""

@@ -2,7 +2,7 @@
 
 Real agno agents in batch mode, the real openai SDK and the emulator's Batch API over sockets, as
 in tests/test_batch.py. A "new process" is simulated by forgetting the process's open journals
-(`_journal._journals`): the next job reads the file afresh, as a rerun would. Two real processes
+(`batch._journal._journals`): the next job reads the file afresh, as a rerun would. Two real processes
 sharing a journal are in tests/test_batch_resume.py.
 """
 

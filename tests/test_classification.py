@@ -1,4 +1,4 @@
-"""One error table (`_errors.error_class`) for chat, the embedder and the reranker.
+"""One error table (`_shared.errors.error_class`) for chat, the embedder and the reranker.
 
 agno's retry loop re-classifies chat errors (`ModelProviderError.classify`) before asking whether
 to retry; the embedder and reranker retry in the package's own runner. Each case below goes through

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agno.exceptions import AgnoError, ModelProviderError
 
+from agno_deepinfra._shared.errors import is_retryable
 from agno_deepinfra._shared.redact import redacted
 
 if TYPE_CHECKING:
@@ -217,8 +218,6 @@ class _Recorder:
 def _error_attributes(error: Exception) -> dict[str, Any]:
     attributes: dict[str, Any] = {ERROR_TYPE: type(error).__name__}
     if isinstance(error, AgnoError):  # the plugin's failures: DeepInfra's status, and the retry verdict
-        from agno_deepinfra._shared.retry import is_retryable  # here: `_shared.retry` imports this module
-
         attributes[HTTP_STATUS] = getattr(error, "provider_status_code", None) or error.status_code
         # agno's loop and ours retry only `ModelProviderError`s (an authentication error is final)
         attributes[RETRYABLE] = isinstance(error, ModelProviderError) and is_retryable(error)

@@ -29,7 +29,8 @@ from agno.exceptions import AgnoError
 from openai import OpenAI
 
 from agno_deepinfra import catalog
-from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, DeepInfraError, error_text, map_error
+from agno_deepinfra._shared.error_text import error_text
+from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, DeepInfraError, map_error
 from agno_deepinfra._shared.retry import call_with_retries
 from agno_deepinfra.batch import BatchOptions, BatchProgress, Target, Waiting, batch_error, show_progress
 from agno_deepinfra.batch._journal import Journal, Submission, open_journal, plain_url

@@ -37,7 +37,7 @@ from agno_deepinfra._shared.config import (
     resolve_api_key,
     warn_if_insecure,
 )
-from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
+from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, incomplete_response_error, is_retryable, map_error
 from agno_deepinfra._shared.http_stack import (
     AsyncTransport,
     check_async_transport,
@@ -51,7 +51,7 @@ from agno_deepinfra._shared.http_stack import (
 )
 from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, Ticket, new_limiter, set_limit
 from agno_deepinfra._shared.portable import reset_after_fork, without
-from agno_deepinfra._shared.retry import RetryPolicy, check_retry_settings, is_retryable
+from agno_deepinfra._shared.retry import RetryPolicy, check_retry_settings
 from agno_deepinfra._shared.tracing import traced_model_call
 from agno_deepinfra.batch import BatchOptions, resolve_options
 from agno_deepinfra.batch import _chat as _batch_chat

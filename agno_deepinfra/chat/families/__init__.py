@@ -15,7 +15,8 @@ import openai
 from agno.models.response import ModelResponse
 from agno.utils.prompts import get_json_output_prompt
 
-from agno_deepinfra._shared.errors import DeepInfraError, error_text
+from agno_deepinfra._shared.error_text import error_text
+from agno_deepinfra._shared.errors import DeepInfraError
 from agno_deepinfra.chat.families._markup import recover, start_markers
 from agno_deepinfra.chat.families._outgoing import format_messages
 from agno_deepinfra.chat.families._stream import MarkupHold, ToolIndexer
