@@ -38,7 +38,8 @@ from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, batch_fanout
 from agno_deepinfra._shared.portable import without
 from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._shared.tracing import KnowledgeSpan, embedding_span, note_retry
-from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
+from agno_deepinfra.batch._collector import aresult, result, submit
+from agno_deepinfra.batch.options import BatchOptions, Target, account_of, resolve_options
 from agno_deepinfra.chat._records import shown_repr
 
 try:

@@ -22,7 +22,7 @@ from openai import OpenAI
 from pydantic import BaseModel
 
 from agno_deepinfra import BatchOptions, BatchProgress, DeepInfra
-from agno_deepinfra.batch import BATCH_PRICE_FACTOR
+from agno_deepinfra.batch.options import BATCH_PRICE_FACTOR
 from agno_deepinfra.testing import DeepInfraEmulator, TickingClock
 
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -192,7 +192,8 @@ def test_clear_errors_before_any_request(bemu: DeepInfraEmulator) -> None:
     other = Agent(model=DeepInfra(id="Qwen/Qwen3-32B", base_url=bemu.base_url, api_key=bemu.api_key, batch_api=shared))
     output = other.run("What is 1 + 1?")
     assert output.status == RunStatus.error and "runs one model" in str(output.content)
-    from agno_deepinfra.batch import Target, submit
+    from agno_deepinfra.batch._collector import submit
+    from agno_deepinfra.batch.options import Target
 
     target = Target("/v1/images/generations", bemu.base_url, lambda: OpenAI(api_key="x"), None, "DeepInfra")  # type: ignore[arg-type]
     from agno_deepinfra._shared.errors import DeepInfraError

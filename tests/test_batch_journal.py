@@ -25,9 +25,9 @@ from agno.run.base import RunStatus
 from openai import OpenAI
 
 from agno_deepinfra import BatchOptions, DeepInfra
-from agno_deepinfra.batch import BATCH_DATA_KEY
 from agno_deepinfra.batch import _journal as _journal
 from agno_deepinfra.batch._journal import Account
+from agno_deepinfra.batch.options import BATCH_DATA_KEY
 from agno_deepinfra.testing import DeepInfraEmulator, TickingClock
 
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"

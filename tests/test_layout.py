@@ -171,11 +171,7 @@ def test_the_emulator_imports_nothing_of_the_client_side() -> None:
         for node in ast.walk(ast.parse(file.read_text())):
             names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-            wrong += [
-                f"{file.name}: {name}"
-                for name in names
-                if name.startswith("agno_deepinfra") and not name.startswith("agno_deepinfra.testing")
-            ]
+            wrong += [f"{file.name}: {name}" for name in names if _client_side(name)]
     assert wrong == []
 
 

@@ -32,9 +32,9 @@ from agno_deepinfra import catalog
 from agno_deepinfra._shared.error_text import error_text
 from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, DeepInfraError, map_error
 from agno_deepinfra._shared.retry import call_with_retries
-from agno_deepinfra.batch import BatchOptions, BatchProgress, Target, Waiting, batch_error, show_progress
 from agno_deepinfra.batch._journal import Journal, Submission, open_journal, plain_url
 from agno_deepinfra.batch._lines import Asker, batch_errors, outcome, priced, result_lines, settle
+from agno_deepinfra.batch.options import BatchOptions, BatchProgress, Target, Waiting, batch_error, show_progress
 
 T = TypeVar("T")
 logger = logging.getLogger("agno_deepinfra")

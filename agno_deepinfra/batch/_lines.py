@@ -20,7 +20,7 @@ from typing import Any
 
 from agno_deepinfra._shared.error_text import text_of
 from agno_deepinfra._shared.errors import DeepInfraError, error_class
-from agno_deepinfra.batch import BATCH_DATA_KEY, BATCH_PRICE_FACTOR, batch_error
+from agno_deepinfra.batch.options import BATCH_DATA_KEY, BATCH_PRICE_FACTOR, batch_error
 
 Outcome = tuple[dict[str, Any] | None, DeepInfraError | None, bool]  # (answer, or error and "passing")
 

@@ -53,8 +53,8 @@ from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, Ticket, new_
 from agno_deepinfra._shared.portable import reset_after_fork, without
 from agno_deepinfra._shared.retry import RetryPolicy, check_retry_settings
 from agno_deepinfra._shared.tracing import traced_model_call
-from agno_deepinfra.batch import BatchOptions, resolve_options
 from agno_deepinfra.batch import _chat as _batch_chat
+from agno_deepinfra.batch.options import BatchOptions, resolve_options
 from agno_deepinfra.chat import families
 from agno_deepinfra.chat._reasoning import ThinkSplitter
 from agno_deepinfra.chat._records import settings_arguments, shown_repr, stored_form
