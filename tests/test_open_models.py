@@ -451,7 +451,7 @@ def test_truncation_is_never_silent(
 def test_flex_tier_is_accepted_with_a_read_timeout_for_its_queue(emu: DeepInfraEmulator, make_model: MakeModel) -> None:
     import openai
 
-    from agno_deepinfra.chat import FLEX_TIMEOUT
+    from agno_deepinfra.chat._request import FLEX_TIMEOUT
 
     model = make_model(service_tier="flex")
     output = Agent(model=model).run("hi")

@@ -1,4 +1,4 @@
-"""A stream that closes cleanly without a `finish_reason` is an incomplete answer (`_StreamScope.ended`).
+"""A stream that closes cleanly without a `finish_reason` is an incomplete answer (`chat._attempt.StreamScope.ended`).
 
 The emulator always finishes its streams, so this one case is served by a few lines of
 `http.server` on 127.0.0.1: a real socket, the real openai SDK and agno's real retry loop. Once

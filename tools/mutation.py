@@ -5,7 +5,7 @@ switched at run time, and runs only the tests that reached the mutated function,
 forked from one warmed-up pytest session. cosmic-ray rewrites the file on disk and starts the
 whole test command once per mutant: with agno's import time and the emulator's start-up that
 is an hour on 2 cores where mutmut takes minutes. mutmut can also be told to run named
-functions only, which is how `_StreamScope` is taken out of `chat/model.py`. What mutmut does not
+functions only, which is how `StreamScope` is taken out of `chat/_attempt.py`. What mutmut does not
 mutate: module-level constants (the status-code sets) and class bodies; those are guarded by
 the table tests in tests/test_classification.py.
 
@@ -34,11 +34,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TARGET = 0.85
-# What is mutated: two whole modules and the stream-ending methods of chat/model.py.
+# What is mutated: the retry and error modules whole, and the stream-ending methods of chat/_attempt.py.
 SELECTION = {
-    "_retry.py": "agno_deepinfra._shared.retry.*",
-    "_errors.py": "agno_deepinfra._shared.errors.*",
-    "chat/model.py: _StreamScope": "agno_deepinfra.chat.model.xǁ_StreamScopeǁ*",
+    "_shared/retry.py": "agno_deepinfra._shared.retry.*",
+    "_shared/errors.py": "agno_deepinfra._shared.errors.*",
+    "_shared/error_text.py": "agno_deepinfra._shared.error_text.*",
+    "chat/_attempt.py: StreamScope": "agno_deepinfra.chat._attempt.xǁStreamScopeǁ*",
 }
 MUST_DIE = "agno_deepinfra._shared.retry.x_scheduled_delay__mutmut_"
 # The canary: the retry schedule loses its exponential backoff.
