@@ -83,6 +83,40 @@ def test_to_dict_is_json_with_httpx2_timeouts() -> None:
     assert json.loads(json.dumps(data)) == data
 
 
+def _timeout(library: str, seconds: float, connect: float) -> Any:
+    """A `Timeout` of httpx, or of httpx2 (openai 3's `openai.Timeout`), skipping when that one is absent."""
+    if library == "httpx":
+        return httpx.Timeout(seconds, connect=connect)
+    timeout = _httpx2_timeout()
+    if timeout is None:
+        pytest.skip("httpx2 is only installed with openai 3")
+    return type(timeout)(seconds, connect=connect)
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+@pytest.mark.parametrize("path", ["run", "arun"])
+def test_a_timeout_of_either_library_travels_as_json_and_bounds_real_calls(
+    emu: DeepInfraEmulator, make_model: MakeModel, library: str, path: str
+) -> None:
+    """On agno 3.1 a timeout reaches `settings()` (and not agno's `to_dict()`): there it must be its dict.
+
+    The model rebuilt from that JSON answers, and its timeout is live: a hung request fails as a
+    timeout instead of waiting, on the model as given and on the rebuilt one.
+    """
+    model = make_model(timeout=_timeout(library, 0.5, connect=5.0))
+    settings = model.settings()
+    assert settings["timeout"] == {"connect": 5.0, "read": 0.5, "write": 0.5, "pool": 0.5}
+    assert json.loads(json.dumps(model.to_dict())) == model.to_dict()
+    rebuilt = DeepInfra.from_settings(json.loads(json.dumps(settings)), api_key=emu.api_key)
+    assert rebuilt.settings() == settings
+    for each in (model, rebuilt):
+        content, error = run_path(Agent(model=each), path)
+        assert error is None and "deterministic reply" in str(content)
+        emu.queue(Fault.hang())
+        _, error = run_path(Agent(model=each), path)
+        assert error is not None and "request timed out" in error
+
+
 def _agent(model: DeepInfra, db: SqliteDb) -> Agent:
     return Agent(model=model, db=db, session_id="s-1", add_history_to_context=True)
 
