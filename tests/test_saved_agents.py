@@ -284,24 +284,30 @@ def test_client_settings_still_read_write_and_compare() -> None:
 # --------------------------------------------------------------------- case-mangled model ids
 
 
+# Lowercase (as agno's provider table hands ids back), uppercase and mixed: the correction is
+# remembered under the id as given, so each pays one 404 in all, never one per call.
+WRONG_CASES = [CATALOG_ID.lower(), CATALOG_ID.upper(), CATALOG_ID.swapcase()]
+
+
+@pytest.mark.parametrize("wrong", WRONG_CASES, ids=["lower", "upper", "swapped"])
 @pytest.mark.parametrize("path", PATHS)
 def test_an_id_in_the_wrong_case_is_corrected_once(
-    emu: DeepInfraEmulator, make_model: MakeModel, path: str, caplog: pytest.LogCaptureFixture
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str, wrong: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    model = make_model(id=CATALOG_ID.lower())
+    model = make_model(id=wrong)
     agent = Agent(model=model)
     with caplog.at_level(logging.WARNING, logger="agno_deepinfra"):
-        content, error = run_path(agent, path)
-        assert error is None and content
-        content, error = run_path(agent, path)  # the spelling is remembered: no second 404
-        assert error is None and content
+        for _ in range(3):  # the spelling is remembered: no second 404
+            content, error = run_path(agent, path)
+            assert error is None and content
     assert [(r.route, r.model) for r in emu.requests] == [
-        ("chat", CATALOG_ID.lower()),
+        ("chat", wrong),
         ("models", None),
         ("chat", CATALOG_ID),
         ("chat", CATALOG_ID),
-    ]
-    assert model.id == CATALOG_ID.lower()  # the user's id is left as given
+        ("chat", CATALOG_ID),
+    ], "the corrected spelling was not reused: every call paid a 404 and a resend"
+    assert model.id == wrong  # the user's id is left as given
     assert sum("case-sensitive" in r.getMessage() for r in caplog.records) == 1
 
 
