@@ -246,7 +246,19 @@ CLIENT_ONLY_CHANGES = [
     {"api_key": "another-key"},
     {"batch_api": True},
     {"session_prompt_cache": False},
+    {"max_concurrency": 3},
+    {"max_concurrency": "auto"},
 ]
+
+
+def test_every_client_setting_is_among_the_fingerprint_checks() -> None:
+    """A `ClientSetting` added later is checked too: the list above must name every one of them."""
+    from agno_deepinfra._config import ClientSetting
+
+    declared = {name for klass in DeepInfra.__mro__ for name, v in vars(klass).items() if isinstance(v, ClientSetting)}
+    checked = {name for change in CLIENT_ONLY_CHANGES for name in change}
+    assert declared >= {"max_concurrency", "max_retry_delay", "retry_jitter"}  # the derivation finds them
+    assert declared <= checked, f"client settings without a fingerprint check: {sorted(declared - checked)}"
 
 
 def _fingerprints(model: DeepInfra) -> tuple[str, str]:
