@@ -8,6 +8,7 @@ import time
 import wave
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -146,7 +147,7 @@ def _tool(name: str, *args: Any) -> Caller:
     return call
 
 
-async def test_our_embedder_and_media_tools_see_the_caps_429(tmp_path: Any) -> None:
+async def test_our_embedder_and_media_tools_see_the_caps_429(tmp_path: Path) -> None:
     """The same cap through this package's own callers: agno's error, and the tools' readable result."""
     (tmp_path / "note.wav").write_bytes(_wav())
     embedded = await _while_one_request_hangs_on("embeddings", _embed)
