@@ -32,9 +32,11 @@ from agno_deepinfra._errors import (
     incomplete_response_error,
     map_error,
     status_error,
+    text_of,
     transport_error,
     unusable_response_error,
 )
+from agno_deepinfra.testing.errors import ERROR_SHAPES, ErrorShape
 
 
 class Httpx2Error(Exception):
@@ -218,3 +220,9 @@ def test_a_status_error_carries_the_model_and_deepinfras_whole_text(status: int)
     assert (error.status_code, error.model_name, error.detail) == (status, "DeepInfra", text)  # type: ignore[attr-defined]
     if status != 401:  # agno's ModelAuthenticationError has no model_id
         assert error.model_id == "m/x"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("shape", [s for s in ERROR_SHAPES if not isinstance(s.body, str)], ids=lambda s: s.name)
+def test_text_of_a_parsed_error_body_is_deepinfras_text(shape: ErrorShape) -> None:
+    """A batch line's error arrives as parsed JSON, not a response: the same text as from an HTTP error."""
+    assert text_of(shape.body).startswith(shape.message)
