@@ -140,7 +140,8 @@ async def _embed(emu: DeepInfraEmulator, sdk: openai.AsyncOpenAI) -> Any:
 
 def _tool(name: str, *args: Any) -> Caller:
     async def call(emu: DeepInfraEmulator, sdk: openai.AsyncOpenAI) -> Any:
-        tools = DeepInfraTools(base_url=emu.root_url, api_key=emu.api_key)
+        audio_dir = Path(args[0]).parent if name == "atranscribe_audio" else None  # where the test wrote it
+        tools = DeepInfraTools(base_url=emu.root_url, api_key=emu.api_key, audio_dir=audio_dir)
         try:
             return (await getattr(tools, name)(*args)).content
         finally:
