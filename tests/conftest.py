@@ -133,12 +133,19 @@ def registered() -> Any:
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Per-process memories start empty in each test: the catalog cache, case corrections, the rebuild warning."""
+    """Per-process memories start empty in each test: the catalog cache, case corrections, the rebuild warning.
+
+    Also the `Retry-After` the chat model's `_is_retryable_error` hands to `_get_retry_delay` (a
+    context variable of this thread): agno's loop asks for a delay only right after a failure was
+    classified, but a test whose last failure is final leaves it set for a later test that calls
+    `_get_retry_delay` alone (mutmut runs its collecting and its clean session in one process).
+    """
     import threading
 
-    from agno_deepinfra import catalog, model_strings
+    from agno_deepinfra import catalog, chat, model_strings
 
     monkeypatch.setattr(catalog, "_known_ids", {})
     monkeypatch.setattr(catalog, "_spellings", {})
     monkeypatch.setattr(catalog, "_known_tags", {})
     monkeypatch.setattr(model_strings, "_warned", threading.Event())
+    chat._server_retry_hint.set(None)

@@ -36,32 +36,53 @@ def emu(clock: ManualClock) -> Iterator[DeepInfraEmulator]:
         yield emulator
 
 
-def _start(emu: DeepInfraEmulator, journal: Path, *extra: str) -> subprocess.Popen[str]:
+def _start(emu: DeepInfraEmulator, journal: Path, logs: Path) -> subprocess.Popen[str]:
+    """The child, its output in files under `logs` (a pipe nobody reads while we wait could block it)."""
+    command = [sys.executable, str(CHILD), emu.base_url, emu.api_key, str(journal)]
+    logs.mkdir()
+    with (logs / "out").open("w") as out, (logs / "err").open("w") as err:
+        return subprocess.Popen(command, stdout=out, stderr=err, text=True)
+
+
+def _start_piped(emu: DeepInfraEmulator, journal: Path, *extra: str) -> subprocess.Popen[str]:
+    """The child with pipes the test talks through (read by `_Lines` threads, so they never fill)."""
     command = [sys.executable, str(CHILD), emu.base_url, emu.api_key, str(journal), *extra]
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for(condition: object, child: subprocess.Popen[str], what: str) -> None:
+def _output(logs: Path) -> tuple[str, str]:
+    return (logs / "out").read_text(), (logs / "err").read_text()
+
+
+def _wait_for(condition: object, child: subprocess.Popen[str], logs: Path, what: str) -> None:
     """Wait for an event (not a duration): the condition, or the child's early exit, within a generous bound."""
     deadline = time.monotonic() + 90
     while not condition():  # type: ignore[operator]
         if child.poll() is not None:
-            raise AssertionError(f"the child exited before {what}: {child.stderr.read() if child.stderr else ''}")
+            raise AssertionError(f"the child exited before {what}: {_output(logs)[1][-3000:]}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def _batch_ids(emu: DeepInfraEmulator) -> list[str]:
+    """The batches on the account, as a client lists them (the openai SDK's `batches.list()`)."""
+    import openai
+
+    with openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key, max_retries=0, timeout=10) as sdk:
+        return sorted(batch.id for batch in sdk.batches.list())
 
 
 def test_a_killed_run_resumes_from_the_journal_without_a_second_submission(
     emu: DeepInfraEmulator, clock: ManualClock, tmp_path: Path
 ) -> None:
     journal = tmp_path / "batches.jsonl"
-    first = _start(emu, journal)
+    first = _start(emu, journal, tmp_path / "first")
 
     def submitted() -> bool:
         return journal.exists() and '"event":"submitted"' in journal.read_text()
 
-    _wait_for(submitted, first, "the batch was submitted")
+    _wait_for(submitted, first, tmp_path / "first", "the batch was submitted")
     first.kill()  # mid-batch: the batch is still validating
     first.wait(timeout=60)
     assert first.returncode != 0
@@ -69,9 +90,23 @@ def test_a_killed_run_resumes_from_the_journal_without_a_second_submission(
     assert batch["status"] == "validating" and batch["request_counts"]["total"] == 3
 
     clock.advance(30)  # DeepInfra finishes the batch while no process waits for it
-    second = _start(emu, journal)
-    out, err = second.communicate(timeout=120)
-    assert second.returncode == 0, err
+    logs = tmp_path / "second"
+    second = _start(emu, journal, logs)
+    # A second batch would sit in `validating` forever (the clock no longer moves) and the child with
+    # it: watch the account's batches while the rerun works, and fail the moment a second one appears.
+    try:
+        _wait_for(lambda: second.poll() is not None or len(emu.batch_api.created()) > 1, second, logs, "the rerun")
+    finally:
+        resubmitted = len(emu.batch_api.created()) > 1
+        if resubmitted or second.poll() is None:
+            second.kill()
+            second.wait(timeout=60)
+    assert not resubmitted, (
+        f"the rerun submitted a second batch instead of collecting {batch['id']} from the journal: "
+        f"batches {_batch_ids(emu)}"
+    )
+    out, err = _output(logs)
+    assert second.returncode == 0, err[-3000:]
     answers = json.loads(out.strip().splitlines()[-1])
     assert [status for status, *_ in answers] == ["COMPLETED"] * 3
     assert [
@@ -81,7 +116,7 @@ def test_a_killed_run_resumes_from_the_journal_without_a_second_submission(
     ] == [True] * 3
     # The killed run never received these answers: this run's are not replays, and their cost counts.
     assert [(cost > 0, replayed) for _, _, cost, replayed in answers] == [(True, False)] * 3
-    assert len(emu.batch_api.created()) == 1  # nothing submitted a second time
+    assert _batch_ids(emu) == [batch["id"]]  # nothing submitted a second time, as a client lists them
     uploads = [request for request in emu.requests_for("files") if request.method == "POST"]
     assert len(uploads) == 1
     text = journal.read_text()
@@ -137,7 +172,7 @@ def test_two_processes_sharing_a_journal_submit_their_work_once(
     journal = tmp_path / "batches.jsonl"
     holder = os.open(journal, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(holder, fcntl.LOCK_EX)
-    children = [_start(emu, journal, "step") for _ in range(2)]
+    children = [_start_piped(emu, journal, "step") for _ in range(2)]
     outs = [_Lines(child.stdout) for child in children]
     errs = [_Lines(child.stderr) for child in children]
     try:

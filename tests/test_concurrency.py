@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import io
 import pickle
 import time
-from collections.abc import Iterator
+import wave
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 from agno.agent import Agent
 from agno.knowledge.document import Document
 from agno.run.base import RunStatus
 
-from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraRateLimitError, DeepInfraReranker
+from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraRateLimitError, DeepInfraReranker, DeepInfraTools
 from agno_deepinfra._shared.limiter import MaxConcurrency
 from agno_deepinfra._shared.retry import RetryPolicy
+from agno_deepinfra.embedder import DEFAULT_EMBEDDING_MODEL, EmbeddingError
 from agno_deepinfra.testing import DeepInfraEmulator, Fault
+from agno_deepinfra.tools import DEFAULT_IMAGE_MODEL, DEFAULT_SPEECH_MODEL, DEFAULT_TRANSCRIPTION_MODEL
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 RATE_LIMITED = "Rate limited: too many concurrent requests for this model"
@@ -71,6 +77,93 @@ async def test_beyond_the_cap_the_emulator_answers_deepinfras_429_with_retry_aft
     assert other_model.status_code == 200  # the cap is per model
     assert admitted.status_code == 200
     assert emu.rejected(MODEL_ID) == 1 and emu.peak_in_flight(MODEL_ID) == 2
+
+
+def _wav() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16000)
+        writer.writeframes(b"\x00\x00" * 1600)
+    return buffer.getvalue()
+
+
+# One request on each route that runs a model, as the openai SDK sends it.
+SDK_CALLS: dict[str, Callable[[openai.AsyncOpenAI], Awaitable[Any]]] = {
+    "chat": lambda sdk: sdk.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "hi"}]),
+    "completions": lambda sdk: sdk.completions.create(model=MODEL_ID, prompt="hi"),
+    "embeddings": lambda sdk: sdk.embeddings.create(model=DEFAULT_EMBEDDING_MODEL, input="hi"),
+    "images": lambda sdk: sdk.images.generate(model=DEFAULT_IMAGE_MODEL, prompt="a fox", response_format="b64_json"),
+    "speech": lambda sdk: sdk.audio.speech.create(model=DEFAULT_SPEECH_MODEL, voice="af_bella", input="hi"),
+    "transcriptions": lambda sdk: sdk.audio.transcriptions.create(
+        model=DEFAULT_TRANSCRIPTION_MODEL, file=("note.wav", _wav())
+    ),
+}
+
+
+Caller = Callable[[DeepInfraEmulator, openai.AsyncOpenAI], Awaitable[Any]]
+
+
+async def _while_one_request_hangs_on(route: str, call: Caller) -> Any:
+    """`call`'s outcome (its result or what it raised) while another request holds the route's model at a cap of 1."""
+    with DeepInfraEmulator(concurrency_limit=1) as emu:
+        emu.queue(Fault.hang(), route=route)
+        async with openai.AsyncOpenAI(base_url=emu.base_url, api_key=emu.api_key, max_retries=0, timeout=30) as sdk:
+            holder = asyncio.create_task(SDK_CALLS[route](sdk))
+            # The emulator logs a request and takes its slot in one step on its loop: logged means admitted.
+            await wait_for(lambda: len(emu.requests_for(route)) == 1, f"one {route} request holding the cap")
+            try:
+                outcome = await call(emu, sdk)
+            except Exception as raised:  # the outcome under test
+                outcome = raised
+            holder.cancel()
+            await asyncio.gather(holder, return_exceptions=True)
+            await wait_for(lambda: sum(emu.cap.in_flight.values()) == 0, "the cancelled request's slot freed")
+            await SDK_CALLS[route](sdk)  # the slot came back: the next request is served (a 429 would raise)
+    return outcome
+
+
+@pytest.mark.parametrize("route", list(SDK_CALLS))
+async def test_every_route_that_runs_a_model_is_capped_as_the_sdk_sees_it(route: str) -> None:
+    """The 429 a caller of the real openai SDK sees, on chat, the legacy completions, embeddings and media."""
+    refused = await _while_one_request_hangs_on(route, lambda emu, sdk: SDK_CALLS[route](sdk))
+    assert isinstance(refused, openai.RateLimitError), refused
+    assert refused.status_code == 429 and refused.response.headers["retry-after"] == "1"
+    assert refused.response.json()["detail"]["error"].startswith(RATE_LIMITED)  # DeepInfra's body
+
+
+async def _embed(emu: DeepInfraEmulator, sdk: openai.AsyncOpenAI) -> Any:
+    async with DeepInfraEmbedder(base_url=emu.base_url, api_key=emu.api_key) as embedder:
+        return await embedder.async_get_embedding("hi")
+
+
+def _tool(name: str, *args: Any) -> Caller:
+    async def call(emu: DeepInfraEmulator, sdk: openai.AsyncOpenAI) -> Any:
+        audio_dir = Path(args[0]).parent if name == "atranscribe_audio" else None  # where the test wrote it
+        tools = DeepInfraTools(base_url=emu.root_url, api_key=emu.api_key, audio_dir=audio_dir)
+        try:
+            return (await getattr(tools, name)(*args)).content
+        finally:
+            await tools.aclose()
+
+    return call
+
+
+async def test_our_embedder_and_media_tools_see_the_caps_429(tmp_path: Path) -> None:
+    """The same cap through this package's own callers: agno's error, and the tools' readable result."""
+    (tmp_path / "note.wav").write_bytes(_wav())
+    embedded = await _while_one_request_hangs_on("embeddings", _embed)
+    assert isinstance(embedded, EmbeddingError) and "429" in str(embedded) and RATE_LIMITED in str(embedded)
+    calls = {
+        "images": _tool("agenerate_image", "a fox"),
+        "speech": _tool("agenerate_speech", "hi"),
+        "transcriptions": _tool("atranscribe_audio", str(tmp_path / "note.wav")),
+    }
+    for route, call in calls.items():
+        result = await _while_one_request_hangs_on(route, call)
+        assert isinstance(result, str) and result.startswith("Failed to "), (route, result)
+        assert "429" in result and RATE_LIMITED in result, (route, result)
 
 
 async def test_the_cap_can_be_turned_off() -> None:
@@ -147,10 +240,11 @@ def _user(text: str) -> object:
 
 
 def test_a_fixed_limit_keeps_threads_under_the_cap(capped: DeepInfraEmulator) -> None:
-    model = DeepInfra(id=MODEL_ID, base_url=capped.base_url, api_key=capped.api_key, max_concurrency=3)
+    model = DeepInfra(id=MODEL_ID, base_url=capped.base_url, api_key=capped.api_key, max_concurrency=3, retries=0)
     with ThreadPoolExecutor(8) as pool:
         outputs = list(pool.map(lambda n: Agent(model=model).run(f"thread run {n}"), range(24)))
-    assert all(output.status == RunStatus.completed for output in outputs)
+    # The callers' side: with no retries, a single 429 would fail its run.
+    assert [output.status for output in outputs] == [RunStatus.completed] * 24, [o.content for o in outputs]
     assert capped.rejected() == 0 and capped.peak_in_flight(MODEL_ID) <= 3
 
 

@@ -16,7 +16,14 @@ import httpx
 import openai
 import pytest
 
-from agno_deepinfra._shared.error_text import MAX_TEXT, _plain_text, _text_from_body, _validation_item, error_text
+from agno_deepinfra._shared.error_text import (
+    MAX_TEXT,
+    _plain_text,
+    _text_from_body,
+    _validation_item,
+    error_text,
+    text_of,
+)
 from agno_deepinfra._shared.errors import (
     MAX_MESSAGE_TEXT,
     DeepInfraContextWindowError,
@@ -31,6 +38,7 @@ from agno_deepinfra._shared.errors import (
     transport_error,
     unusable_response_error,
 )
+from agno_deepinfra.testing.errors import ERROR_SHAPES, ErrorShape
 
 
 class Httpx2Error(Exception):
@@ -214,3 +222,9 @@ def test_a_status_error_carries_the_model_and_deepinfras_whole_text(status: int)
     assert (error.status_code, error.model_name, error.detail) == (status, "DeepInfra", text)  # type: ignore[attr-defined]
     if status != 401:  # agno's ModelAuthenticationError has no model_id
         assert error.model_id == "m/x"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("shape", [s for s in ERROR_SHAPES if not isinstance(s.body, str)], ids=lambda s: s.name)
+def test_text_of_a_parsed_error_body_is_deepinfras_text(shape: ErrorShape) -> None:
+    """A batch line's error arrives as parsed JSON, not a response: the same text as from an HTTP error."""
+    assert text_of(shape.body).startswith(shape.message)

@@ -1,8 +1,8 @@
 """The package's layout: old module paths still load what was pickled before the re-layout.
 
 `tests/data/pickles-before-relayout.pickle` was written by `tests/data/make_pickles.py` on the
-layout with 15 private top-level modules. Its pickles name `agno_deepinfra._limiter.Limiter` and
-`agno_deepinfra._http.HttpClients`; a worker on today's layout must read them and work.
+layout with 15 private top-level modules. Its pickles name `agno_deepinfra._shared.limiter.Limiter` and
+`agno_deepinfra._shared.http.HttpClients`; a worker on today's layout must read them and work.
 """
 
 from __future__ import annotations

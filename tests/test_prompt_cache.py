@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,25 @@ def test_one_session_one_key_another_session_another(emu: DeepInfraEmulator, mak
     assert len({first, other_session, other_user}) == 3
     for request in emu.requests_for("chat"):  # raw ids never leave the process
         assert "ada@example.com" not in str(request.body) and "chat-1" not in str(request.body)
+
+
+def test_the_key_is_salted_so_whoever_knows_the_ids_cannot_recompute_it(
+    emu: DeepInfraEmulator, make_model: MakeModel
+) -> None:
+    """An unsalted hash of a user id (often an e-mail address) and a session id is a lookup away from them."""
+    user, session = "ada@example.com", "chat-1"
+    Agent(model=make_model()).run("Hello", session_id=session, user_id=user)
+    [key] = sent_keys(emu)
+    assert key is not None and key.startswith("agno-session-")
+    digest = key.removeprefix("agno-session-")
+    assert len(digest) == 32 and int(digest, 16) >= 0
+    texts = [f"{user}\x00{session}", f"{user}{session}", f"{user}:{session}", f"{user}/{session}", session, user]
+    unsalted = {
+        hashlib.new(algorithm, text.encode()).hexdigest()[:32]
+        for algorithm in sorted(hashlib.algorithms_guaranteed - {"shake_128", "shake_256"})
+        for text in texts
+    }
+    assert digest not in unsalted, "the prompt cache key is an unsalted hash of the user and session ids"
 
 
 def test_an_explicit_key_wins_and_the_switch_turns_it_off(emu: DeepInfraEmulator, make_model: MakeModel) -> None:

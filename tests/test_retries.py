@@ -220,17 +220,35 @@ def test_context_overflow_is_not_retried(emu: DeepInfraEmulator, make_model: Mak
     assert len(emu.requests_for("chat")) == 1
 
 
-def test_programming_errors_surface_at_once(emu: DeepInfraEmulator, make_model: MakeModel) -> None:
-    """A bug in our code or agno's is raised as itself, not wrapped into a retryable provider error."""
+@pytest.mark.parametrize("path", ["response", "aresponse", "stream", "astream"])
+def test_programming_errors_surface_at_once(emu: DeepInfraEmulator, make_model: MakeModel, path: str) -> None:
+    """A bug in our code or agno's is raised as itself, not wrapped into a retryable provider error.
+
+    On the stream paths agno's chunk parsing runs inside the request's failure scope (between
+    chunks): a bug there must pass through it unmapped too.
+    """
     model = make_model(retries=3)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("bug")
 
     model._parse_provider_response = broken  # type: ignore[method-assign]
+    model._parse_provider_response_delta = broken  # type: ignore[method-assign]
     emu.queue(Reply(content="fine"))
+    messages = [Message(role="user", content="hi")]
+
+    async def drain() -> None:
+        async for _ in model.aresponse_stream(messages=messages):
+            pass
+
+    call = {
+        "response": lambda: model.response(messages=messages),
+        "aresponse": lambda: asyncio.run(model.aresponse(messages=messages)),
+        "stream": lambda: list(model.response_stream(messages=messages)),
+        "astream": lambda: asyncio.run(drain()),
+    }[path]
     with pytest.raises(KeyError):
-        model.response(messages=[Message(role="user", content="hi")])
+        call()
     assert len(emu.requests_for("chat")) == 1
 
 

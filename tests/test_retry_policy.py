@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from agno.exceptions import ModelProviderError
 
+from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
 from agno_deepinfra._shared import retry as _retry
 from agno_deepinfra._shared.errors import DeepInfraError, retry_after_seconds
 from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, retry_delay
@@ -103,6 +104,52 @@ def test_the_policy_reads_every_retry_field_of_its_owner() -> None:
     assert RetryPolicy.of(Owner(retries=-3)).retries == 0
 
 
+OWNERS = {"model": DeepInfra, "embedder": DeepInfraEmbedder, "reranker": DeepInfraReranker}
+
+
+def owner_with(kind: str, max_concurrency: Any) -> Any:
+    """A real model, embedder or reranker: 3 retries, 1 s doubling, and the given `max_concurrency`."""
+    return OWNERS[kind](
+        api_key="k", retries=3, delay_between_retries=1, exponential_backoff=True, max_concurrency=max_concurrency
+    )
+
+
+@pytest.mark.parametrize("kind", OWNERS)
+@pytest.mark.parametrize(
+    ("max_concurrency", "expected"),
+    [("auto", [0.5, 0.5, 0.5]), (3, [1.0, 2.0, 4.0]), (None, [1.0, 2.0, 4.0])],
+)
+def test_under_auto_a_short_retry_after_is_the_whole_wait(
+    kind: str, max_concurrency: Any, expected: list[float]
+) -> None:
+    """Under "auto" the limiter holds a retry until a slot frees: the server's ask alone, never the schedule.
+
+    A `Retry-After` (0.5 s) shorter than the schedule (1, 2, 4 s) tells the two apart; a fixed limit or
+    none waits the longer of the two.
+    """
+    policy = RetryPolicy.of(owner_with(kind, max_concurrency))
+    assert [policy.wait_before_retry(failure(429, retry_after=0.5), n) for n in range(3)] == expected
+    assert [policy.delay_before(n, 0.5) for n in range(3)] == expected
+
+
+@pytest.mark.parametrize("kind", OWNERS)
+def test_under_auto_the_cap_still_bounds_the_servers_ask_and_no_ask_keeps_the_schedule(kind: str) -> None:
+    policy = RetryPolicy.of(owner_with(kind, "auto"))
+    assert policy.delay_before(0, 3600.0) == 60.0
+    assert [policy.delay_before(n, None) for n in range(3)] == [1.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize(("max_concurrency", "expected"), [("auto", [0.5, 0.5, 0.5]), (3, [1.0, 2.0, 4.0])])
+def test_the_chat_models_retry_hooks_wait_as_its_policy(max_concurrency: Any, expected: list[float]) -> None:
+    """agno's loop asks `_is_retryable_error` (which reads the Retry-After), then `_get_retry_delay`."""
+    model = owner_with("model", max_concurrency)
+    waits = []
+    for attempt in range(3):
+        assert model._is_retryable_error(failure(429, retry_after=0.5))
+        waits.append(model._get_retry_delay(attempt))
+    assert waits == expected
+
+
 def test_jitter_adds_up_to_its_fraction_of_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_retry.random, "random", lambda: 0.5)
     assert retry_delay(0, base=2.0, exponential=False, jitter=0.2) == pytest.approx(2.2)
@@ -123,9 +170,8 @@ def test_a_retry_is_logged_with_the_error_and_the_attempt_numbers(caplog: pytest
 
 def test_a_retry_is_noted_on_the_span_with_the_error_attempt_and_wait(retry_events: list[tuple[Any, ...]]) -> None:
     error = failure()
-    RetryPolicy(
-        retries=3, delay=1.0, exponential=True, on_retry=lambda *event: retry_events.append(event)
-    ).wait_before_retry(error, 1)
+    policy = RetryPolicy(retries=3, delay=1.0, exponential=True, on_retry=lambda *event: retry_events.append(event))
+    policy.wait_before_retry(error, 1)
     assert retry_events == [(error, 2, 2.0)]
 
 

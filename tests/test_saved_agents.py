@@ -83,6 +83,40 @@ def test_to_dict_is_json_with_httpx2_timeouts() -> None:
     assert json.loads(json.dumps(data)) == data
 
 
+def _timeout(library: str, seconds: float, connect: float) -> Any:
+    """A `Timeout` of httpx, or of httpx2 (openai 3's `openai.Timeout`), skipping when that one is absent."""
+    if library == "httpx":
+        return httpx.Timeout(seconds, connect=connect)
+    timeout = _httpx2_timeout()
+    if timeout is None:
+        pytest.skip("httpx2 is only installed with openai 3")
+    return type(timeout)(seconds, connect=connect)
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+@pytest.mark.parametrize("path", ["run", "arun"])
+def test_a_timeout_of_either_library_travels_as_json_and_bounds_real_calls(
+    emu: DeepInfraEmulator, make_model: MakeModel, library: str, path: str
+) -> None:
+    """On agno 3.1 a timeout reaches `settings()` (and not agno's `to_dict()`): there it must be its dict.
+
+    The model rebuilt from that JSON answers, and its timeout is live: a hung request fails as a
+    timeout instead of waiting, on the model as given and on the rebuilt one.
+    """
+    model = make_model(timeout=_timeout(library, 0.5, connect=5.0))
+    settings = model.settings()
+    assert settings["timeout"] == {"connect": 5.0, "read": 0.5, "write": 0.5, "pool": 0.5}
+    assert json.loads(json.dumps(model.to_dict())) == model.to_dict()
+    rebuilt = DeepInfra.from_settings(json.loads(json.dumps(settings)), api_key=emu.api_key)
+    assert rebuilt.settings() == settings
+    for each in (model, rebuilt):
+        content, error = run_path(Agent(model=each), path)
+        assert error is None and "deterministic reply" in str(content)
+        emu.queue(Fault.hang())
+        _, error = run_path(Agent(model=each), path)
+        assert error is not None and "request timed out" in error
+
+
 def _agent(model: DeepInfra, db: SqliteDb) -> Agent:
     return Agent(model=model, db=db, session_id="s-1", add_history_to_context=True)
 
@@ -212,7 +246,19 @@ CLIENT_ONLY_CHANGES = [
     {"api_key": "another-key"},
     {"batch_api": True},
     {"session_prompt_cache": False},
+    {"max_concurrency": 3},
+    {"max_concurrency": "auto"},
 ]
+
+
+def test_every_client_setting_is_among_the_fingerprint_checks() -> None:
+    """A `ClientSetting` added later is checked too: the list above must name every one of them."""
+    from agno_deepinfra._shared.config import ClientSetting
+
+    declared = {name for klass in DeepInfra.__mro__ for name, v in vars(klass).items() if isinstance(v, ClientSetting)}
+    checked = {name for change in CLIENT_ONLY_CHANGES for name in change}
+    assert declared >= {"max_concurrency", "max_retry_delay", "retry_jitter"}  # the derivation finds them
+    assert declared <= checked, f"client settings without a fingerprint check: {sorted(declared - checked)}"
 
 
 def _fingerprints(model: DeepInfra) -> tuple[str, str]:
@@ -250,24 +296,30 @@ def test_client_settings_still_read_write_and_compare() -> None:
 # --------------------------------------------------------------------- case-mangled model ids
 
 
+# Lowercase (as agno's provider table hands ids back), uppercase and mixed: the correction is
+# remembered under the id as given, so each pays one 404 in all, never one per call.
+WRONG_CASES = [CATALOG_ID.lower(), CATALOG_ID.upper(), CATALOG_ID.swapcase()]
+
+
+@pytest.mark.parametrize("wrong", WRONG_CASES, ids=["lower", "upper", "swapped"])
 @pytest.mark.parametrize("path", PATHS)
 def test_an_id_in_the_wrong_case_is_corrected_once(
-    emu: DeepInfraEmulator, make_model: MakeModel, path: str, caplog: pytest.LogCaptureFixture
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str, wrong: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    model = make_model(id=CATALOG_ID.lower())
+    model = make_model(id=wrong)
     agent = Agent(model=model)
     with caplog.at_level(logging.WARNING, logger="agno_deepinfra"):
-        content, error = run_path(agent, path)
-        assert error is None and content
-        content, error = run_path(agent, path)  # the spelling is remembered: no second 404
-        assert error is None and content
+        for _ in range(3):  # the spelling is remembered: no second 404
+            content, error = run_path(agent, path)
+            assert error is None and content
     assert [(r.route, r.model) for r in emu.requests] == [
-        ("chat", CATALOG_ID.lower()),
+        ("chat", wrong),
         ("models", None),
         ("chat", CATALOG_ID),
         ("chat", CATALOG_ID),
-    ]
-    assert model.id == CATALOG_ID.lower()  # the user's id is left as given
+        ("chat", CATALOG_ID),
+    ], "the corrected spelling was not reused: every call paid a 404 and a resend"
+    assert model.id == wrong  # the user's id is left as given
     assert sum("case-sensitive" in r.getMessage() for r in caplog.records) == 1
 
 

@@ -3,7 +3,8 @@
 The emulator always finishes its streams, so this one case is served by a few lines of
 `http.server` on 127.0.0.1: a real socket, the real openai SDK and agno's real retry loop. Once
 content, a tool call or reasoning has reached the consumer, the failure is final; before that,
-it is retried like any other failure.
+it is retried like any other failure. And a stream that does finish passes its usage on to agno
+once (`StreamScope.deliver`), checked against the emulator.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from agno.agent import Agent
+from agno.db.in_memory import InMemoryDb
 from agno.exceptions import ModelProviderError
 from agno.models.message import Message
+from paths import run_path
 
 from agno_deepinfra import DeepInfra
 from agno_deepinfra._shared.errors import DeepInfraError
+from agno_deepinfra.testing import DeepInfraEmulator, Reply
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 CUT_SHORT = (
@@ -130,3 +135,20 @@ def test_a_stream_cut_short_before_any_output_is_retried(
     assert server.requests == 3 and len(waits) == 2
     assert raised.value.message == CUT_SHORT
     assert isinstance(raised.value, DeepInfraError) and raised.value.retryable is True
+
+
+# --------------------------------------------- a finished stream: its usage passes on, once
+
+
+@pytest.mark.parametrize("path", ["stream", "astream"])
+def test_a_finished_streams_usage_reaches_agno_once(
+    make_model: Callable[..., DeepInfra], emu: DeepInfraEmulator, path: str
+) -> None:
+    """`deliver` passes each chunk's usage on (what it adds, see `StreamUsage`): the run's metrics are the stream's."""
+    emu.queue(Reply(content="a b c", chunks=3, usage={"prompt_tokens": 50, "completion_tokens": 3}))
+    agent = Agent(model=make_model(), db=InMemoryDb(), telemetry=False)  # the db keeps the run's metrics
+    content, error = run_path(agent, path)
+    assert error is None and content == "a b c"
+    metrics = agent.get_last_run_output().metrics  # type: ignore[union-attr]
+    assert metrics is not None
+    assert (metrics.input_tokens, metrics.output_tokens, metrics.total_tokens) == (50, 3, 53)

@@ -165,25 +165,37 @@ def test_enable_flags_choose_the_tools() -> None:
 # ------------------------------------------------------------------ bad input, no request sent
 
 
+def call_tool(tools: DeepInfraTools, path: str, name: str, *args: Any, **kwargs: Any) -> ToolResult:
+    """The sync tool `name`, or its async twin (`a` + name) run to completion."""
+    if path == "sync":
+        result: ToolResult = getattr(tools, name)(*args, **kwargs)
+        return result
+    return asyncio.run(getattr(tools, "a" + name)(*args, **kwargs))
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
 def test_bad_input_is_a_readable_result_and_sends_nothing(
-    emu: DeepInfraEmulator, make_tools: MakeTools, tmp_path: Path
+    emu: DeepInfraEmulator, make_tools: MakeTools, tmp_path: Path, path: str
 ) -> None:
     tools = make_tools(max_audio_bytes=1000)
     (tmp_path / "notes.txt").write_text("not audio")
     (tmp_path / "empty.wav").write_bytes(b"")
     big = write_wav(tmp_path / "long.wav", seconds=1.0)
 
+    def call(name: str, *args: Any, **kwargs: Any) -> ToolResult:
+        return call_tool(tools, path, name, *args, **kwargs)
+
     cases = {
-        "no audio file": tools.transcribe_audio(str(tmp_path / "missing.wav")),
-        "unsupported audio format '.txt' for notes.txt: use one of flac, mp3": tools.transcribe_audio(
-            str(tmp_path / "notes.txt")
+        "no audio file": call("transcribe_audio", str(tmp_path / "missing.wav")),
+        "unsupported audio format '.txt' for notes.txt: use one of flac, mp3": call(
+            "transcribe_audio", str(tmp_path / "notes.txt")
         ),
-        "empty.wav is empty": tools.transcribe_audio(str(tmp_path / "empty.wav")),
-        f"long.wav is {big.stat().st_size:,} bytes, over the 1,000-byte limit": tools.transcribe_audio(str(big)),
-        "unknown image size '999x999'": tools.generate_image("a fox", size="999x999"),
-        "unknown image size 'huge': give WIDTHxHEIGHT": tools.generate_image("a fox", size="huge"),
-        "the prompt is empty": tools.generate_image("  "),
-        "the text to speak is empty": tools.generate_speech(""),
+        "empty.wav is empty": call("transcribe_audio", str(tmp_path / "empty.wav")),
+        f"long.wav is {big.stat().st_size:,} bytes, over the 1,000-byte limit": call("transcribe_audio", str(big)),
+        "unknown image size '999x999'": call("generate_image", "a fox", size="999x999"),
+        "unknown image size 'huge': give WIDTHxHEIGHT": call("generate_image", "a fox", size="huge"),
+        "the prompt is empty": call("generate_image", "  "),
+        "the text to speak is empty": call("generate_speech", ""),
     }
     for expected, result in cases.items():
         assert result.content.startswith("Failed to "), result.content
@@ -191,9 +203,12 @@ def test_bad_input_is_a_readable_result_and_sends_nothing(
     assert emu.requests == []
 
 
-def test_bad_tool_arguments_from_the_model_do_not_break_the_run(emu: DeepInfraEmulator, make_tools: MakeTools) -> None:
+@pytest.mark.parametrize("path", ["run", "arun"])
+def test_bad_tool_arguments_from_the_model_do_not_break_the_run(
+    emu: DeepInfraEmulator, make_tools: MakeTools, path: str
+) -> None:
     emu.queue(Reply(tool_calls=[ToolCall("transcribe_audio", {"audio_path": "/no/such/meeting.wav"})]))
-    output = agent_with(make_tools(), emu).run("Transcribe it")
+    output = run(agent_with(make_tools(), emu), "Transcribe it", path)
 
     assert output.status == RunStatus.completed
     assert tool_results(emu) == [

@@ -202,6 +202,28 @@ def test_a_final_failure_is_an_error_span_marked_not_retryable(
     assert "Invalid token" in str(failed.status.description)
 
 
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [
+        (400, "messages: a message has no role"),
+        (404, "The model does not exist"),
+        (422, "temperature: Input should be less than or equal to 2"),
+    ],
+)
+def test_a_final_provider_error_is_marked_not_retryable(
+    emu: DeepInfraEmulator, make_model: MakeModel, spans: Callable[[str], list[ReadableSpan]], status: int, text: str
+) -> None:
+    """400, 404 and 422 reach agno as `ModelProviderError`s: the span's verdict is the real classification's."""
+    emu.queue(Fault.status(status, body={"detail": {"error": text}}))
+    _, error = run_path(Agent(model=make_model(retries=3), telemetry=False), "run")
+    assert error is not None and text in error
+    [failed] = spans("LLM")  # one attempt: a final failure is not retried...
+    assert attrs(failed)[names.HTTP_STATUS] == status
+    assert attrs(failed)[names.RETRYABLE] is False  # ...and its span says so
+    assert attrs(failed)[names.ERROR_TYPE] != "ModelAuthenticationError"
+    assert text in str(failed.status.description)
+
+
 # ------------------------------------------------------------------ embedder and reranker spans
 
 

@@ -43,6 +43,9 @@ _PREFIXES: tuple[tuple[str, str, str], ...] = (
     ("/models/", "models", "GET"),
 )
 
+# Routes whose body names the model the request runs on: each counts against that model's cap.
+_MODEL_ROUTES = frozenset({"chat", "completions", "embeddings", *MEDIA_PREPARERS})
+
 NOT_FOUND = Outcome(json_response(404, not_found()))
 METHOD_NOT_ALLOWED = Outcome(json_response(405, {"detail": "Method Not Allowed"}))
 UNAUTHORIZED = Outcome(json_response(401, detail_error(status_message(401))))
@@ -192,9 +195,13 @@ class App:
 
 
 def _model_of(route: str, path_model: str | None, body: Any) -> str | None:
-    """The model a request runs on (what DeepInfra's per-model cap counts), None for catalog reads."""
+    """The model a request runs on (what DeepInfra's per-model cap counts), None for catalog reads.
+
+    Every route that runs a model counts: chat, the legacy completions, embeddings, the media routes
+    (images, speech, transcriptions: their model is a JSON or a form field) and native inference.
+    """
     if route == "inference":
         return path_model
-    if route in ("chat", "embeddings") and isinstance(body, dict):
+    if route in _MODEL_ROUTES and isinstance(body, dict):
         return str(body.get("model"))
     return None

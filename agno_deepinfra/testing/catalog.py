@@ -54,6 +54,8 @@ class ModelEntry:
         reasoning: how unscripted answers carry reasoning: "field" (`reasoning_content`, as
             DeepSeek-R1) or "think_tags" (`<think>` in the content, as Qwen3); None: no reasoning.
         metadata_extra: further metadata fields to report in the model list.
+        quirks: open-model family behaviours of this model (`testing.families.QUIRKS`, WIRE.md
+            "Model families"), e.g. `("leak:hermes",)` or `("tools_unsupported",)`.
     """
 
     id: str

@@ -59,6 +59,9 @@ class DeepInfraEmulator:
             `None`: no cap).
         retry_after: the `Retry-After` seconds of that 429.
         service_time: seconds every admitted model request takes before its answer starts.
+        max_body_bytes: the largest request body accepted (64 MiB); a larger one is answered 413.
+        allowed_hosts: further `Host` names accepted besides loopback names and the bound address;
+            any other `Host` is answered 421.
     """
 
     def __init__(

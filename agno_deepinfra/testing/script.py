@@ -66,6 +66,9 @@ class Reply:
         embeddings: the vectors of an embeddings or native-embedding answer.
         scores: the scores of a reranker answer, one per document.
         body: the whole JSON response of a non-streaming request, on any route.
+        leak: send the tool calls as text in this family grammar instead (`testing.families.GRAMMARS`,
+            e.g. "hermes").
+        tool_index: streamed tool-call deltas: "ok", "omit" the index, or "zero" on every call.
     """
 
     content: str | None = None
