@@ -30,11 +30,12 @@ from agno_deepinfra._shared.http import (
     ClosesClients,
     HttpClients,
     auth_headers,
+    batch_fanout,
     deepcopy_sharing,
     gather_bounded,
 )
 from agno_deepinfra._shared.http_stack import new_sync_http_client, sdk_timeout
-from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
+from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, new_limiter, set_limit
 from agno_deepinfra._shared.portable import without
 from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._shared.tracing import KnowledgeSpan, embedding_span, note_retry

@@ -142,7 +142,8 @@ def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     import threading
 
-    from agno_deepinfra import catalog, chat, model_strings
+    from agno_deepinfra import catalog, model_strings
+    from agno_deepinfra.chat import model as chat
 
     monkeypatch.setattr(catalog, "_known_ids", {})
     monkeypatch.setattr(catalog, "_spellings", {})

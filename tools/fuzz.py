@@ -49,9 +49,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from agno_deepinfra import DeepInfra
+from agno_deepinfra._shared.adaptive_limit import Ticket
 from agno_deepinfra._shared.error_text import text_of
 from agno_deepinfra._shared.errors import MAX_MESSAGE_TEXT, retry_after_seconds, status_error
-from agno_deepinfra._shared.limiter import Limiter, Ticket
+from agno_deepinfra._shared.limiter import Limiter
 from agno_deepinfra._shared.retry import retry_delay, scheduled_delay
 from agno_deepinfra.batch import _journal as journal_module
 from agno_deepinfra.chat._usage import usage_metrics

@@ -207,6 +207,16 @@ def share_in_deepcopy(memo: dict[int, Any], *shared: object) -> None:
         memo[id(item)] = item
 
 
+DEFAULT_BATCH_FANOUT = 4
+
+
+def batch_fanout(setting: int | str | None, jobs: int) -> int:
+    """How many of one batch call's `jobs` to start at once."""
+    if setting is None:
+        return DEFAULT_BATCH_FANOUT
+    return jobs if setting == "auto" else min(int(setting), max(jobs, 1))
+
+
 async def gather_bounded(jobs: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
     """Run `jobs` with at most `limit` in flight; results in job order.
 

@@ -15,9 +15,10 @@ from agno.models.response import ModelResponse
 from openai.types.chat import ChatCompletionChunk
 
 from agno_deepinfra import catalog
+from agno_deepinfra._shared.adaptive_limit import Ticket
 from agno_deepinfra._shared.config import resolve_api_key
 from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
-from agno_deepinfra._shared.limiter import Limiter, Ticket
+from agno_deepinfra._shared.limiter import Limiter
 from agno_deepinfra.batch import _chat as _batch_chat
 from agno_deepinfra.batch._chat import BatchChatModel
 from agno_deepinfra.batch.options import BatchOptions
