@@ -172,7 +172,8 @@ def check_journal(text: str) -> None:
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     try:
         journal = journal_module.open_journal(path)
-        journal.claim("/v1/chat/completions", ["a", "b"])
+        journal.load()  # every line read: torn, foreign or wrong-shaped lines are skipped with a warning
+        journal.claim("account", "http://127.0.0.1/v1/openai", "/v1/chat/completions", ["a", "b"])
     except ValueError as error:
         if str(path) not in str(error) and path.name not in str(error):
             raise  # a bare ValueError that does not say which file: not a clear error
