@@ -17,7 +17,7 @@ ROOT_URL = "https://api.deepinfra.com"
 OPENAI_PATH = "/v1/openai"
 DEFAULT_BASE_URL = ROOT_URL + OPENAI_PATH
 
-logger = logging.getLogger("agno_deepinfra")
+logger = logging.getLogger("agno_deepinfra")  # the package's one logger: every module logs through it
 guard_url_logs()  # httpx's request log never shows a credential in a URL (see `_shared.url_logs`)
 
 

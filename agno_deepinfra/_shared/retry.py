@@ -7,7 +7,6 @@ sleeping; the model's `_is_retryable_error` and `_get_retry_delay` hooks call in
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -16,9 +15,8 @@ from typing import Protocol, TypeVar
 
 from agno.exceptions import ModelProviderError
 
+from agno_deepinfra._shared.config import logger
 from agno_deepinfra._shared.errors import is_retryable
-
-logger = logging.getLogger("agno_deepinfra")
 
 
 def scheduled_delay(attempt: int, base: float, exponential: bool) -> float:

@@ -16,7 +16,6 @@ counted its cost: a replay's `estimated_cost` is 0).
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from agno.exceptions import AgnoError
 from openai import OpenAI
 
 from agno_deepinfra import catalog
+from agno_deepinfra._shared.config import logger
 from agno_deepinfra._shared.error_text import error_text
 from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, DeepInfraError, map_error
 from agno_deepinfra._shared.retry import call_with_retries
@@ -37,7 +37,6 @@ from agno_deepinfra.batch._lines import Asker, batch_errors, outcome, priced, re
 from agno_deepinfra.batch.options import BatchOptions, BatchProgress, Target, Waiting, batch_error, show_progress
 
 T = TypeVar("T")
-logger = logging.getLogger("agno_deepinfra")
 # Status checks are free and idempotent, and a batch runs for hours: a passing 503 must not end
 # every run waiting on it. They get at least this many retries, whatever the owner's `retries`.
 MIN_POLL_RETRIES = 5

@@ -18,7 +18,6 @@ re-reading what other processes appended first.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import threading
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agno_deepinfra._shared.config import logger
 from agno_deepinfra.batch._journal_records import (
     SESSION_KEY_PREFIX,
     VERSION,
@@ -44,7 +44,6 @@ else:  # pragma: no cover - no advisory file lock on Windows: documented in RELI
 
 __all__ = ["SESSION_KEY_PREFIX", "VOLATILE_FIELDS", "Account", "Journal", "Submission", "open_journal", "plain_url"]
 
-logger = logging.getLogger("agno_deepinfra")
 
 # A batch ending like this was not run (or not wholly), or DeepInfra no longer knows it ("lost"):
 # its requests may be submitted again.

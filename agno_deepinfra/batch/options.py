@@ -7,7 +7,6 @@ batch-mode error. The collectors live in `batch._collector`, the jobs in `batch.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import sys
@@ -18,11 +17,10 @@ from typing import Any
 
 from openai import OpenAI
 
+from agno_deepinfra._shared.config import logger
 from agno_deepinfra._shared.errors import DeepInfraError
 from agno_deepinfra._shared.retry import RetryPolicy
 from agno_deepinfra.batch._journal import Account
-
-logger = logging.getLogger("agno_deepinfra")
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 MAX_REQUESTS = 50_000  # requests in one batch file (DeepInfra follows OpenAI's limit)
