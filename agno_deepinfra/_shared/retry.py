@@ -80,6 +80,19 @@ async def async_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+# The one list of the retry settings and their defaults. `DeepInfra`, `DeepInfraEmbedder`,
+# `DeepInfraReranker` and `DeepInfraTools` sit on four different agno bases (a dataclass model, a
+# dataclass embedder, a pydantic reranker, a toolkit's `__init__`), so each declares them its
+# base's way; tests/test_retry_settings.py checks the four declare exactly these, alike.
+RETRY_DEFAULTS: dict[str, object] = {
+    "retries": 0,
+    "delay_between_retries": 1.0,
+    "exponential_backoff": False,
+    "max_retry_delay": 60.0,
+    "retry_jitter": 0.0,
+}
+
+
 class RetrySettings(Protocol):
     """The retry fields shared by `DeepInfra`, `DeepInfraEmbedder`, `DeepInfraReranker` and the media tools."""
 
