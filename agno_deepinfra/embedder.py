@@ -29,7 +29,6 @@ from agno_deepinfra._shared.http import (
     Call,
     ClosesClients,
     HttpClients,
-    auth_headers,
     batch_fanout,
     deepcopy_sharing,
     gather_bounded,
@@ -306,17 +305,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             "encoding_format": self.encoding_format,
             "dimensions": self.dimensions,
         }
-        payload.update(self.request_params or {})
-        return Call(
-            url=openai_url(self.base_url or default_base_url()) + "/embeddings",
-            payload=payload,
-            headers=auth_headers(self.api_key, _OWNER),
-            model_id=self.id,
-            owner=_OWNER,
-            what="embedding model",
-            limiter=self._limiter,
-            max_wait=self.max_retry_delay,
-        )
+        url = openai_url(self.base_url or default_base_url()) + "/embeddings"
+        return Call.of(self, url, payload, model_id=self.id, name=_OWNER, what="embedding model")
 
     @staticmethod
     def _parse_response(body: Any, call: Call) -> Batch:

@@ -20,7 +20,6 @@ from agno_deepinfra._shared.http import (
     Call,
     ClosesClients,
     HttpClients,
-    auth_headers,
     batch_fanout,
     gather_bounded,
     share_in_deepcopy,
@@ -200,17 +199,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
         payload: dict[str, Any] = {"queries": [query] * len(batch), "documents": [doc.content for doc in batch]}
         if self.instruction is not None:
             payload["instruction"] = self.instruction
-        payload.update(self.request_params or {})
-        return Call(
-            url=f"{root_url(self.base_url)}/v1/inference/{quote(self.model, safe='/:')}",
-            payload=payload,
-            headers=auth_headers(self.api_key, _OWNER),
-            model_id=self.model,
-            owner=_OWNER,
-            what="reranker",
-            limiter=self._limiter,
-            max_wait=self.max_retry_delay,
-        )
+        url = f"{root_url(self.base_url)}/v1/inference/{quote(self.model, safe='/:')}"
+        return Call.of(self, url, payload, model_id=self.model, name=_OWNER, what="reranker")
 
     @staticmethod
     def _parse_response(body: Any, call: Call) -> list[float]:

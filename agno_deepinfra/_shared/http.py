@@ -15,7 +15,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
 
 from agno.exceptions import ModelAuthenticationError
@@ -42,6 +42,15 @@ def auth_headers(api_key: str | None, owner: str) -> dict[str, str]:
     if not key:
         raise ModelAuthenticationError(message=missing_key_message(owner), model_name=owner)
     return {"Authorization": f"Bearer {key}"}
+
+
+class CallOwner(Protocol):
+    """What `Call.of` reads of an embedder or reranker."""
+
+    api_key: str | None
+    request_params: dict[str, Any] | None
+    max_retry_delay: float
+    _limiter: Limiter | None
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,20 @@ class Call:
     def _secret(self) -> str | None:
         """The key this call carries (`auth_headers`), kept out of its errors' text."""
         return self.headers.get("Authorization", "").removeprefix("Bearer ") or None
+
+    @classmethod
+    def of(cls, owner: CallOwner, url: str, payload: dict[str, Any], *, model_id: str, name: str, what: str) -> Call:
+        """The call of an embedder or reranker: its key, limiter and wait cap; its `request_params` win."""
+        return cls(
+            url=url,
+            payload={**payload, **(owner.request_params or {})},
+            headers=auth_headers(owner.api_key, name),
+            model_id=model_id,
+            owner=name,
+            what=what,
+            limiter=owner._limiter,
+            max_wait=owner.max_retry_delay,
+        )
 
     def bad_response(self, problem: str) -> DeepInfraError:
         """A well-formed answer that does not fit the request (a count or a field is wrong); never retried."""
