@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-from weakref import WeakKeyDictionary
 
 from agno.exceptions import ModelAuthenticationError
 
@@ -28,7 +27,7 @@ from agno_deepinfra._shared.errors import (
     transport_error,
     unusable_response_error,
 )
-from agno_deepinfra._shared.http_stack import new_async_http_client, new_sync_http_client
+from agno_deepinfra._shared.http_stack import PerLoop, new_async_http_client, new_sync_http_client
 from agno_deepinfra._shared.limiter import DEFAULT_MAX_WAIT, Limiter, aslot_of, slot_of
 from agno_deepinfra._shared.portable import reset_after_fork
 
@@ -160,7 +159,7 @@ class HttpClients:
 
     def __init__(self) -> None:
         self._sync: Any = None  # httpx.Client, or httpx2.Client under openai 3
-        self._async: WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = WeakKeyDictionary()
+        self._async: PerLoop[Any] = PerLoop()  # each closes with its loop
         self._lock = threading.Lock()  # two threads embedding at once must not build two clients
         reset_after_fork(self)
 
@@ -178,24 +177,24 @@ class HttpClients:
         """The caller's async client if given, else the one cached for the running event loop."""
         if supplied is not None:
             return supplied
-        loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None or client.is_closed:
+
+        def make() -> Any:
             warn_if_insecure(base_url)
-            client = self._async[loop] = new_async_http_client(base_url, timeout=timeout, follow_redirects=False)
-        return client
+            return new_async_http_client(base_url, timeout=timeout, follow_redirects=False)
+
+        return self._async.get(make, lambda client: bool(client.is_closed), lambda client: client.aclose())
 
     def close(self) -> None:
-        """Close the sync client made here; async clients are dropped (closing them needs their loop)."""
+        """Close the sync client made here; the async ones close with their loops (closing needs the loop)."""
         with self._lock:
             client, self._sync = self._sync, None
         if client is not None:
             client.close()
-        self._async = WeakKeyDictionary()
+        self._async = PerLoop()
 
     async def aclose(self) -> None:
         """Close the running loop's async client and the sync client made here."""
-        client = self._async.pop(asyncio.get_running_loop(), None)
+        client = self._async.pop_running()
         if client is not None:
             await client.aclose()
         self.close()

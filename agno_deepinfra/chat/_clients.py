@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, Protocol
-from weakref import WeakKeyDictionary
 
 from agno.exceptions import ModelAuthenticationError
 from openai import AsyncOpenAI, OpenAI
@@ -17,7 +16,7 @@ from openai import AsyncOpenAI, OpenAI
 from agno_deepinfra._shared.config import missing_key_message, resolve_api_key, warn_if_insecure
 from agno_deepinfra._shared.http_stack import (
     AsyncTransport,
-    close_with_the_loop,
+    PerLoop,
     is_async_client,
     is_sync_client,
     new_async_http_client,
@@ -44,7 +43,7 @@ class ClientOwner(Protocol):
     client: OpenAI | None
     async_client: AsyncOpenAI | None
     _loopless_client: AsyncOpenAI | None
-    _async_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncOpenAI, object]]
+    _async_clients: PerLoop[AsyncOpenAI]
 
 
 def client_params(model: ClientOwner) -> dict[str, Any]:
@@ -99,17 +98,15 @@ def async_client(model: ClientOwner) -> AsyncOpenAI:
     if model.async_client is not None and model.async_client is not model._loopless_client:
         return model.async_client
     try:
-        loop = asyncio.get_running_loop()
+        asyncio.get_running_loop()
     except RuntimeError:
         if model._loopless_client is None or model._loopless_client.is_closed():
             model._loopless_client = model.async_client = _new_async_client(model)
         return model._loopless_client
-    entry = model._async_clients.get(loop)
-    if entry is None or entry[0].is_closed():
-        client = _new_async_client(model)
-        own = not is_async_client(model.http_client)
-        entry = model._async_clients[loop] = (client, close_with_the_loop(client) if own else None)
-    return entry[0]
+    own = not is_async_client(model.http_client)  # a caller's client is never closed here
+    return model._async_clients.get(
+        lambda: _new_async_client(model), AsyncOpenAI.is_closed, AsyncOpenAI.close if own else None
+    )
 
 
 def _new_async_client(model: ClientOwner) -> AsyncOpenAI:

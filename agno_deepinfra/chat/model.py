@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import MISSING, dataclass, field, fields
 from os import getenv
 from typing import Any, Literal
-from weakref import WeakKeyDictionary
 
 import httpx
 from agno.exceptions import ModelProviderError
@@ -34,6 +32,7 @@ from agno_deepinfra._shared.config import (
 from agno_deepinfra._shared.errors import incomplete_response_error, is_retryable
 from agno_deepinfra._shared.http_stack import (
     AsyncTransport,
+    PerLoop,
     check_async_transport,
     sdk_timeout,
 )
@@ -195,9 +194,7 @@ class DeepInfra(OpenAILike):
 
     # One async client per event loop: an AsyncOpenAI client cannot outlive the loop it was used on.
     # Each with the shutdown hook that closes it with its loop (None for a caller's http client).
-    _async_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncOpenAI, object]] = field(
-        default_factory=WeakKeyDictionary, init=False, repr=False, compare=False
-    )
+    _async_clients: PerLoop[AsyncOpenAI] = field(default_factory=PerLoop, init=False, repr=False, compare=False)
     _limiter: Limiter | None = field(default=None, init=False, repr=False, compare=False)
 
     # The client `get_async_client()` hands out when no event loop runs (see there).
@@ -219,7 +216,7 @@ class DeepInfra(OpenAILike):
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
         copied: DeepInfra = super().__deepcopy__(memo)
         copied.http_client = self.http_client  # the caller's, shared (agno's copy drops it)
-        copied._async_clients = WeakKeyDictionary()
+        copied._async_clients = PerLoop()
         copied._loopless_client = None
         return copied
 
@@ -234,7 +231,7 @@ class DeepInfra(OpenAILike):
         reset_after_fork(self)
 
     def _after_fork(self) -> None:
-        vars(self).update(dict.fromkeys(_LIVE), _async_clients=WeakKeyDictionary())
+        vars(self).update(dict.fromkeys(_LIVE), _async_clients=PerLoop())
 
     # ----------------------------------------------------------------------------------- clients
 
