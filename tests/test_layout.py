@@ -127,9 +127,11 @@ def _imports(module: str, file: Path, known: set[str]) -> set[str]:
 
 
 def _floor(module: str) -> int:
-    return max(
-        (floor, len(prefix)) for prefix, floor in FLOORS.items() if module == prefix or module.startswith(prefix + ".")
-    )[0]
+    """The floor of the longest prefix in `FLOORS` that `module` falls under."""
+    matches = [
+        (len(prefix), floor) for prefix, floor in FLOORS.items() if module == prefix or module.startswith(prefix + ".")
+    ]
+    return max(matches)[1]
 
 
 def _graph() -> dict[str, set[str]]:
