@@ -36,11 +36,11 @@ from agno_deepinfra._shared.http import (
 from agno_deepinfra._shared.http_stack import new_sync_http_client, sdk_timeout
 from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, new_limiter, set_limit
 from agno_deepinfra._shared.portable import without
+from agno_deepinfra._shared.records import shown_repr
 from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._shared.tracing import KnowledgeSpan, embedding_span, note_retry
 from agno_deepinfra.batch._collector import aresult, result, submit
 from agno_deepinfra.batch.options import BatchOptions, Target, account_of, resolve_options
-from agno_deepinfra.chat._records import shown_repr
 
 try:
     from agno.exceptions import EmbeddingError

@@ -203,3 +203,15 @@ def test_a_newcomer_opening_the_package_sees_public_modules_wings_and_testing() 
     private = {name for name in entries if name.startswith("_")}
     assert private == {"_shared"}
     assert {"chat", "batch", "testing"} <= entries
+
+
+def test_the_embedder_reranker_and_tools_never_import_the_chat_wing() -> None:
+    """Importing a module of `chat/` runs `chat/__init__`, which imports the chat model and agno's."""
+    graph = _graph()
+    wrong = [
+        f"{module} -> {target}"
+        for module in ("agno_deepinfra.embedder", "agno_deepinfra.reranker", "agno_deepinfra.tools")
+        for target in graph[module]
+        if target.startswith("agno_deepinfra.chat")
+    ]
+    assert wrong == []
