@@ -14,6 +14,8 @@ import logging
 import math
 import os
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -311,6 +313,33 @@ def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path: Path) 
         os.waitpid(pid, 0)
         for fd in (child_started, started, release_child, release):
             os.close(fd)
+
+
+def test_a_journal_held_by_one_user_makes_another_wait_for_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Two users of one file (as two processes are: each `Journal` opens the file itself) never hold it at once.
+
+    The first holds it while nobody else does, so its lock is taken without waiting: the path a
+    shared lock would slip through.
+    """
+    path = tmp_path / "journal.jsonl"
+    first, second = _journal.Journal(path), _journal.Journal(path)
+    entered = threading.Event()
+
+    def take_second() -> None:
+        with second.locked():
+            entered.set()
+
+    with caplog.at_level(logging.INFO, logger="agno_deepinfra"):
+        with first.locked():
+            waiter = threading.Thread(target=take_second, daemon=True)
+            waiter.start()
+            deadline = time.monotonic() + 60  # a bound on a hang, not a timing assertion
+            while not entered.is_set() and "is locked by another process; waiting" not in caplog.text:
+                assert time.monotonic() < deadline, "the second user neither waited nor entered"
+                time.sleep(0.01)
+            assert not entered.is_set(), "a second user took the journal while the first held it"
+        waiter.join(timeout=60)
+    assert entered.is_set()  # and it got the journal once the first let go
 
 
 @pytest.mark.parametrize(
