@@ -138,6 +138,11 @@ def _run_all(emu: DeepInfraEmulator, journal: Path, questions: list[str]) -> lis
             b'"model": "m", "file_id": "f", "requests": [["fp"]]}',
             "not [fingerprint, custom_id] pairs",
         ),
+        (
+            b'{"v": 1, "event": "submitting", "token": "t", "account": "a", "base_url": "u", "endpoint": "e", '
+            b'"model": "m", "file_id": "f", "requests": [["fp", "req-0", "extra"]]}',
+            "not [fingerprint, custom_id] pairs",
+        ),
         (b"not json at all", "not JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "not JSON"),  # deeper than the JSON parser goes
     ],
