@@ -246,6 +246,23 @@ def test_a_replayed_answer_is_marked_and_costs_nothing_again(
     assert len(bemu.batch_api.created()) == 1
 
 
+def test_a_rerun_that_collects_part_of_a_batch_leaves_the_rest_counted(
+    bemu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rerun records only the lines it collected: the answers earlier runs received stay replays at no cost."""
+    journal = tmp_path / "journal.jsonl"
+    first = _run_all(bemu, journal, ["What is 1 + 1?", "What is 2 + 3?"])
+    assert [batch_data(output)["replayed"] for output in first] == [False, False]
+    new_process(monkeypatch)
+    one = agent(bemu, options(1, journal)).run("What is 1 + 1?")
+    assert batch_data(one)["replayed"] is True
+    new_process(monkeypatch)
+    other = agent(bemu, options(1, journal)).run("What is 2 + 3?")
+    assert batch_data(other)["replayed"] is True  # the first run received it: not counted a second time
+    assert other.metrics is not None and other.metrics.cost == 0
+    assert len(bemu.batch_api.created()) == 1
+
+
 def test_an_embedder_rerun_replays_its_vectors_at_no_cost(
     bemu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
