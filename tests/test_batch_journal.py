@@ -375,6 +375,7 @@ def test_a_journal_held_by_one_user_makes_another_wait_for_it(tmp_path: Path, ca
         ("window", math.nan),
         ("window", -0.5),
         ("window", "5"),
+        ("poll_interval", True),  # a bool is an int to Python, not a number of seconds
         ("max_poll_interval", math.inf),
         ("max_poll_interval", 1.0),  # below the default poll_interval (10 s)
         ("max_requests", 0),
