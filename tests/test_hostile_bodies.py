@@ -217,6 +217,35 @@ def test_a_stream_event_that_is_not_an_object_is_an_incomplete_response(event: s
     )
 
 
+def test_a_stream_event_that_is_not_an_object_after_output_is_not_retried() -> None:
+    """Once text reached the consumer, a broken event ends the run: a retry would splice two answers."""
+    chunk = (
+        '{"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [{"index": 0, '
+        '"delta": {"content": "hello"}, "finish_reason": null}]}'
+    )
+    served: list[str] = []
+
+    class Handler(_StreamAnswer):
+        body = f"data: {chunk}\n\ndata: 1e100\n\ndata: [DONE]\n\n".encode()
+
+        def do_POST(self) -> None:
+            served.append(self.path)
+            super().do_POST()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        model = DeepInfra(id=MODEL_ID, base_url=url, api_key="k", retries=2, delay_between_retries=0)
+        events = list(Agent(model=model).run("hi", stream=True))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    [error] = [e for e in events if isinstance(e, RunErrorEvent)]
+    assert "a stream event that is not a chunk object" in str(error.content)
+    assert len(served) == 1  # not retried: "hello" was already out
+
+
 def test_a_usage_record_of_infinities_counts_nothing_instead_of_raising() -> None:
     """Found by `make fuzz`: Python's JSON parser reads `Infinity` and `NaN`, and `int(inf)` raised OverflowError."""
     chunk = (
