@@ -205,6 +205,23 @@ def test_quoted_or_unoffered_calls_are_left_as_text(
         assert "".join(pieces) == content
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_parallel_calls_naming_a_tool_not_offered_are_all_left_as_text(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    """One group of calls (Llama's `;`-separated list) with one tool not offered: none of it is a call."""
+    weather = Weather()
+    content = (
+        '{"name": "get_weather", "parameters": {"city": "Paris"}}; {"name": "delete_everything", "parameters": {}}'
+    )
+    emu.queue(Reply(content=content, chunks=7))
+    output, pieces = drive(Agent(model=make_model(id="meta-llama/Llama-3.3-70B-Instruct"), tools=weather.tools()), path)
+    assert weather.calls == []
+    assert output.content == content
+    if pieces:
+        assert "".join(pieces) == content
+
+
 def test_recovery_work_is_bounded_for_a_hostile_reply() -> None:
     """Thousands of unclosed start markers: each parse could read to the end; the attempts are capped."""
     from agno_deepinfra.families import _markup
