@@ -374,6 +374,19 @@ def test_thinking_without_an_opening_tag_is_reasoning(emu: DeepInfraEmulator, ma
 
 
 @pytest.mark.parametrize("path", ["stream", "astream"])
+def test_a_closing_think_tag_cut_across_chunks_still_ends_the_thought(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    model_id = quirky(emu, "Qwen/QwQ-32B", reasoning="think_open")
+    content = "I should answer briefly.</think>\n\nThe answer is 5."
+    emu.queue(Reply(content=content, chunks=len(content)))  # one character per event: the tag comes in pieces
+    output, pieces = drive(Agent(model=make_model(id=model_id)), path, "What is 2 + 3?")
+    assert str(output.content).strip() == "The answer is 5."
+    assert "I should answer briefly." in str(output.reasoning_content)
+    assert not any("<" in piece or ">" in piece for piece in pieces)
+
+
+@pytest.mark.parametrize("path", ["stream", "astream"])
 def test_switched_off_thinking_streams_the_answer_as_content(
     emu: DeepInfraEmulator, make_model: MakeModel, path: str
 ) -> None:
