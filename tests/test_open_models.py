@@ -423,6 +423,18 @@ def test_reasoning_is_never_sent_where_refused(emu: DeepInfraEmulator, make_mode
     assert all("reasoning_content" not in m for m in chat_bodies(emu)[1]["messages"])
 
 
+def test_reasoning_is_never_sent_to_deepseek_r1_by_its_own_id() -> None:
+    """The catalog's own id, not a test's variant of it (`quirky` appends a suffix): `DeepSeek-R1` exactly."""
+    with DeepInfraEmulator() as own:  # its own catalog: the session's keeps the plain entry
+        own.add_model("deepseek-ai/DeepSeek-R1", tags=("tools", "reasoning"), quirks=("reject_reasoning",))
+        weather = Weather()
+        own.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content="Look up Oslo."))
+        model = DeepInfra(id="deepseek-ai/DeepSeek-R1", base_url=own.base_url, api_key=own.api_key)
+        output, _ = drive(Agent(model=model, tools=weather.tools()), "run")
+        assert output.status == RunStatus.completed, output.content
+        assert all("reasoning_content" not in m for m in chat_bodies(own)[1]["messages"])
+
+
 # ------------------------------------------------------------------------------- 9. role rules
 
 
