@@ -457,6 +457,24 @@ def test_one_leading_system_message(emu: DeepInfraEmulator, make_model: MakeMode
 
 
 @pytest.mark.parametrize("path", PATHS)
+def test_a_lone_system_message_after_other_turns_moves_first(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    model_id = quirky(emu, "Qwen/Qwen3.5-397B-A17B", "system_first")
+    agent = Agent(
+        model=make_model(id=model_id),
+        additional_input=[
+            {"role": "user", "content": "Earlier question."},
+            {"role": "system", "content": "Answer in English."},
+        ],
+    )
+    output, _ = drive(agent, path, "hi")
+    assert output.status == RunStatus.completed, output.content
+    sent = chat_bodies(emu)[0]["messages"]
+    assert [m["role"] for m in sent].count("system") == 1 and sent[0]["content"] == "Answer in English."
+
+
+@pytest.mark.parametrize("path", PATHS)
 def test_consecutive_user_turns_merged_where_roles_must_alternate(
     emu: DeepInfraEmulator, make_model: MakeModel, path: str
 ) -> None:
