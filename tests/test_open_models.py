@@ -549,13 +549,15 @@ def test_json_schema_refused_steps_down_with_agnos_prompt(
     emu: DeepInfraEmulator, make_model: MakeModel, path: str
 ) -> None:
     model_id = quirky(emu, "openai/gpt-oss-20b", "json_schema_unsupported")
-    output, _ = drive(Agent(model=make_model(id=model_id), output_schema=City), path, "Name a city in France")
+    agent = Agent(model=make_model(id=model_id), output_schema=City, instructions="Answer briefly.")
+    output, _ = drive(agent, path, "Name a city in France")
     assert output.status == RunStatus.completed, output.content
     assert isinstance(output.content, City)
     first, second = chat_bodies(emu)
     assert first["response_format"]["type"] == "json_schema"
     assert second["response_format"] == {"type": "json_object"}
     assert "<json_fields>" in second["messages"][0]["content"]  # the schema travels in agno's prompt
+    assert "Answer briefly." in second["messages"][0]["content"]  # added to the system message, not replacing it
 
 
 @pytest.mark.parametrize("path", PATHS)
