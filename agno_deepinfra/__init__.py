@@ -9,13 +9,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from agno_deepinfra._shared import compat
+
+compat.install()  # pickles written before the re-layout name modules that have moved
+
 if TYPE_CHECKING:
-    from agno_deepinfra._errors import DeepInfraContextWindowError, DeepInfraError, DeepInfraRateLimitError
+    from agno_deepinfra._shared.errors import DeepInfraContextWindowError, DeepInfraError, DeepInfraRateLimitError
     from agno_deepinfra.batch import BatchOptions, BatchProgress
     from agno_deepinfra.catalog import ModelInfo, ModelPricing, alist_models, list_models
     from agno_deepinfra.chat import DeepInfra
+    from agno_deepinfra.chat.families.profiles import ModelProfile
     from agno_deepinfra.embedder import DeepInfraEmbedder
-    from agno_deepinfra.families.profiles import ModelProfile
     from agno_deepinfra.model_strings import register, unregister
     from agno_deepinfra.reranker import DeepInfraReranker
     from agno_deepinfra.tools import DeepInfraTools
@@ -30,12 +34,12 @@ _EXPORTS = {
     "DeepInfraEmbedder": "agno_deepinfra.embedder",
     "DeepInfraReranker": "agno_deepinfra.reranker",
     "DeepInfraTools": "agno_deepinfra.tools",
-    "DeepInfraError": "agno_deepinfra._errors",
-    "DeepInfraRateLimitError": "agno_deepinfra._errors",
-    "DeepInfraContextWindowError": "agno_deepinfra._errors",
+    "DeepInfraError": "agno_deepinfra._shared.errors",
+    "DeepInfraRateLimitError": "agno_deepinfra._shared.errors",
+    "DeepInfraContextWindowError": "agno_deepinfra._shared.errors",
     "ModelInfo": "agno_deepinfra.catalog",
     "ModelPricing": "agno_deepinfra.catalog",
-    "ModelProfile": "agno_deepinfra.families.profiles",
+    "ModelProfile": "agno_deepinfra.chat.families.profiles",
     "list_models": "agno_deepinfra.catalog",
     "alist_models": "agno_deepinfra.catalog",
     "register": "agno_deepinfra.model_strings",

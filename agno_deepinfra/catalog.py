@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import logging
 import threading
 import time
 from typing import Any
@@ -13,17 +12,15 @@ import openai
 from agno.exceptions import AgnoError
 from pydantic import BaseModel, Field
 
-from agno_deepinfra._config import default_base_url, openai_url, resolve_api_key
-from agno_deepinfra._errors import MAPPED_EXCEPTIONS, status_error, transport_error, unusable_response_error
-from agno_deepinfra._transport import new_async_http_client, new_sync_http_client
+from agno_deepinfra._shared.config import default_base_url, logger, openai_url, resolve_api_key
+from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, status_error, transport_error, unusable_response_error
+from agno_deepinfra._shared.http_stack import new_async_http_client, new_sync_http_client
 
 _SUGGESTION_TIMEOUT = 5.0  # seconds: suggestions decorate an error, they must not hold it up for long
 # What a catalog may be before it is refused unread (DeepInfra's is about 100-200 models, well
 # under a megabyte): a hostile or broken server cannot make a fetch hold a 404 up or eat memory.
 MAX_CATALOG_BYTES = 8 * 1024 * 1024
 MAX_CATALOG_MODELS = 5_000  # a lookup compares the id with each (difflib): 20,000 would take about 2 s
-
-logger = logging.getLogger("agno_deepinfra")
 
 
 class ModelPricing(BaseModel):

@@ -17,29 +17,30 @@ from agno.exceptions import AgnoError
 from agno.knowledge.embedder.base import Embedder
 from openai import OpenAI
 
-from agno_deepinfra._config import (
+from agno_deepinfra._shared.config import (
     API_KEY_ENV,
     ClientSetting,
     default_base_url,
     openai_url,
     resolve_api_key,
 )
-from agno_deepinfra._http import (
+from agno_deepinfra._shared.http import (
     PROVIDER,
     Call,
     ClosesClients,
     HttpClients,
-    auth_headers,
+    batch_fanout,
     deepcopy_sharing,
     gather_bounded,
 )
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, new_limiter, set_limit
-from agno_deepinfra._portable import without
-from agno_deepinfra._records import shown_repr
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
-from agno_deepinfra._tracing import KnowledgeSpan, embedding_span
-from agno_deepinfra._transport import new_sync_http_client, sdk_timeout
-from agno_deepinfra.batch import BatchOptions, Target, account_of, aresult, resolve_options, result, submit
+from agno_deepinfra._shared.http_stack import new_sync_http_client, sdk_timeout
+from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, new_limiter, set_limit
+from agno_deepinfra._shared.portable import without
+from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
+from agno_deepinfra._shared.tracing import KnowledgeSpan, embedding_span, note_retry
+from agno_deepinfra.batch._collector import aresult, result, submit
+from agno_deepinfra.batch.options import BatchOptions, Target, account_of, resolve_options
+from agno_deepinfra.chat._records import shown_repr
 
 try:
     from agno.exceptions import EmbeddingError
@@ -124,7 +125,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             `async_get_embeddings_batch_and_usage` still sends at most 4 batches at once), an int is
             a fixed limit, `"auto"` learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`).
             Settable at any time: the next request uses the new limit.
-        retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each
+        retries: retries of a transient failure (as `DeepInfra`'s: see `_shared.errors.error_class`); each
             text or batch makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
@@ -185,7 +186,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
         return shown_repr(self, ((spec.name, getattr(self, spec.name)) for spec in fields(self) if spec.repr))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)
+        if name == "max_concurrency":  # a new limit takes effect at once (see `_shared.limiter.set_limit`)
             set_limit(self, value)
         super().__setattr__(name, value)
 
@@ -250,7 +251,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             client = self._clients.sync(self.client, self.timeout, call.url)
             with self._span(call) as span:
                 return call_with_retries(
-                    lambda: self._parse_response(span.response(call.send(client)), call), RetryPolicy.of(self)
+                    lambda: self._parse_response(span.response(call.send(client)), call),
+                    self._retry_policy(),
                 )
 
     async def _aembed(self, texts: list[str]) -> Batch:
@@ -266,7 +268,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
                 async def attempt() -> Batch:
                     return self._parse_response(span.response(await call.asend(client)), call)
 
-                return await acall_with_retries(attempt, RetryPolicy.of(self))
+                return await acall_with_retries(attempt, self._retry_policy())
 
     def _batch_call(self, texts: list[str]) -> tuple[Call, Future[dict[str, Any]]]:
         """The request for `texts`, handed to the batch collector (see `agno_deepinfra.batch`)."""
@@ -284,9 +286,13 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             return OpenAI(**params, http_client=new_sync_http_client(base_url))
 
         account = account_of(params["api_key"])
-        target = Target("/v1/embeddings", base_url, client, RetryPolicy.of(self), _OWNER, account)
+        target = Target("/v1/embeddings", base_url, client, self._retry_policy(), _OWNER, account)
         assert isinstance(self.batch_api, BatchOptions)
         return call, submit(self.batch_api, target, call.payload, weight=len(texts))
+
+    def _retry_policy(self) -> RetryPolicy:
+        """This object's retry settings; each retry is an event on the span in progress (when traced)."""
+        return RetryPolicy.of(self, on_retry=note_retry)
 
     def _span(self, call: Call) -> KnowledgeSpan:
         """An OpenInference EMBEDDING span around one request and its retries (a no-op without tracing)."""
@@ -299,17 +305,8 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
             "encoding_format": self.encoding_format,
             "dimensions": self.dimensions,
         }
-        payload.update(self.request_params or {})
-        return Call(
-            url=openai_url(self.base_url or default_base_url()) + "/embeddings",
-            payload=payload,
-            headers=auth_headers(self.api_key, _OWNER),
-            model_id=self.id,
-            owner=_OWNER,
-            what="embedding model",
-            limiter=self._limiter,
-            max_wait=self.max_retry_delay,
-        )
+        url = openai_url(self.base_url or default_base_url()) + "/embeddings"
+        return Call.of(self, url, payload, model_id=self.id, name=_OWNER, what="embedding model")
 
     @staticmethod
     def _parse_response(body: Any, call: Call) -> Batch:
@@ -332,7 +329,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
 
     def __getstate__(self) -> dict[str, Any]:
         # A pickle carries settings, never connections: a caller's clients stay behind, and the
-        # copy opens its own on first use (see `_portable`).
+        # copy opens its own on first use (see `_shared.portable`).
         return without(vars(self), "client", "async_client")
 
 

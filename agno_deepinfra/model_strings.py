@@ -8,11 +8,10 @@ and nothing else; it never happens on import. For persisted agents, agno's suppo
 
 from __future__ import annotations
 
-import logging
 import threading
 from types import FrameType
 
-logger = logging.getLogger("agno_deepinfra")
+from agno_deepinfra._shared.config import logger
 
 _KEY = "deepinfra"
 _AGNOS_ENTRY = ("agno.models.deepinfra", "DeepInfra")

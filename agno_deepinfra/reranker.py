@@ -15,12 +15,19 @@ from agno.knowledge.document import Document
 from agno.knowledge.reranker.base import Reranker
 from pydantic import Field, PrivateAttr, field_validator
 
-from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
-from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, gather_bounded, share_in_deepcopy
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, batch_fanout, check_max_concurrency, new_limiter, set_limit
-from agno_deepinfra._records import shown_in_repr
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
-from agno_deepinfra._tracing import KnowledgeSpan, reranker_span
+from agno_deepinfra._shared.config import API_KEY_ENV, default_base_url, logger, openai_url, resolve_api_key, root_url
+from agno_deepinfra._shared.http import (
+    Call,
+    ClosesClients,
+    HttpClients,
+    batch_fanout,
+    gather_bounded,
+    share_in_deepcopy,
+)
+from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, check_max_concurrency, new_limiter, set_limit
+from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
+from agno_deepinfra._shared.tracing import KnowledgeSpan, note_retry, reranker_span
+from agno_deepinfra.chat._records import shown_in_repr
 
 DEFAULT_RERANKER_MODEL = "Qwen/Qwen3-Reranker-0.6B"
 _OWNER = "DeepInfraReranker"
@@ -62,7 +69,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
             learns DeepInfra's cap from its 429s (see `DeepInfra.max_concurrency`). Settable at any
             time: the next request uses the new limit.
         raise_on_error: raise DeepInfra failures instead of logging them and keeping the input order.
-        retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`); each batch
+        retries: retries of a transient failure (as `DeepInfra`'s: see `_shared.errors.error_class`); each batch
             makes at most `retries + 1` requests.
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
@@ -120,7 +127,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
             yield name, shown_in_repr(name or "", value)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "max_concurrency":  # a new limit takes effect at once (see `_limiter.set_limit`)
+        if name == "max_concurrency":  # a new limit takes effect at once (see `_shared.limiter.set_limit`)
             set_limit(self, value)
         super().__setattr__(name, value)
 
@@ -164,7 +171,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
         client = self._clients.sync(self.client, self.timeout, call.url)
         with self._span(query, batch) as span:
             return call_with_retries(
-                lambda: self._parse_response(span.response(call.send(client)), call), RetryPolicy.of(self)
+                lambda: self._parse_response(span.response(call.send(client)), call),
+                self._retry_policy(),
             )
 
     async def _ascore(self, query: str, batch: list[Document]) -> list[float]:
@@ -176,7 +184,11 @@ class DeepInfraReranker(ClosesClients, Reranker):
             async def attempt() -> list[float]:
                 return self._parse_response(span.response(await call.asend(client)), call)
 
-            return await acall_with_retries(attempt, RetryPolicy.of(self))
+            return await acall_with_retries(attempt, self._retry_policy())
+
+    def _retry_policy(self) -> RetryPolicy:
+        """This object's retry settings; each retry is an event on the span in progress (when traced)."""
+        return RetryPolicy.of(self, on_retry=note_retry)
 
     def _span(self, query: str, batch: list[Document]) -> KnowledgeSpan:
         """An OpenInference RERANKER span around one request and its retries (a no-op without tracing)."""
@@ -187,17 +199,8 @@ class DeepInfraReranker(ClosesClients, Reranker):
         payload: dict[str, Any] = {"queries": [query] * len(batch), "documents": [doc.content for doc in batch]}
         if self.instruction is not None:
             payload["instruction"] = self.instruction
-        payload.update(self.request_params or {})
-        return Call(
-            url=f"{root_url(self.base_url)}/v1/inference/{quote(self.model, safe='/:')}",
-            payload=payload,
-            headers=auth_headers(self.api_key, _OWNER),
-            model_id=self.model,
-            owner=_OWNER,
-            what="reranker",
-            limiter=self._limiter,
-            max_wait=self.max_retry_delay,
-        )
+        url = f"{root_url(self.base_url)}/v1/inference/{quote(self.model, safe='/:')}"
+        return Call.of(self, url, payload, model_id=self.model, name=_OWNER, what="reranker")
 
     @staticmethod
     def _parse_response(body: Any, call: Call) -> list[float]:
@@ -226,7 +229,7 @@ class DeepInfraReranker(ClosesClients, Reranker):
 
     def __getstate__(self) -> dict[Any, Any]:
         # A pickle carries settings, never connections: a caller's clients stay behind, and the
-        # copy opens its own on first use (see `_portable`).
+        # copy opens its own on first use (see `_shared.portable`).
         state = super().__getstate__()
         state["__dict__"] = {**state["__dict__"], "client": None, "async_client": None}
         return state

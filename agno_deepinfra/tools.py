@@ -1,8 +1,8 @@
 """`DeepInfraTools`: an agno toolkit for DeepInfra's image, speech-recognition and text-to-speech models.
 
 The three tools talk to DeepInfra's OpenAI-compatible media endpoints through the same plumbing as
-the embedder and reranker (`_http`, `_retry`, `_errors`, `_config`): one key, one base URL, one
-retry policy and one error mapping for every class of the package.
+the embedder and reranker (`_shared.http`, `_shared.retry`, `_shared.errors`, `_shared.config`): one
+key, one base URL, one retry policy and one error mapping for every class of the package.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from agno.media import Audio, Image
 from agno.tools import Toolkit
 from agno.tools.function import ToolResult
 
-from agno_deepinfra._config import API_KEY_ENV, default_base_url, logger, openai_url
-from agno_deepinfra._http import Call, ClosesClients, HttpClients, auth_headers, deepcopy_sharing
-from agno_deepinfra._retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
+from agno_deepinfra._shared.config import API_KEY_ENV, default_base_url, logger, openai_url
+from agno_deepinfra._shared.http import Call, ClosesClients, HttpClients, auth_headers, deepcopy_sharing
+from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 
 # Defaults looked up on DeepInfra's model pages (deepinfra.com/<model>/api): FLUX.1 [schnell] ($0.0005
 # per 1024x1024 step, 1 to 4 steps), Whisper large-v3 turbo ($0.0002 a minute) and Kokoro 82M.
@@ -65,7 +65,7 @@ MAX_AUDIO_BYTES = 25 * 1024 * 1024
 MAX_IMAGES = 4  # `n` on DeepInfra's images endpoint: 1 to 4
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 _OWNER = "DeepInfraTools"
-# What `from_model` takes over from a `DeepInfra` model (read by name: this module never imports chat.py).
+# What `from_model` takes over from a `DeepInfra` model (read by name: this module never imports the chat wing).
 _SHARED_SETTINGS = (
     "api_key",
     "base_url",
@@ -136,7 +136,7 @@ class DeepInfraTools(ClosesClients, Toolkit):
         speech_voice: the voice, `"af_heart"` by default; `KOKORO_VOICES` lists Kokoro's English ones.
         speech_format: `"mp3"` (default), `"opus"`, `"flac"`, `"wav"` or `"pcm"` (16-bit mono).
         speech_speed: 0.25 to 4.0 (1.0 is normal speed).
-        retries: retries of a transient failure (as `DeepInfra`'s: see `_errors.error_class`).
+        retries: retries of a transient failure (as `DeepInfra`'s: see `_shared.errors.error_class`).
         delay_between_retries: seconds before each retry.
         exponential_backoff: double the delay on each retry.
         max_retry_delay: upper bound, in seconds, on a wait the server asks for with `Retry-After`.

@@ -17,8 +17,8 @@ import sys
 from agno.agent import Agent
 
 from agno_deepinfra import BatchOptions, DeepInfra
-from agno_deepinfra._journal import open_journal
-from agno_deepinfra.batch import BATCH_DATA_KEY
+from agno_deepinfra.batch._journal import open_journal
+from agno_deepinfra.batch.options import BATCH_DATA_KEY
 
 QUESTIONS = ["What is 1 + 1?", "What is 2 + 3?", "What is 4 + 4?"]
 

@@ -99,9 +99,9 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the embedder's and reranker's retry waits instead of sleeping (sync and async).
 
-    Their shared runner looks `sleep` / `async_sleep` up in `agno_deepinfra._retry` at every wait.
+    Their shared runner looks `sleep` / `async_sleep` up in `agno_deepinfra._shared.retry` at every wait.
     """
-    import agno_deepinfra._retry as retry_module
+    import agno_deepinfra._shared.retry as retry_module
 
     recorded: list[float] = []
 
@@ -142,7 +142,8 @@ def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     import threading
 
-    from agno_deepinfra import catalog, chat, model_strings
+    from agno_deepinfra import catalog, model_strings
+    from agno_deepinfra.chat import model as chat
 
     monkeypatch.setattr(catalog, "_known_ids", {})
     monkeypatch.setattr(catalog, "_spellings", {})

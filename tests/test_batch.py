@@ -22,7 +22,7 @@ from openai import OpenAI
 from pydantic import BaseModel
 
 from agno_deepinfra import BatchOptions, BatchProgress, DeepInfra
-from agno_deepinfra.batch import BATCH_PRICE_FACTOR
+from agno_deepinfra.batch.options import BATCH_PRICE_FACTOR
 from agno_deepinfra.testing import DeepInfraEmulator, TickingClock
 
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -192,10 +192,11 @@ def test_clear_errors_before_any_request(bemu: DeepInfraEmulator) -> None:
     other = Agent(model=DeepInfra(id="Qwen/Qwen3-32B", base_url=bemu.base_url, api_key=bemu.api_key, batch_api=shared))
     output = other.run("What is 1 + 1?")
     assert output.status == RunStatus.error and "runs one model" in str(output.content)
-    from agno_deepinfra.batch import Target, submit
+    from agno_deepinfra.batch._collector import submit
+    from agno_deepinfra.batch.options import Target
 
     target = Target("/v1/images/generations", bemu.base_url, lambda: OpenAI(api_key="x"), None, "DeepInfra")  # type: ignore[arg-type]
-    from agno_deepinfra._errors import DeepInfraError
+    from agno_deepinfra._shared.errors import DeepInfraError
 
     with pytest.raises(DeepInfraError, match="cannot run in batch mode"):
         submit(options(1), target, {"model": MODEL})
@@ -205,7 +206,7 @@ def test_clear_errors_before_any_request(bemu: DeepInfraEmulator) -> None:
 
 def test_a_retried_create_never_submits_twice(bemu: DeepInfraEmulator) -> None:
     """The first create reaches the server but its answer is lost (a 502 after the fact): the retry finds the batch."""
-    from agno_deepinfra import _batch_job
+    from agno_deepinfra.batch import _job as _batch_job
 
     real_create = _batch_job.BatchJob._create
     calls: list[int] = []
@@ -296,7 +297,7 @@ def test_a_job_that_died_between_upload_and_create_is_finished_not_repeated(
     bemu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The journal holds an uploaded file whose batch was never created: the rerun creates it, uploads nothing."""
-    from agno_deepinfra import _batch_job
+    from agno_deepinfra.batch import _job as _batch_job
 
     journal = tmp_path / "journal.jsonl"
     real_create = _batch_job.BatchJob._create

@@ -2,7 +2,7 @@
 
 Real agno agents in batch mode, the real openai SDK and the emulator's Batch API over sockets, as
 in tests/test_batch.py. A "new process" is simulated by forgetting the process's open journals
-(`_journal._journals`): the next job reads the file afresh, as a rerun would. Two real processes
+(`batch._journal._journals`): the next job reads the file afresh, as a rerun would. Two real processes
 sharing a journal are in tests/test_batch_resume.py.
 """
 
@@ -26,9 +26,10 @@ from agno.run.agent import RunOutput
 from agno.run.base import RunStatus
 from openai import OpenAI
 
-from agno_deepinfra import BatchOptions, DeepInfra, _journal
-from agno_deepinfra._journal import Account
-from agno_deepinfra.batch import BATCH_DATA_KEY
+from agno_deepinfra import BatchOptions, DeepInfra
+from agno_deepinfra.batch import _journal as _journal
+from agno_deepinfra.batch._journal import Account
+from agno_deepinfra.batch.options import BATCH_DATA_KEY
 from agno_deepinfra.testing import DeepInfraEmulator, TickingClock
 
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"

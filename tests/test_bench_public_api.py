@@ -61,15 +61,15 @@ def test_the_benchmarks_use_only_public_names_of_the_package() -> None:
 
 def test_each_kind_of_private_reach_is_caught() -> None:
     cases = {
-        "import agno_deepinfra._tracing": 1,
-        "from agno_deepinfra._tracing import traced_model_call": 1,
+        "import agno_deepinfra._shared.tracing": 1,
+        "from agno_deepinfra._shared.tracing import traced_model_call": 1,
         "from agno_deepinfra.chat import _FailureScope": 1,
         "from agno_deepinfra import chat, DeepInfra": 0,
         "model._chat_request()": 1,
         "self._process = None": 0,
         "getattr(model, '_limiter')": 1,
         "getattr(model, '__wrapped__')": 0,
-        "importlib.import_module('agno_deepinfra._http')": 1,
+        "importlib.import_module('agno_deepinfra._shared.http')": 1,
         "from openai import OpenAI": 0,
     }
     for source, expected in cases.items():

@@ -1,4 +1,4 @@
-"""One error table (`_errors.error_class`) for chat, the embedder and the reranker.
+"""One error table (`_shared.errors.error_class`) for chat, the embedder and the reranker.
 
 agno's retry loop re-classifies chat errors (`ModelProviderError.classify`) before asking whether
 to retry; the embedder and reranker retry in the package's own runner. Each case below goes through
@@ -20,7 +20,7 @@ from agno.run.agent import RunErrorEvent
 from paths import PATHS, run_path
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
-from agno_deepinfra._errors import MAX_MESSAGE_TEXT
+from agno_deepinfra._shared.errors import MAX_MESSAGE_TEXT
 from agno_deepinfra.testing import DeepInfraEmulator, Fault
 
 # (name, status, DeepInfra's text, headers, retried, wait before the retry, agno class for chat)

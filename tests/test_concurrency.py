@@ -21,8 +21,8 @@ from agno.knowledge.document import Document
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraRateLimitError, DeepInfraReranker, DeepInfraTools
-from agno_deepinfra._limiter import MaxConcurrency
-from agno_deepinfra._retry import RetryPolicy
+from agno_deepinfra._shared.limiter import MaxConcurrency
+from agno_deepinfra._shared.retry import RetryPolicy
 from agno_deepinfra.embedder import DEFAULT_EMBEDDING_MODEL, EmbeddingError
 from agno_deepinfra.testing import DeepInfraEmulator, Fault
 from agno_deepinfra.tools import DEFAULT_IMAGE_MODEL, DEFAULT_SPEECH_MODEL, DEFAULT_TRANSCRIPTION_MODEL
@@ -384,12 +384,12 @@ def test_a_bad_limit_set_later_is_refused_and_the_old_one_kept(make: Any) -> Non
 
 
 def test_a_request_in_flight_gives_its_slot_back_to_the_limiter_it_took_it_from() -> None:
-    from agno_deepinfra.chat import _FailureScope
+    from agno_deepinfra.chat._attempt import FailureScope
 
     model = DeepInfra(api_key="k", max_concurrency=1)
     old = model._limiter
     assert old is not None
-    with _FailureScope(model):
+    with FailureScope(model):
         model.max_concurrency = 5
         assert old.in_flight == 1
     assert old.in_flight == 0 and model._limiter is not None and model._limiter.in_flight == 0

@@ -20,8 +20,8 @@ from paths import PATHS, run_path
 
 import agno_deepinfra
 from agno_deepinfra import DeepInfra, ModelInfo, alist_models, list_models
-from agno_deepinfra._reasoning import ThinkSplitter
-from agno_deepinfra._usage import StreamUsage, usage_metrics
+from agno_deepinfra.chat._reasoning import ThinkSplitter
+from agno_deepinfra.chat._usage import StreamUsage, usage_metrics
 from agno_deepinfra.testing import CATALOG, DeepInfraEmulator, Fault, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]

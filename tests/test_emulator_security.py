@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from agno_deepinfra._redact import REDACTED
+from agno_deepinfra._shared.redact import REDACTED
 from agno_deepinfra.testing import DeepInfraEmulator
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"

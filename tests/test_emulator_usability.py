@@ -107,7 +107,15 @@ def test_loading_the_plugin_imports_neither_agno_nor_openai() -> None:
 
 
 # What loading the plugin may import of this package: the lazy roots and the plugin itself.
-PLUGIN_IMPORTS = ["agno_deepinfra", "agno_deepinfra.testing", "agno_deepinfra.testing.pytest_plugin"]
+# The package's root installs the finder for module paths that moved (`_shared.compat`: pickles
+# written before the re-layout name them), a few lines of the standard library's importlib.
+PLUGIN_IMPORTS = [
+    "agno_deepinfra",
+    "agno_deepinfra._shared",
+    "agno_deepinfra._shared.compat",
+    "agno_deepinfra.testing",
+    "agno_deepinfra.testing.pytest_plugin",
+]
 PUBLIC_TESTING_NAMES = [
     "CATALOG",
     "DEFAULT_API_KEY",

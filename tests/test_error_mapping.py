@@ -1,4 +1,4 @@
-"""The error mapping in `_errors.py`, at the function boundary (no sockets).
+"""The error mapping in `_shared/errors.py`, at the function boundary (no sockets).
 
 These pin what `make mutation` found unguarded: the edges of the text extraction and shortening,
 the errors built for unusable and incomplete answers, the connection-versus-timeout decision
@@ -16,23 +16,25 @@ import httpx
 import openai
 import pytest
 
-from agno_deepinfra._errors import (
-    MAX_MESSAGE_TEXT,
+from agno_deepinfra._shared.error_text import (
     MAX_TEXT,
-    DeepInfraContextWindowError,
-    DeepInfraError,
     _plain_text,
-    _refused,
-    _short,
     _text_from_body,
     _validation_item,
+    error_text,
+    text_of,
+)
+from agno_deepinfra._shared.errors import (
+    MAX_MESSAGE_TEXT,
+    DeepInfraContextWindowError,
+    DeepInfraError,
+    _refused,
+    _short,
     _with_httpx2,
     error_class,
-    error_text,
     incomplete_response_error,
     map_error,
     status_error,
-    text_of,
     transport_error,
     unusable_response_error,
 )

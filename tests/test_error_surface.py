@@ -1,5 +1,5 @@
 """The emulator's error surface (WIRE.md, "Error surface") against the plugin's one error mapping
-(`_errors.py`): every body shape DeepInfra uses, every status the emulator sends, and `Retry-After`,
+(`_shared/errors.py`): every body shape DeepInfra uses, every status the emulator sends, and `Retry-After`,
 through the chat model, the embedder and the reranker."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_context_overflow_shape_is_a_context_window_error(emu: DeepInfraEmulator
         call("chat")
 
 
-# What the plugin makes of each status (WIRE.md's status table; `_errors.error_class` is the code).
+# What the plugin makes of each status (WIRE.md's status table; `_shared.errors.error_class` is the code).
 RATE_LIMITED = {429, 503}
 RETRIED = {429, 500, 502, 503, 504}
 

@@ -18,8 +18,8 @@ from agno.agent import Agent
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra
-from agno_deepinfra._config import DEFAULT_BASE_URL
-from agno_deepinfra._redact import REDACTED
+from agno_deepinfra._shared.config import DEFAULT_BASE_URL
+from agno_deepinfra._shared.redact import REDACTED
 from agno_deepinfra.testing import DeepInfraEmulator
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"

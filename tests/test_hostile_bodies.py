@@ -22,7 +22,7 @@ from agno.run.agent import RunErrorEvent, RunOutput
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder
-from agno_deepinfra._errors import MAX_TEXT, REDACTED, SCAN_LIMIT, _plain_text, error_text, redact
+from agno_deepinfra._shared.error_text import MAX_TEXT, REDACTED, SCAN_LIMIT, _plain_text, error_text, redact
 from agno_deepinfra.testing import DeepInfraEmulator, Fault
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"

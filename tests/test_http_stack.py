@@ -24,7 +24,7 @@ import pytest
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
-from agno_deepinfra._transport import _tls, sdk_library, sdk_timeout, tls_context
+from agno_deepinfra._shared.http_stack import _tls, sdk_library, sdk_timeout, tls_context
 from agno_deepinfra.testing import DeepInfraEmulator
 
 MakeModel = Callable[..., DeepInfra]

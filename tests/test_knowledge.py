@@ -1,7 +1,7 @@
 """DeepInfraEmbedder and DeepInfraReranker against the emulator's sockets, and inside agno's Knowledge.
 
 Attempt counts come from the emulator's request log; retry waits from the `slept` fixture, which
-replaces the runner's sleeps in `agno_deepinfra._retry` (nothing here waits on a clock).
+replaces the runner's sleeps in `agno_deepinfra._shared.retry` (nothing here waits on a clock).
 """
 
 from __future__ import annotations
@@ -448,6 +448,21 @@ def test_async_clients_follow_the_event_loop(make_embedder: MakeEmbedder, make_r
     for _ in range(2):  # a client cached from the first, closed loop would fail the second run
         assert len(asyncio.run(embedder.async_get_embedding("hello"))) == 1024
         assert asyncio.run(reranker.arerank(QUESTION, documents()))[0].name == "returns"
+
+
+def test_each_loops_client_closes_with_its_loop(make_embedder: MakeEmbedder, make_reranker: MakeReranker) -> None:
+    """The one per-loop cache (`_shared.http_stack.PerLoop`): `asyncio.run` closes the clients it made."""
+    embedder, reranker = make_embedder(), make_reranker(raise_on_error=True)
+    made: list[Any] = []
+
+    async def embed_and_rerank() -> None:
+        await embedder.async_get_embedding("hello")
+        await reranker.arerank(QUESTION, documents())
+        made.extend([embedder._clients.async_(None, None, embedder.base_url), reranker._clients.async_(None, None, "")])
+        assert not any(client.is_closed for client in made)
+
+    asyncio.run(embed_and_rerank())
+    assert len(made) == 2 and all(client.is_closed for client in made)
 
 
 def test_copies_close_and_reopen(make_embedder: MakeEmbedder, make_reranker: MakeReranker) -> None:

@@ -16,8 +16,10 @@ from agno.run.agent import RunOutput
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder
-from agno_deepinfra._errors import DeepInfraRateLimitError
-from agno_deepinfra._limiter import AUTO_START, AdaptiveLimit, Limiter, Ticket, batch_fanout, check_max_concurrency
+from agno_deepinfra._shared.adaptive_limit import AUTO_START, AdaptiveLimit, Ticket
+from agno_deepinfra._shared.errors import DeepInfraRateLimitError
+from agno_deepinfra._shared.http import batch_fanout
+from agno_deepinfra._shared.limiter import Limiter, check_max_concurrency
 from agno_deepinfra.testing import DeepInfraEmulator, Fault
 
 

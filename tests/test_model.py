@@ -21,7 +21,7 @@ from agno.run.base import RunStatus
 from paths import NEEDS_AIOHTTP, PATHS, run_path
 from pydantic import BaseModel, Field
 
-import agno_deepinfra._transport as transport_module
+import agno_deepinfra._shared.http_stack as transport_module
 from agno_deepinfra import DeepInfra
 from agno_deepinfra.testing import DeepInfraEmulator, Reply, ToolCall
 

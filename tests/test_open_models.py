@@ -21,7 +21,7 @@ from paths import PATHS
 from pydantic import BaseModel
 
 from agno_deepinfra import DeepInfra, ModelProfile
-from agno_deepinfra.families import profiles
+from agno_deepinfra.chat.families import profiles
 from agno_deepinfra.testing import DeepInfraEmulator, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]
@@ -224,7 +224,7 @@ def test_parallel_calls_naming_a_tool_not_offered_are_all_left_as_text(
 
 def test_recovery_work_is_bounded_for_a_hostile_reply() -> None:
     """Thousands of unclosed start markers: each parse could read to the end; the attempts are capped."""
-    from agno_deepinfra.families import _markup
+    from agno_deepinfra.chat.families import _markup
 
     hostile = "<tool_call><function=get_weather><parameter=city>x " * 3000
     assert _markup.recover(hostile, ("qwen_xml", "hermes"), frozenset({"get_weather"})) is None
@@ -511,7 +511,7 @@ def test_truncation_is_never_silent(
 def test_flex_tier_is_accepted_with_a_read_timeout_for_its_queue(emu: DeepInfraEmulator, make_model: MakeModel) -> None:
     import openai
 
-    from agno_deepinfra.chat import FLEX_TIMEOUT
+    from agno_deepinfra.chat._request import FLEX_TIMEOUT
 
     model = make_model(service_tier="flex")
     output = Agent(model=model).run("hi")

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from agno.exceptions import ContextWindowExceededError, ModelAuthenticationError, ModelProviderError
 
-from agno_deepinfra._errors import error_text, status_error
-from agno_deepinfra._retry import is_retryable, retry_after_seconds, retry_delay
+from agno_deepinfra._shared.error_text import error_text
+from agno_deepinfra._shared.errors import is_retryable, retry_after_seconds, status_error
+from agno_deepinfra._shared.retry import retry_delay
 
 
 def response(

@@ -20,7 +20,7 @@ from openai.types.chat import ChatCompletionChunk
 from paths import PATHS, run_path
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraError, DeepInfraReranker
-from agno_deepinfra.chat import _StreamScope
+from agno_deepinfra.chat._attempt import StreamScope
 from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply, ToolCall
 
 MakeModel = Callable[..., DeepInfra]
@@ -44,19 +44,19 @@ def _chunk(content: str | None = None, finish: str | None = None) -> ChatComplet
 
 def test_a_stream_without_a_finish_reason_is_an_error_retried_only_before_output() -> None:
     model = DeepInfra(id="m", api_key="k")
-    silent = _StreamScope(model)
+    silent = StreamScope(model)
     silent.deliver(_chunk())  # a role-only chunk: nothing reached the consumer
     with pytest.raises(DeepInfraError, match="no finish_reason") as before_output:
         silent.ended()
     assert before_output.value.retryable is True
 
-    spoken = _StreamScope(model)
+    spoken = StreamScope(model)
     spoken.deliver(_chunk("Hello"))
     with pytest.raises(DeepInfraError, match="no finish_reason") as after_output:
         spoken.ended()
     assert after_output.value.retryable is False  # a retry would splice two answers
 
-    finished = _StreamScope(model)
+    finished = StreamScope(model)
     finished.deliver(_chunk("Hello"))
     finished.deliver(_chunk(finish="stop"))
     finished.ended()  # no error

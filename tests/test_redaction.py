@@ -1,6 +1,6 @@
 """Credentials stay out of records: every field that can carry one, through every surface that shows a model.
 
-One rule (`agno_deepinfra._redact`) decides what a credential is; these tests run each field
+One rule (`agno_deepinfra._shared.redact`) decides what a credential is; these tests run each field
 that can carry one (headers by name, URL user-info and query, nested `extra_*` values) through
 `repr()`, `to_dict()`, `settings()`, the spans of a traced run and the log lines of a debug run,
 and check that harmless fields (`max_tokens`, `prompt_cache_key`) stay readable.
@@ -19,8 +19,8 @@ import pytest
 from agno.agent import Agent
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
-from agno_deepinfra import _tracing as names
-from agno_deepinfra._redact import REDACTED, is_secret_name, redacted
+from agno_deepinfra._shared import tracing as names
+from agno_deepinfra._shared.redact import REDACTED, is_secret_name, redacted
 from agno_deepinfra.testing import DeepInfraEmulator
 
 try:

@@ -1,8 +1,8 @@
 """The embedder's and reranker's retry runner and the wait schedule, at the function boundary.
 
-These pin what `make mutation` found unguarded in `_retry.py`: how attempts are numbered, what
+These pin what `make mutation` found unguarded in `_shared/retry.py`: how attempts are numbered, what
 each wait is made of, what the retry log line and the span event say. The waits are injected
-(`_retry.sleep` / `_retry.async_sleep`), never slept.
+(`_shared.retry.sleep` / `_shared.retry.async_sleep`), never slept.
 """
 
 from __future__ import annotations
@@ -16,15 +16,10 @@ from typing import Any
 import pytest
 from agno.exceptions import ModelProviderError
 
-from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker, _retry
-from agno_deepinfra._errors import DeepInfraError
-from agno_deepinfra._retry import (
-    RetryPolicy,
-    acall_with_retries,
-    call_with_retries,
-    retry_after_seconds,
-    retry_delay,
-)
+from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
+from agno_deepinfra._shared import retry as _retry
+from agno_deepinfra._shared.errors import DeepInfraError, retry_after_seconds
+from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, retry_delay
 
 
 def failure(status: int = 503, retry_after: float | None = None) -> DeepInfraError:
@@ -47,10 +42,9 @@ def failing(times: int, error: ModelProviderError) -> tuple[Callable[[], str], l
 
 
 @pytest.fixture
-def retry_events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
-    events: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(_retry, "note_retry", lambda *args: events.append(args))
-    return events
+def retry_events() -> list[tuple[Any, ...]]:
+    """What a policy's `on_retry` callback was told (the embedder and reranker pass `note_retry`)."""
+    return []
 
 
 def run_with_retries(run: str, attempt: Callable[[], str], policy: RetryPolicy) -> str:
@@ -176,7 +170,8 @@ def test_a_retry_is_logged_with_the_error_and_the_attempt_numbers(caplog: pytest
 
 def test_a_retry_is_noted_on_the_span_with_the_error_attempt_and_wait(retry_events: list[tuple[Any, ...]]) -> None:
     error = failure()
-    RetryPolicy(retries=3, delay=1.0, exponential=True).wait_before_retry(error, 1)
+    policy = RetryPolicy(retries=3, delay=1.0, exponential=True, on_retry=lambda *event: retry_events.append(event))
+    policy.wait_before_retry(error, 1)
     assert retry_events == [(error, 2, 2.0)]
 
 
@@ -184,7 +179,8 @@ def test_a_final_failure_is_neither_logged_nor_noted(
     caplog: pytest.LogCaptureFixture, retry_events: list[tuple[Any, ...]]
 ) -> None:
     caplog.set_level(logging.WARNING, logger="agno_deepinfra")
-    assert RetryPolicy(retries=1).wait_before_retry(failure(), 1) is None
+    policy = RetryPolicy(retries=1, on_retry=lambda *event: retry_events.append(event))
+    assert policy.wait_before_retry(failure(), 1) is None
     assert caplog.records == []
     assert retry_events == []
 

@@ -53,3 +53,17 @@ def test_good_retry_settings_are_accepted(owner: Callable[..., Any]) -> None:
     assert (built.retries, built.delay_between_retries, built.max_retry_delay) == (3, 0, 0.5)
     built = owner(retries=0, delay_between_retries=2.5, max_retry_delay=120, retry_jitter=0)
     assert built.max_retry_delay == 120
+
+
+@pytest.mark.parametrize("owner", ["DeepInfra", "DeepInfraEmbedder", "DeepInfraReranker", "DeepInfraTools"])
+def test_the_four_classes_declare_the_retry_settings_alike(owner: str) -> None:
+    """One list (`RETRY_DEFAULTS`): every class has each setting, with the same default and a docstring entry."""
+    import agno_deepinfra
+    from agno_deepinfra._shared.retry import RETRY_DEFAULTS, RetrySettings
+
+    cls = getattr(agno_deepinfra, owner)
+    built = cls(api_key="k")
+    assert {name: getattr(built, name) for name in RETRY_DEFAULTS} == RETRY_DEFAULTS
+    assert set(RetrySettings.__annotations__) == set(RETRY_DEFAULTS)
+    documented = (cls.__doc__ or "") + (cls.__init__.__doc__ or "")
+    assert [name for name in RETRY_DEFAULTS if f"{name}:" not in documented] == []

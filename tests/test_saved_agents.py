@@ -107,7 +107,8 @@ def test_a_timeout_of_either_library_travels_as_json_and_bounds_real_calls(
     settings = model.settings()
     assert settings["timeout"] == {"connect": 5.0, "read": 0.5, "write": 0.5, "pool": 0.5}
     assert json.loads(json.dumps(model.to_dict())) == model.to_dict()
-    rebuilt = DeepInfra.from_settings(json.loads(json.dumps(settings)), api_key=emu.api_key)
+    message = json.loads(json.dumps(settings))
+    rebuilt = DeepInfra.from_settings(message, api_key=emu.api_key, trusted_base_urls=[emu.base_url])
     assert rebuilt.settings() == settings
     for each in (model, rebuilt):
         content, error = run_path(Agent(model=each), path)
@@ -248,12 +249,14 @@ CLIENT_ONLY_CHANGES = [
     {"session_prompt_cache": False},
     {"max_concurrency": 3},
     {"max_concurrency": "auto"},
+    {"profile": "mistral"},
+    {"profile": {"tool_markup": ()}},
 ]
 
 
 def test_every_client_setting_is_among_the_fingerprint_checks() -> None:
     """A `ClientSetting` added later is checked too: the list above must name every one of them."""
-    from agno_deepinfra._config import ClientSetting
+    from agno_deepinfra._shared.config import ClientSetting
 
     declared = {name for klass in DeepInfra.__mro__ for name, v in vars(klass).items() if isinstance(v, ClientSetting)}
     checked = {name for change in CLIENT_ONLY_CHANGES for name in change}

@@ -1,10 +1,10 @@
-"""A stream that closes cleanly without a `finish_reason` is an incomplete answer (`_StreamScope.ended`).
+"""A stream that closes cleanly without a `finish_reason` is an incomplete answer (`chat._attempt.StreamScope.ended`).
 
 The emulator always finishes its streams, so this one case is served by a few lines of
 `http.server` on 127.0.0.1: a real socket, the real openai SDK and agno's real retry loop. Once
 content, a tool call or reasoning has reached the consumer, the failure is final; before that,
 it is retried like any other failure. And a stream that does finish passes its usage on to agno
-once (`_StreamScope.deliver`), checked against the emulator.
+once (`StreamScope.deliver`), checked against the emulator.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from agno.models.message import Message
 from paths import run_path
 
 from agno_deepinfra import DeepInfra
-from agno_deepinfra._errors import DeepInfraError
+from agno_deepinfra._shared.errors import DeepInfraError
 from agno_deepinfra.testing import DeepInfraEmulator, Reply
 
 MODEL_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct"

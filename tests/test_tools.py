@@ -401,7 +401,7 @@ def test_arun_uses_the_async_twins(
 def test_the_toolkit_stands_beside_the_embedder_not_on_the_chat_model() -> None:
     code = "import sys, agno_deepinfra.tools; print(sorted(m for m in sys.modules if m.startswith('agno_deepinfra')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "agno_deepinfra._http" in loaded
+    assert "agno_deepinfra._shared.http" in loaded
     assert "agno_deepinfra.chat" not in loaded and "agno_deepinfra.testing" not in loaded
 
 

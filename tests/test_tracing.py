@@ -24,7 +24,7 @@ from agno.knowledge.document import Document
 from paths import PATHS, run_path
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraReranker
-from agno_deepinfra import _tracing as names
+from agno_deepinfra._shared import tracing as names
 from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply, ToolCall
 
 try:

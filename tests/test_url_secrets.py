@@ -17,8 +17,8 @@ from agno.exceptions import AgnoError
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, list_models
-from agno_deepinfra._config import warn_if_insecure
-from agno_deepinfra._url_logs import loggable_url, origin
+from agno_deepinfra._shared.config import warn_if_insecure
+from agno_deepinfra._shared.url_logs import loggable_url, origin
 from agno_deepinfra.testing import DeepInfraEmulator
 
 SECRET = "sk-di-url-secret-0123456789"

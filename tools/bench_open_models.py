@@ -18,7 +18,7 @@ from agno.models.message import Message
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agno_deepinfra import DeepInfra
-from agno_deepinfra.chat import _StreamScope
+from agno_deepinfra.chat._attempt import StreamScope as _StreamScope
 from agno_deepinfra.testing import DeepInfraEmulator
 
 # A model in no family (added to the emulator), then three families.

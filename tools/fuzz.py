@@ -3,14 +3,14 @@
 What a hostile or broken server (or a file left by a crash) can hand the package, and where it goes:
 
 - `error_bodies`: an error status, headers and body (JSON of any shape, HTML, bytes, deep
-  nesting), through `_errors.status_error` and `text_of`;
+  nesting), through `_shared.errors.status_error` and `text_of`;
 - `retry_headers`: `Retry-After` / `retry-after-ms` values (numbers, dates, garbage), through
-  `_retry.retry_after_seconds`, `retry_delay` and the `"auto"` limiter;
+  `_shared.retry.retry_after_seconds`, `retry_delay` and the `"auto"` limiter;
 - `sse_streams`: a chat completion stream (chunks of any shape, `<think>` tags cut anywhere, usage,
   garbage lines), through the real openai SDK and `DeepInfra.response_stream`, over a socket;
-- `usage`: a usage record of any shape, through `_usage.usage_metrics`;
+- `usage`: a usage record of any shape, through `chat._usage.usage_metrics`;
 - `journal_files`: a batch journal (records of any shape, garbage, a torn last line), through
-  `_journal.open_journal`.
+  `batch._journal.open_journal`.
 
 The generators are in `tools/fuzz_inputs.py`. Each example is checked for the package's promises:
 only agno's exceptions and ours come out (a `ValueError` is accepted from the journal when it names
@@ -49,11 +49,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from agno_deepinfra import DeepInfra
-from agno_deepinfra import _journal as journal_module
-from agno_deepinfra._errors import MAX_MESSAGE_TEXT, status_error, text_of
-from agno_deepinfra._limiter import Limiter, Ticket
-from agno_deepinfra._retry import retry_after_seconds, retry_delay, scheduled_delay
-from agno_deepinfra._usage import usage_metrics
+from agno_deepinfra._shared.adaptive_limit import Ticket
+from agno_deepinfra._shared.error_text import text_of
+from agno_deepinfra._shared.errors import MAX_MESSAGE_TEXT, retry_after_seconds, status_error
+from agno_deepinfra._shared.limiter import Limiter
+from agno_deepinfra._shared.retry import retry_delay, scheduled_delay
+from agno_deepinfra.batch import _journal as journal_module
+from agno_deepinfra.chat._usage import usage_metrics
 
 HANG_SECONDS = 10  # an example running longer is stopped and reported as a hang
 BATCH = 200  # examples per hypothesis run; runs repeat until the target's share of the budget is spent
@@ -170,7 +172,8 @@ def check_journal(text: str) -> None:
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     try:
         journal = journal_module.open_journal(path)
-        journal.claim("/v1/chat/completions", ["a", "b"])
+        journal.load()  # every line read: torn, foreign or wrong-shaped lines are skipped with a warning
+        journal.claim("account", "http://127.0.0.1/v1/openai", "/v1/chat/completions", ["a", "b"])
     except ValueError as error:
         if str(path) not in str(error) and path.name not in str(error):
             raise  # a bare ValueError that does not say which file: not a clear error

@@ -5,7 +5,7 @@ switched at run time, and runs only the tests that reached the mutated function,
 forked from one warmed-up pytest session. cosmic-ray rewrites the file on disk and starts the
 whole test command once per mutant: with agno's import time and the emulator's start-up that
 is an hour on 2 cores where mutmut takes minutes. mutmut can also be told to run named
-functions only, which is how `_StreamScope` is taken out of `chat.py`. What mutmut does not
+functions only, which is how `StreamScope` is taken out of `chat/_attempt.py`. What mutmut does not
 mutate: module-level constants (the status-code sets) and class bodies; those are guarded by
 the table tests in tests/test_classification.py.
 
@@ -34,15 +34,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TARGET = 0.85
-# What is mutated: two whole modules and the stream-ending methods of chat.py.
+# What is mutated: the retry and error modules whole, and the stream-ending methods of chat/_attempt.py.
 SELECTION = {
-    "_retry.py": "agno_deepinfra._retry.*",
-    "_errors.py": "agno_deepinfra._errors.*",
-    "chat.py: _StreamScope": "agno_deepinfra.chat.xǁ_StreamScopeǁ*",
+    "_shared/retry.py": "agno_deepinfra._shared.retry.*",
+    "_shared/errors.py": "agno_deepinfra._shared.errors.*",
+    "_shared/error_text.py": "agno_deepinfra._shared.error_text.*",
+    "chat/_attempt.py: StreamScope": "agno_deepinfra.chat._attempt.xǁStreamScopeǁ*",
 }
-MUST_DIE = "agno_deepinfra._retry.x_scheduled_delay__mutmut_"
+MUST_DIE = "agno_deepinfra._shared.retry.x_scheduled_delay__mutmut_"
 # The canary: the retry schedule loses its exponential backoff.
-CANARY_FILE = "agno_deepinfra/_retry.py"
+CANARY_FILE = "agno_deepinfra/_shared/retry.py"
 CANARY_LINE = "    return base * (2**attempt) if exponential else base\n"
 CANARY_BROKEN = "    return base\n"
 CANARY_TESTS = ["tests/test_retry_policy.py", "tests/test_policy.py"]
@@ -125,7 +126,7 @@ def canary_child(copy: Path) -> int:
     import pytest
 
     code = int(pytest.main([*CANARY_TESTS, "-x", "-q", "-p", "no:cacheprovider"]))
-    names = ("agno_deepinfra._retry", "agno_deepinfra.testing.pytest_plugin")
+    names = ("agno_deepinfra._shared.retry", "agno_deepinfra.testing.pytest_plugin")
     files = [str(getattr(sys.modules.get(name), "__file__", "")) for name in names]
     print(json.dumps({"exit": code, "files": files}))
     return 0

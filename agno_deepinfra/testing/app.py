@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from agno_deepinfra._redact import REDACTED, is_secret_name, is_secret_value, redact_url
+from agno_deepinfra._shared.redact import REDACTED, is_secret_name, is_secret_value, redact_url
 from agno_deepinfra.testing.batches import BatchApi
 from agno_deepinfra.testing.capacity import ConcurrencyCap
 from agno_deepinfra.testing.catalog import Catalog

@@ -6,11 +6,11 @@ sees the same types and the same message, DeepInfra's own text included, whichev
 
 from __future__ import annotations
 
-import html
 import json
 import sys
+import time
 from collections.abc import Mapping
-from typing import Any, Protocol
+from email.utils import parsedate_to_datetime
 
 import httpx
 import openai
@@ -22,12 +22,38 @@ from agno.exceptions import (
     ModelRateLimitError,
 )
 
-from agno_deepinfra._retry import CAPACITY_STATUS_CODES, RETRYABLE_STATUS_CODES, retry_after_seconds
+from agno_deepinfra._shared.error_text import (
+    HTTPResponse,
+    error_text,
+    redact,
+)
 
-MAX_TEXT = 300  # characters of a non-JSON body (an HTML proxy page) kept in a message
-# Characters of a non-JSON body read for its text: a proxy's error page says what it has to say
-# well within this (their inline styles included), and a larger body is not read further.
-SCAN_LIMIT = 64 * 1024
+# No room for the request now: rate limited (429), no capacity for the model (503), overloaded (529).
+CAPACITY_STATUS_CODES = frozenset({429, 503, 529})
+# Transient by nature: timeouts, too-early, no room now and server-side failures.
+RETRYABLE_STATUS_CODES = frozenset({408, 425, 500, 502, 504}) | CAPACITY_STATUS_CODES
+# Fail the same way on every attempt. 402 (out of funds) is DeepInfra's addition to agno's list.
+NON_RETRYABLE_STATUS_CODES = frozenset({400, 401, 402, 403, 404, 413, 422})
+
+
+def is_retryable(error: ModelProviderError) -> bool:
+    """Whether another attempt could succeed.
+
+    Errors raised by the plugin carry an explicit verdict (`retryable`); any other
+    `ModelProviderError` follows agno's contract: client errors and context overflows are final,
+    everything else is worth another try.
+    """
+    if isinstance(error, ContextWindowExceededError):
+        return False
+    verdict = getattr(error, "retryable", None)
+    if verdict is not None:
+        return bool(verdict)
+    if error.status_code in NON_RETRYABLE_STATUS_CODES:
+        return False
+    message = str(error.message).lower()
+    return not any(pattern in message for pattern in ModelProviderError.CONTEXT_WINDOW_PATTERNS)
+
+
 # Characters of DeepInfra's text in an error's message. agno's retry log prints the error two or
 # three times per line; the whole text stays on the error as `detail`.
 MAX_MESSAGE_TEXT = 120
@@ -41,12 +67,6 @@ _HINTS = {
     429: "rate limited: DeepInfra allows 200 concurrent requests per model by default",
     503: "no capacity for this model right now",
 }
-
-# DeepInfra's error bodies nest two levels at most ({"error": {"message": ...}}); deeper is not theirs.
-_MAX_NESTING = 8
-# A key shorter than this is not redacted from error text: it would blank ordinary words.
-MIN_SECRET = 8
-REDACTED = "[REDACTED]"
 
 # Context overflows come back as 400 with one of these phrases (agno's own list plus DeepInfra's wording).
 _CONTEXT_PATTERNS = (*ModelProviderError.CONTEXT_WINDOW_PATTERNS, "context length", "context_length_exceeded")
@@ -65,20 +85,6 @@ def _with_httpx2(name: str, *found: type[Exception]) -> tuple[type[Exception], .
 # httpx errors the SDK does not wrap (a connection cut mid-stream), and undecodable SSE payloads.
 MAPPED_EXCEPTIONS = _with_httpx2("HTTPError", openai.OpenAIError, httpx.HTTPError, json.JSONDecodeError)
 TIMEOUT_EXCEPTIONS = _with_httpx2("TimeoutException", openai.APITimeoutError, httpx.TimeoutException)
-
-
-class HTTPResponse(Protocol):
-    """What the error mapping reads of a response (httpx's and httpx2's both fit)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def reason_phrase(self) -> str: ...
-    def json(self) -> Any: ...
 
 
 class DeepInfraError(ModelProviderError):
@@ -101,90 +107,6 @@ class DeepInfraRateLimitError(DeepInfraError, ModelRateLimitError):
 
 class DeepInfraContextWindowError(DeepInfraError, ContextWindowExceededError):
     """The prompt does not fit the model's context window; an agno `ContextWindowExceededError`."""
-
-
-def error_text(response: HTTPResponse) -> str:
-    """DeepInfra's own message from any of its error body shapes, shortened when it is not JSON."""
-    try:
-        text = _text_from_body(response.json())
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
-        text = _plain_text(response.text)
-    return text or response.reason_phrase or f"HTTP {response.status_code}"
-
-
-def _text_from_body(body: Any) -> str:
-    for _ in range(_MAX_NESTING):
-        if isinstance(body, str):
-            return body
-        if isinstance(body, list):  # FastAPI validation errors: [{"loc": [...], "msg": ...}, ...]
-            return "; ".join(_validation_item(item) for item in body)
-        if not isinstance(body, dict):
-            break
-        inner = next((body[key] for key in ("detail", "error") if body.get(key) is not None), None)
-        if inner is None:
-            texts = [body[key] for key in ("message", "msg") if isinstance(body.get(key), str)]
-            return str(texts[0]) if texts else _json_text(body)
-        body = inner
-    return _json_text(body)
-
-
-def _json_text(body: Any) -> str:
-    """The start of `body` as JSON (a body of no known shape, or nested past `_MAX_NESTING`)."""
-    try:
-        return json.dumps(body)[:MAX_TEXT]
-    except (ValueError, TypeError, RecursionError):
-        return f"an error body of type {type(body).__name__}"
-
-
-def _validation_item(item: Any) -> str:
-    if not isinstance(item, dict):
-        return _json_text(item) if isinstance(item, (list, dict)) else str(item)
-    loc = item.get("loc")
-    location = ".".join(str(part) for part in (loc if isinstance(loc, list) else []) if part != "body")
-    message = str(item.get("msg", ""))
-    return f"{location}: {message}" if location else message
-
-
-def _plain_text(text: str) -> str:
-    """Strip markup from a proxy page so the message stays readable.
-
-    Linear in the page: only its first `SCAN_LIMIT` characters are read, each once (a scan with
-    `str.find`, never a backtracking pattern, so an unclosed `<script` or a page of `<` costs no
-    more than any other page of that size).
-    """
-    page = text[:SCAN_LIMIT]
-    lowered = page.lower()
-    parts: list[str] = []
-    closing: dict[str, int] = {}  # the `>` ending the next `</script` / `</style` (-1: none left)
-    position = 0
-    while (start := page.find("<", position)) >= 0:
-        parts.append(page[position:start])
-        end = page.find(">", start + 1)
-        if end < 0:  # no tag closes after here: the rest is text
-            position = start
-            break
-        name = _raw_text_element(lowered, start)
-        if name is not None:  # the element and its content go; an unclosed one is a tag like any other
-            known = closing.get(name)
-            if known is None or 0 <= known < start:  # each stretch of the page is searched once
-                close = lowered.find("</" + name, start)
-                known = closing[name] = page.find(">", close) if close >= 0 else -1
-            if known >= 0:
-                end = known
-        parts.append(" ")
-        position = end + 1
-    parts.append(page[position:])
-    collapsed = " ".join(html.unescape("".join(parts)).split())
-    return collapsed if len(collapsed) <= MAX_TEXT else collapsed[: MAX_TEXT - 3] + "..."
-
-
-def _raw_text_element(lowered: str, start: int) -> str | None:
-    """`script` or `style` when a tag of that name opens at `start` (its content is not text)."""
-    for name in ("script", "style"):
-        after = lowered[start + 1 + len(name) : start + 2 + len(name)]  # the name must end there
-        if lowered.startswith(name, start + 1) and not (after.isalnum() or after == "_"):
-            return name
-    return None
 
 
 def is_context_overflow(status: int, text: str) -> bool:
@@ -223,14 +145,6 @@ def error_class(status: int, text: str) -> tuple[type[DeepInfraError], bool]:
 def _short(text: str) -> str:
     text = text.rstrip(".")
     return text if len(text) <= MAX_MESSAGE_TEXT else text[: MAX_MESSAGE_TEXT - 3].rstrip() + "..."
-
-
-def redact(text: str, secret: str | None) -> str:
-    """`text` with the API key in use blanked out: a server or proxy may echo it in an error body.
-
-    A key shorter than `MIN_SECRET` is left alone (no real key is; blanking it would garble words).
-    """
-    return text.replace(secret, REDACTED) if secret and len(secret) >= MIN_SECRET else text
 
 
 def status_error(
@@ -377,9 +291,33 @@ def _scrub(exc: BaseException, secret: str | None) -> None:
         exc.message = redact(exc.message, secret)  # type: ignore[attr-defined]
 
 
-def text_of(body: Any) -> str:
-    """DeepInfra's message from a parsed error body of any shape (a batch line's `body` or `error`)."""
+# ------------------------------------------------------------------ the retry verdict and Retry-After
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds asked for by `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    millis = _number(lowered.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000.0
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    seconds = _number(raw)
+    if seconds is not None:
+        return seconds
     try:
-        return _text_from_body(body)
-    except RecursionError:  # a list item nested past what `str` or `json.dumps` goes
-        return f"an error body of type {type(body).__name__}"
+        when = parsedate_to_datetime(raw).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def _number(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if value >= 0 and value == value else None  # reject negatives and NaN

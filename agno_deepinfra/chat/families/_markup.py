@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from agno_deepinfra.families.profiles import Markup
+from agno_deepinfra.chat.families.profiles import Markup
 
 _decoder = json.JSONDecoder()
 Call = dict[str, Any]  # {"id", "type": "function", "function": {"name", "arguments": <JSON text>}}

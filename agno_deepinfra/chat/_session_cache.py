@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from agno_deepinfra._journal import SESSION_KEY_PREFIX
+from agno_deepinfra.batch._journal import SESSION_KEY_PREFIX
 
 _SALT = b"agno-deepinfra/prompt-cache-key/v1\x00"
 

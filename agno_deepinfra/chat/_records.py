@@ -1,4 +1,4 @@
-"""What agno stores of a model: plain JSON, with no credential in it (see `_redact`).
+"""What agno stores of a model: plain JSON, with no credential in it (see `_shared.redact`).
 
 agno writes `model.to_dict()` into every session record and saved agent, and skips saving the
 whole session (with only a warning) when `json.dumps` refuses a value: the next turn then goes
@@ -16,12 +16,12 @@ from os import getenv
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from agno_deepinfra._config import BASE_URL_ENV, DEFAULT_BASE_URL, default_base_url, openai_url
-from agno_deepinfra._redact import REDACTED, placeholders, redact_url, redacted
+from agno_deepinfra._shared.config import BASE_URL_ENV, DEFAULT_BASE_URL, default_base_url, openai_url
+from agno_deepinfra._shared.redact import REDACTED, placeholders, redact_url, redacted
 
 
 def stored_form(data: Mapping[str, Any]) -> dict[str, Any]:
-    """`data` as JSON types only, every credential in it redacted (the rule is `_redact`'s)."""
+    """`data` as JSON types only, every credential in it redacted (the rule is `_shared.redact`'s)."""
     record: dict[str, Any] = redacted({str(key): jsonable(value) for key, value in data.items()})
     return record
 

@@ -1,8 +1,8 @@
 """One batch job on the wire: write the JSONL, upload, create, poll with backoff, hand out the answers.
 
 Runs in a thread of its own (started by `batch._Collector`). Upload, create and every status
-check go through the package's retry policy (`_retry.call_with_retries`) and error mapping
-(`_errors.map_error`). Creating a batch is made idempotent: each submission carries a random
+check go through the package's retry policy (`_shared.retry.call_with_retries`) and error mapping
+(`_shared.errors.map_error`). Creating a batch is made idempotent: each submission carries a random
 token in the batch's `metadata`, and a retried create first looks for a batch with that token,
 so a create whose answer was lost is never repeated. With a journal, requests already submitted
 by an earlier process are collected from that batch instead of being submitted again: claiming,
@@ -16,7 +16,6 @@ counted its cost: a replay's `estimated_cost` is 0).
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -29,14 +28,15 @@ from agno.exceptions import AgnoError
 from openai import OpenAI
 
 from agno_deepinfra import catalog
-from agno_deepinfra._batch_lines import Asker, batch_errors, outcome, priced, result_lines, settle
-from agno_deepinfra._errors import MAPPED_EXCEPTIONS, DeepInfraError, error_text, map_error
-from agno_deepinfra._journal import Journal, Submission, open_journal, plain_url
-from agno_deepinfra._retry import call_with_retries
-from agno_deepinfra.batch import BatchOptions, BatchProgress, Target, Waiting, batch_error, show_progress
+from agno_deepinfra._shared.config import logger
+from agno_deepinfra._shared.error_text import error_text
+from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, DeepInfraError, map_error
+from agno_deepinfra._shared.retry import call_with_retries
+from agno_deepinfra.batch._journal import Journal, Submission, open_journal, plain_url
+from agno_deepinfra.batch._lines import Asker, batch_errors, outcome, priced, result_lines, settle
+from agno_deepinfra.batch.options import BatchOptions, BatchProgress, Target, Waiting, batch_error, show_progress
 
 T = TypeVar("T")
-logger = logging.getLogger("agno_deepinfra")
 # Status checks are free and idempotent, and a batch runs for hours: a passing 503 must not end
 # every run waiting on it. They get at least this many retries, whatever the owner's `retries`.
 MIN_POLL_RETRIES = 5

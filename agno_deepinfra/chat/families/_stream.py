@@ -10,8 +10,8 @@ from typing import Any
 
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall, ChoiceDeltaToolCallFunction
 
-from agno_deepinfra.families._markup import is_shown, recover, start_markers
-from agno_deepinfra.families.profiles import Markup
+from agno_deepinfra.chat.families._markup import is_shown, recover, start_markers
+from agno_deepinfra.chat.families.profiles import Markup
 
 
 class ToolIndexer:

@@ -14,8 +14,8 @@ from typing import Any
 from agno.models.message import Message
 from agno.utils.message import normalize_tool_messages
 
-from agno_deepinfra.families._markup import json_arguments
-from agno_deepinfra.families.profiles import ModelProfile, ToolCallIds
+from agno_deepinfra.chat.families._markup import json_arguments
+from agno_deepinfra.chat.families.profiles import ModelProfile, ToolCallIds
 
 _KIMI_ID = re.compile(r"functions\.[\w.\-]+:\d+")
 Formatted = dict[str, Any]

@@ -7,7 +7,6 @@ below through thin hooks; every quirk is a profile field, not a branch in the mo
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 from typing import Any
 
@@ -15,11 +14,13 @@ import openai
 from agno.models.response import ModelResponse
 from agno.utils.prompts import get_json_output_prompt
 
-from agno_deepinfra._errors import DeepInfraError, error_text
-from agno_deepinfra.families._markup import recover, start_markers
-from agno_deepinfra.families._outgoing import format_messages
-from agno_deepinfra.families._stream import MarkupHold, ToolIndexer
-from agno_deepinfra.families.profiles import ModelProfile, learn, learned, profile_for, resolve
+from agno_deepinfra._shared.config import logger
+from agno_deepinfra._shared.error_text import error_text
+from agno_deepinfra._shared.errors import DeepInfraError
+from agno_deepinfra.chat.families._markup import recover, start_markers
+from agno_deepinfra.chat.families._outgoing import format_messages
+from agno_deepinfra.chat.families._stream import MarkupHold, ToolIndexer
+from agno_deepinfra.chat.families.profiles import ModelProfile, learn, learned, profile_for, resolve
 
 __all__ = [
     "ModelProfile",
@@ -31,8 +32,6 @@ __all__ = [
     "repair_response",
     "shape_request",
 ]
-
-logger = logging.getLogger("agno_deepinfra")
 
 
 @lru_cache(maxsize=512)

@@ -1,10 +1,10 @@
 """HTTP plumbing shared by the embedder, the reranker and the media tools: clients, one prepared POST, bounded fan-out.
 
 They talk to DeepInfra on the openai SDK's HTTP stack (httpx, or httpx2 under openai 3, with the
-process's shared TLS context: see `_transport`), but not through its API client: the reranker's
+process's shared TLS context: see `_shared.http_stack`), but not through its API client: the reranker's
 `/v1/inference/{model}` route is not OpenAI-shaped anyway, the embeddings body is four fields,
 `usage.estimated_cost` is read straight from the JSON, and there is no second retry layer to
-switch off. Errors go through `_errors`, the same mapping as the chat model's.
+switch off. Errors go through `_shared.errors`, the same mapping as the chat model's.
 """
 
 from __future__ import annotations
@@ -15,22 +15,21 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
-from weakref import WeakKeyDictionary
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from agno.exceptions import ModelAuthenticationError
 
-from agno_deepinfra._config import missing_key_message, resolve_api_key, warn_if_insecure
-from agno_deepinfra._errors import (
+from agno_deepinfra._shared.config import missing_key_message, resolve_api_key, warn_if_insecure
+from agno_deepinfra._shared.errors import (
     MAPPED_EXCEPTIONS,
     DeepInfraError,
     status_error,
     transport_error,
     unusable_response_error,
 )
-from agno_deepinfra._limiter import DEFAULT_MAX_WAIT, Limiter, aslot_of, slot_of
-from agno_deepinfra._portable import reset_after_fork
-from agno_deepinfra._transport import new_async_http_client, new_sync_http_client
+from agno_deepinfra._shared.http_stack import PerLoop, new_async_http_client, new_sync_http_client
+from agno_deepinfra._shared.limiter import DEFAULT_MAX_WAIT, Limiter, aslot_of, slot_of
+from agno_deepinfra._shared.portable import reset_after_fork
 
 T = TypeVar("T")
 PROVIDER = "DeepInfra"
@@ -42,6 +41,15 @@ def auth_headers(api_key: str | None, owner: str) -> dict[str, str]:
     if not key:
         raise ModelAuthenticationError(message=missing_key_message(owner), model_name=owner)
     return {"Authorization": f"Bearer {key}"}
+
+
+class CallOwner(Protocol):
+    """What `Call.of` reads of an embedder or reranker."""
+
+    api_key: str | None
+    request_params: dict[str, Any] | None
+    max_retry_delay: float
+    _limiter: Limiter | None
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ class Call:
     max_wait: float = DEFAULT_MAX_WAIT
 
     def send(self, client: Any) -> Any:
-        """POST and return the decoded JSON; failures raise `_errors`' agno exceptions."""
+        """POST and return the decoded JSON; failures raise `_shared.errors`' agno exceptions."""
         with slot_of(self.limiter, self.max_wait):
             try:
                 response = client.post(self.url, headers=self.headers, **self._body())
@@ -120,6 +128,20 @@ class Call:
         """The key this call carries (`auth_headers`), kept out of its errors' text."""
         return self.headers.get("Authorization", "").removeprefix("Bearer ") or None
 
+    @classmethod
+    def of(cls, owner: CallOwner, url: str, payload: dict[str, Any], *, model_id: str, name: str, what: str) -> Call:
+        """The call of an embedder or reranker: its key, limiter and wait cap; its `request_params` win."""
+        return cls(
+            url=url,
+            payload={**payload, **(owner.request_params or {})},
+            headers=auth_headers(owner.api_key, name),
+            model_id=model_id,
+            owner=name,
+            what=what,
+            limiter=owner._limiter,
+            max_wait=owner.max_retry_delay,
+        )
+
     def bad_response(self, problem: str) -> DeepInfraError:
         """A well-formed answer that does not fit the request (a count or a field is wrong); never retried."""
         return unusable_response_error(problem, model_id=self.model_id, model_name=self.owner, what=self.what)
@@ -129,15 +151,15 @@ class HttpClients:
     """The HTTP clients of one embedder or reranker: the caller's own, or ones made (and closed) here.
 
     A caller's client may be an httpx or an httpx2 one; those made here are the SDK's own (see
-    `_transport`), with media-safe settings: redirects are not followed.
+    `_shared.http_stack`), with media-safe settings: redirects are not followed.
     One async client per event loop: an `AsyncClient`'s pooled connections belong to the
     loop that opened them, so reusing one after `asyncio.run` returned fails. Pickled, copied or
-    forked, it starts empty: clients never travel (see `_portable`).
+    forked, it starts empty: clients never travel (see `_shared.portable`).
     """
 
     def __init__(self) -> None:
         self._sync: Any = None  # httpx.Client, or httpx2.Client under openai 3
-        self._async: WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = WeakKeyDictionary()
+        self._async: PerLoop[Any] = PerLoop()  # each closes with its loop
         self._lock = threading.Lock()  # two threads embedding at once must not build two clients
         reset_after_fork(self)
 
@@ -155,24 +177,24 @@ class HttpClients:
         """The caller's async client if given, else the one cached for the running event loop."""
         if supplied is not None:
             return supplied
-        loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None or client.is_closed:
+
+        def make() -> Any:
             warn_if_insecure(base_url)
-            client = self._async[loop] = new_async_http_client(base_url, timeout=timeout, follow_redirects=False)
-        return client
+            return new_async_http_client(base_url, timeout=timeout, follow_redirects=False)
+
+        return self._async.get(make, lambda client: bool(client.is_closed), lambda client: client.aclose())
 
     def close(self) -> None:
-        """Close the sync client made here; async clients are dropped (closing them needs their loop)."""
+        """Close the sync client made here; the async ones close with their loops (closing needs the loop)."""
         with self._lock:
             client, self._sync = self._sync, None
         if client is not None:
             client.close()
-        self._async = WeakKeyDictionary()
+        self._async = PerLoop()
 
     async def aclose(self) -> None:
         """Close the running loop's async client and the sync client made here."""
-        client = self._async.pop(asyncio.get_running_loop(), None)
+        client = self._async.pop_running()
         if client is not None:
             await client.aclose()
         self.close()
@@ -205,6 +227,16 @@ def share_in_deepcopy(memo: dict[int, Any], *shared: object) -> None:
     """Make `copy.deepcopy` reuse `shared` objects (a caller's clients) instead of copying them."""
     for item in shared:
         memo[id(item)] = item
+
+
+DEFAULT_BATCH_FANOUT = 4
+
+
+def batch_fanout(setting: int | str | None, jobs: int) -> int:
+    """How many of one batch call's `jobs` to start at once."""
+    if setting is None:
+        return DEFAULT_BATCH_FANOUT
+    return jobs if setting == "auto" else min(int(setting), max(jobs, 1))
 
 
 async def gather_bounded(jobs: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:

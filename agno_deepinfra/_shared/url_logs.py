@@ -13,7 +13,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from agno_deepinfra._redact import redact_url
+from agno_deepinfra._shared.redact import redact_url
 
 
 def loggable_url(url: object) -> str:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import MISSING, dataclass, field, fields
-from functools import lru_cache
 from os import getenv
-from types import TracebackType
-from typing import Any, Literal, TypeVar
-from weakref import WeakKeyDictionary
+from typing import Any, Literal
 
 import httpx
-import openai
-from agno.exceptions import AgnoError, ModelAuthenticationError, ModelProviderError
+from agno.exceptions import ModelProviderError
 from agno.metrics import MessageMetrics
 from agno.models.message import Message
 from agno.models.openai.like import OpenAILike
@@ -24,85 +19,41 @@ from agno.run.agent import RunOutput
 from agno.run.team import TeamRunOutput
 from openai import AsyncOpenAI, OpenAI
 from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
-from agno_deepinfra import _batch_chat, catalog, families
-from agno_deepinfra._config import (
+from agno_deepinfra import catalog
+from agno_deepinfra._shared.config import (
     API_KEY_ENV,
     ClientSetting,
     default_base_url,
-    missing_key_message,
     openai_url,
-    resolve_api_key,
-    warn_if_insecure,
 )
-from agno_deepinfra._errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
-from agno_deepinfra._limiter import Limiter, MaxConcurrency, Ticket, new_limiter, set_limit
-from agno_deepinfra._portable import reset_after_fork, without
-from agno_deepinfra._reasoning import ThinkSplitter
-from agno_deepinfra._records import settings_arguments, shown_repr, stored_form
-from agno_deepinfra._retry import RetryPolicy, check_retry_settings, is_retryable
-from agno_deepinfra._session_cache import session_cache_key
-from agno_deepinfra._tracing import traced_model_call
-from agno_deepinfra._transport import (
+from agno_deepinfra._shared.errors import incomplete_response_error, is_retryable
+from agno_deepinfra._shared.http_stack import (
     AsyncTransport,
+    PerLoop,
     check_async_transport,
-    close_with_the_loop,
-    is_async_client,
-    is_sync_client,
-    new_async_http_client,
-    new_sync_http_client,
     sdk_timeout,
-    skip_platform_probe,
 )
-from agno_deepinfra._usage import StreamUsage, usage_metrics
-from agno_deepinfra.batch import BatchOptions, resolve_options
-from agno_deepinfra.families.profiles import ModelProfile
+from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, new_limiter, set_limit
+from agno_deepinfra._shared.portable import reset_after_fork, without
+from agno_deepinfra._shared.retry import RetryPolicy, check_retry_settings
+from agno_deepinfra.batch.options import BatchOptions, resolve_options
+from agno_deepinfra.chat import families
+from agno_deepinfra.chat._attempt import DEFAULT_MODEL_ID, FailureScope, StreamScope, acreate, create
+from agno_deepinfra.chat._clients import async_client, client_params, sync_client
+from agno_deepinfra.chat._records import settings_arguments, shown_repr, stored_form
+from agno_deepinfra.chat._request import DEEPINFRA_FIELDS, ResponseFormat, chat_request, request_params
+from agno_deepinfra.chat._tracing import traced_model_call
+from agno_deepinfra.chat._usage import usage_metrics
+from agno_deepinfra.chat.families.profiles import ModelProfile
 from agno_deepinfra.model_strings import warn_if_rebuilt_as_agnos
 
-ResponseFormat = dict[str, Any] | type[BaseModel] | None
-
-# agno's default, kept so code written for agno's class runs unchanged; DeepInfra may retire it.
-DEFAULT_MODEL_ID = "meta-llama/Llama-2-70b-chat-hf"
-
-# `service_tier="flex"` may queue up to 10 minutes before DeepInfra answers (or 429s): the read
-# timeout of a flex request without an explicit `timeout` outlasts that queue.
-FLEX_TIMEOUT = openai.Timeout(660.0, connect=10.0)
-
-# Request fields the openai SDK accepts as keyword arguments, sent when set.
-_SDK_FIELDS = (
-    "store",
-    "reasoning_effort",
-    "verbosity",
-    "frequency_penalty",
-    "logit_bias",
-    "logprobs",
-    "top_logprobs",
-    "modalities",
-    "audio",
-    "presence_penalty",
-    "seed",
-    "stop",
-    "temperature",
-    "user",
-    "top_p",
-    "extra_headers",
-    "extra_query",
-    "metadata",
-    "service_tier",
-)
-# DeepInfra-only fields: the SDK rejects unknown keywords, so these travel in `extra_body`.
-_DEEPINFRA_FIELDS = ("top_k", "min_p", "repetition_penalty", "chat_template_kwargs", "prompt_cache_key", "reasoning")
-# `create()` keywords that are request options, not body fields.
-_CALL_OPTIONS = ("extra_body", "extra_headers", "extra_query", "timeout")
 # Not in `settings()`: the secret, live objects, and options that are not plain data.
 _NOT_SETTINGS = ("api_key", "client", "async_client", "http_client", "client_params", "batch_api")
 # Live connection state: never pickled, dropped in a forked child.
 _LIVE = ("client", "async_client", "http_client", "_async_clients", "_loopless_client")
-# agno marks tools with these keys for its own bookkeeping; they are not part of the wire format.
-_AGNO_TOOL_KEYS = ("requires_confirmation", "external_execution", "approval_type")
-
 # agno calls `_is_retryable_error(error)` and then `_get_retry_delay(attempt)` without the error.
 # The server's Retry-After travels between the two through this variable: same thread, same task.
 _server_retry_hint: ContextVar[float | None] = ContextVar("agno_deepinfra_retry_hint", default=None)
@@ -124,7 +75,7 @@ class DeepInfra(OpenAILike):
         ```
 
     With agno's tracing on (`setup_tracing`, `AgentOS(tracing=True)`), every call is an OpenInference
-    LLM span with tokens and cost (`pip install "agno-deepinfra[tracing]"`; see `_tracing`).
+    LLM span with tokens and cost (`pip install "agno-deepinfra[tracing]"`; see `_shared.tracing`).
 
     Attributes:
         id: DeepInfra model id (`"meta-llama/Llama-2-70b-chat-hf"` by default, as in agno's class).
@@ -136,7 +87,7 @@ class DeepInfra(OpenAILike):
             `https://api.deepinfra.com/v1/openai`. Both the root form (`https://api.deepinfra.com`)
             and the `/v1/openai` form are accepted; an explicit argument always wins.
         retries: how many times agno's invocation loop retries a transient failure (408, 425, 429,
-            500, 502, 503, 504, 529, connection errors, timeouts; the table is `_errors.error_class`).
+            500, 502, 503, 504, 529, connection errors, timeouts; the table is `_shared.errors.error_class`).
             Each model call makes at most `retries + 1` HTTP attempts: the openai client's own
             retries are off.
         delay_between_retries: seconds before each retry (floats accepted).
@@ -198,7 +149,7 @@ class DeepInfra(OpenAILike):
             `agno_deepinfra.BatchOptions(window=..., max_requests=..., poll_interval=..., journal=...)`.
             Calls wait for their batch (minutes to hours); see `agno_deepinfra.batch`.
         session_prompt_cache: when a run has an agno session and no `prompt_cache_key` is set,
-            send a key derived from agno's user and session ids (hashed; see `_session_cache`),
+            send a key derived from agno's user and session ids (hashed; see `chat._session_cache`),
             so one conversation keeps hitting DeepInfra's prompt cache. `False` switches it off.
         supports_native_structured_outputs: agno's switch for OpenAI's native structured outputs;
             off here, so `output_schema` uses DeepInfra's JSON mode unless
@@ -243,9 +194,7 @@ class DeepInfra(OpenAILike):
 
     # One async client per event loop: an AsyncOpenAI client cannot outlive the loop it was used on.
     # Each with the shutdown hook that closes it with its loop (None for a caller's http client).
-    _async_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[AsyncOpenAI, object]] = field(
-        default_factory=WeakKeyDictionary, init=False, repr=False, compare=False
-    )
+    _async_clients: PerLoop[AsyncOpenAI] = field(default_factory=PerLoop, init=False, repr=False, compare=False)
     _limiter: Limiter | None = field(default=None, init=False, repr=False, compare=False)
 
     # The client `get_async_client()` hands out when no event loop runs (see there).
@@ -267,12 +216,12 @@ class DeepInfra(OpenAILike):
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfra:
         copied: DeepInfra = super().__deepcopy__(memo)
         copied.http_client = self.http_client  # the caller's, shared (agno's copy drops it)
-        copied._async_clients = WeakKeyDictionary()
+        copied._async_clients = PerLoop()
         copied._loopless_client = None
         return copied
 
     # A pickle or a forked child carries the settings (the API key included), never live clients:
-    # the copy builds its own on first use, as agno's deepcopy does (see `_portable`).
+    # the copy builds its own on first use, as agno's deepcopy does (see `_shared.portable`).
     def __getstate__(self) -> dict[str, Any]:
         return without(vars(self), *_LIVE)
 
@@ -282,81 +231,21 @@ class DeepInfra(OpenAILike):
         reset_after_fork(self)
 
     def _after_fork(self) -> None:
-        vars(self).update(dict.fromkeys(_LIVE), _async_clients=WeakKeyDictionary())
+        vars(self).update(dict.fromkeys(_LIVE), _async_clients=PerLoop())
 
     # ----------------------------------------------------------------------------------- clients
 
     def _get_client_params(self) -> dict[str, Any]:
         """Client settings; raises `ModelAuthenticationError` before any request when no key is set."""
-        api_key = resolve_api_key(self.api_key)
-        if not api_key:
-            raise ModelAuthenticationError(message=missing_key_message("DeepInfra"), model_name=self.name)
-        base_url = str(self.base_url)
-        warn_if_insecure(base_url)
-        params: dict[str, Any] = {
-            "api_key": api_key,
-            "base_url": base_url,
-            "timeout": self.timeout,
-            "max_retries": 0 if self.max_retries is None else self.max_retries,
-        }
-        optional = {
-            "organization": self.organization,
-            "default_headers": self.default_headers,
-            "default_query": self.default_query,
-        }
-        params.update({key: value for key, value in optional.items() if value is not None})
-        params.update(self.client_params or {})
-        params["timeout"] = sdk_timeout(params["timeout"])  # the SDK's own type, whatever was given
-        return params
+        return client_params(self)
 
     def get_client(self) -> OpenAI:
-        """The sync client (a client supplied by the caller wins), on the SDK's HTTP stack.
-
-        agno's `OpenAIChat.get_client` takes only an `httpx.Client` as `http_client`, and lets the
-        SDK build its own otherwise, with a TLS setup of its own each time; here a caller's httpx or
-        httpx2 client is used as given, and ours shares the process's TLS context.
-        """
-        if self.client is not None and not self.client.is_closed():
-            return self.client
-        params = self._get_client_params()
-        own = not is_sync_client(self.http_client)
-        params["http_client"] = new_sync_http_client(params["base_url"]) if own else self.http_client
-        self.client = OpenAI(**params)
-        return self.client
+        """The sync client (a client supplied by the caller wins), on the SDK's HTTP stack (see `chat._clients`)."""
+        return sync_client(self)
 
     def get_async_client(self) -> AsyncOpenAI:
-        """The async client for the running event loop (a client supplied by the caller wins).
-
-        Inside a loop, each loop gets its own client: an AsyncOpenAI client cannot outlive the loop
-        it was first used on, and agno runs one model on many (`asyncio.run` per call, threads).
-        Outside any loop there is nothing to bind to, so this returns one cached client, also set
-        as `self.async_client`, as agno's `OpenAIChat` does. Our own async paths always run in a
-        loop and never use that client; it serves callers who fetch the client up front.
-        """
-        if self.async_client is not None and self.async_client is not self._loopless_client:
-            return self.async_client
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            if self._loopless_client is None or self._loopless_client.is_closed():
-                self._loopless_client = self.async_client = self._new_async_client()
-            return self._loopless_client
-        entry = self._async_clients.get(loop)
-        if entry is None or entry[0].is_closed():
-            client = self._new_async_client()
-            own = not is_async_client(self.http_client)
-            entry = self._async_clients[loop] = (client, close_with_the_loop(client) if own else None)
-        return entry[0]
-
-    def _new_async_client(self) -> AsyncOpenAI:
-        params = self._get_client_params()
-        if is_async_client(self.http_client):
-            params["http_client"] = self.http_client
-        else:
-            # Our own http client, never the SDK's implicit one: that one closes itself in `__del__`
-            # on whatever loop is running then, which fails once its own loop is gone.
-            params["http_client"] = new_async_http_client(params["base_url"], self.async_transport)
-        return skip_platform_probe(AsyncOpenAI(**params))
+        """The async client for the running event loop (a client supplied by the caller wins; see `chat._clients`)."""
+        return async_client(self)
 
     # ------------------------------------------------------------------------------ request body
 
@@ -377,30 +266,8 @@ class DeepInfra(OpenAILike):
         tool_choice: str | dict[str, Any] | None = None,
         run_response: RunOutput | TeamRunOutput | None = None,
     ) -> dict[str, Any]:
-        """Keyword arguments for `chat.completions.create`, DeepInfra fields in `extra_body`."""
-        params = {name: value for name in _SDK_FIELDS if (value := getattr(self, name)) is not None}
-        max_tokens = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
-        if max_tokens is not None:
-            params["max_tokens"] = max_tokens
-        request_params = dict(self.request_params or {})
-        # Later wins, and every layer is copied, never mutated: the typed DeepInfra fields, then
-        # `extra_body=`, then an `extra_body` inside `request_params` (merged, not replacing the rest).
-        extra_body = {name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None}
-        extra_body.update(self.extra_body or {})
-        extra_body.update(request_params.pop("extra_body", None) or {})
-        session_key = session_cache_key(run_response) if self.session_prompt_cache else None
-        if session_key is not None and "prompt_cache_key" not in extra_body:
-            extra_body["prompt_cache_key"] = session_key  # an explicit key wins
-        if extra_body:
-            params["extra_body"] = extra_body
-        if response_format is not None:
-            params["response_format"] = _wire_response_format(response_format, self.strict_output)
-        if tools:
-            params["tools"] = [_wire_tool(tool) for tool in tools]
-            if tool_choice is not None:
-                params["tool_choice"] = tool_choice
-        params.update(request_params)
-        return params
+        """Keyword arguments for `chat.completions.create`, DeepInfra fields in `extra_body` (see `chat._request`)."""
+        return request_params(self, response_format, tools, tool_choice, run_response)
 
     def _chat_request(
         self,
@@ -412,76 +279,25 @@ class DeepInfra(OpenAILike):
         compress_tool_results: bool,
         stream: bool = False,
     ) -> dict[str, Any]:
-        """Keyword arguments for `chat.completions.create`, shared by the four invocation paths.
-
-        The body is built wire-ready and travels whole in `extra_body`, which the SDK sends as given
-        and merges over its keywords. Passed as keywords, it would be re-validated field by field
-        against the SDK's TypedDicts (`maybe_transform`): in `make bench`'s profile, 334 µs per call
-        for agno's class against 94 µs here, for a body that needs nothing done to it.
-        """
+        """Keyword arguments for `chat.completions.create`, shared by the four paths (see `chat._request`)."""
         params = self.get_request_params(response_format, tools, tool_choice, run_response)
-        options = {key: params.pop(key) for key in _CALL_OPTIONS if key in params}
-        if "timeout" in options:  # a per-request timeout from `request_params`
-            options["timeout"] = sdk_timeout(options["timeout"])
-        model_id = catalog.spelling(self.id, self._catalog_url)  # the id, or its case correction (see _create)
-        profile = self.model_profile()  # what the family needs: ids, arguments, reasoning, roles (`families`)
-        wire_messages = families.format_messages(self, messages, compress_tool_results, profile)
-        body = {"model": model_id, "messages": wire_messages, **params}
-        if stream:
-            body.setdefault("stream_options", {"include_usage": True})
-            options["stream"] = True  # a keyword: it decides what `create` returns
-        body.update(options.pop("extra_body", None) or {})  # the caller's extra_body wins, as with the SDK
-        families.shape_request(body, profile, self._catalog_url, self.name)
-        if body.get("service_tier") == "flex" and self.timeout is None:
-            options.setdefault("timeout", FLEX_TIMEOUT)
-        return {"model": model_id, "messages": (), "extra_body": body, **options}
+        wire_messages = families.format_messages(self, messages, compress_tool_results, self.model_profile())
+        return chat_request(self, params, wire_messages, stream)
 
     @property
     def _catalog_url(self) -> str:
         return str(self.base_url)
 
-    # A 404 for an id whose case differs from exactly one catalog id (agno's eval endpoint
-    # lowercases ids; people mistype case) is sent once more with the catalog's spelling, inside
-    # the same attempt: it does not use up a retry. The spelling is then used from the start.
-
     def _create(self, request: dict[str, Any]) -> Any:
-        """`chat.completions.create`, with the one case correction described above (or a batch call)."""
-        if isinstance(self.batch_api, BatchOptions):
-            return _batch_chat.create(self, self.batch_api, request)
-        completions = self.get_client().chat.completions
-        try:
-            return completions.create(**request)
-        except openai.NotFoundError:
-            spelling = catalog.case_correction(self.id, self._catalog_url, resolve_api_key(self.api_key))
-            if spelling is None:
-                raise
-        except openai.APIStatusError as exc:  # a 405: the model lacks a feature (see families.after_405)
-            instead = families.after_405(exc, request, self.model_profile(), self._catalog_url, self.name)
-            if instead is None:
-                raise
-            return completions.create(**instead)
-        return completions.create(**_for_model(request, spelling))
+        """`chat.completions.create`, with a 404's case correction and a 405's step down (see `chat._attempt`)."""
+        return create(self, request)
 
     async def _acreate(self, request: dict[str, Any]) -> Any:
         """Async twin of `_create`; the catalog is fetched without blocking the event loop."""
-        if isinstance(self.batch_api, BatchOptions):
-            return await _batch_chat.acreate(self, self.batch_api, request)
-        completions = self.get_async_client().chat.completions
-        try:
-            return await completions.create(**request)
-        except openai.NotFoundError:
-            spelling = await catalog.acase_correction(self.id, self._catalog_url, resolve_api_key(self.api_key))
-            if spelling is None:
-                raise
-        except openai.APIStatusError as exc:
-            instead = families.after_405(exc, request, self.model_profile(), self._catalog_url, self.name)
-            if instead is None:
-                raise
-            return await completions.create(**instead)
-        return await completions.create(**_for_model(request, spelling))
+        return await acreate(self, request)
 
     # ------------------------------------------------------------------- the four entry points
-    # `traced_model_call`: an OpenInference LLM span per call while agno's tracing is on (see `_tracing`).
+    # `traced_model_call`: an OpenInference LLM span per call while agno's tracing is on (see `_shared.tracing`).
 
     @traced_model_call
     def invoke(
@@ -494,9 +310,9 @@ class DeepInfra(OpenAILike):
         run_response: RunOutput | TeamRunOutput | None = None,
         compress_tool_results: bool = False,
     ) -> ModelResponse:
-        """One chat completion; failures raise agno's exceptions (see `_errors`)."""
+        """One chat completion; failures raise agno's exceptions (see `_shared.errors`)."""
         request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
-        with _FailureScope(self):
+        with FailureScope(self):
             assistant_message.metrics.start_timer()
             completion = self._create(request)
             assistant_message.metrics.stop_timer()
@@ -515,7 +331,7 @@ class DeepInfra(OpenAILike):
     ) -> ModelResponse:
         """Async twin of `invoke`."""
         request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
-        async with _FailureScope(self):
+        async with FailureScope(self):
             assistant_message.metrics.start_timer()
             completion = await self._acreate(request)
             assistant_message.metrics.stop_timer()
@@ -536,7 +352,7 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
-        with _StreamScope(self, request) as scope:
+        with StreamScope(self, request) as scope:
             assistant_message.metrics.start_timer()
             with self._create(request) as stream:
                 for chunk in stream:
@@ -559,7 +375,7 @@ class DeepInfra(OpenAILike):
         request = self._chat_request(
             messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
         )
-        async with _StreamScope(self, request) as scope:
+        async with StreamScope(self, request) as scope:
             assistant_message.metrics.start_timer()
             async with await self._acreate(request) as stream:
                 async for chunk in stream:
@@ -570,7 +386,7 @@ class DeepInfra(OpenAILike):
     # --------------------------------------------------------------------- agno's retry hooks
 
     def _is_retryable_error(self, error: ModelProviderError) -> bool:
-        """Called by agno's loop on every failed attempt; see `_retry.is_retryable`."""
+        """Called by agno's loop on every failed attempt; see `_shared.retry.is_retryable`."""
         retryable = is_retryable(error)
         _server_retry_hint.set(getattr(error, "retry_after", None) if retryable else None)
         return retryable
@@ -604,7 +420,7 @@ class DeepInfra(OpenAILike):
     def _get_metrics(self, response_usage: CompletionUsage) -> MessageMetrics:
         """agno's token metrics plus DeepInfra's `usage.estimated_cost` (USD) as `cost`.
 
-        The usage may be the SDK's model, a dict or any object with the fields (see `_usage`).
+        The usage may be the SDK's model, a dict or any object with the fields (see `chat._usage`).
         """
         return usage_metrics(response_usage)
 
@@ -620,7 +436,7 @@ class DeepInfra(OpenAILike):
         """
         warn_if_rebuilt_as_agnos(sys._getframe(1))
         data = super().to_dict()
-        data.update({name: value for name in _DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None})
+        data.update({name: value for name in DEEPINFRA_FIELDS if (value := getattr(self, name)) is not None})
         return stored_form(data)
 
     def __repr__(self) -> str:
@@ -670,146 +486,3 @@ class DeepInfra(OpenAILike):
         if isinstance(arguments.get("timeout"), dict):
             arguments["timeout"] = sdk_timeout(arguments["timeout"])
         return cls(**arguments)
-
-
-_Scope = TypeVar("_Scope", bound="_FailureScope")
-
-
-class _FailureScope:
-    """One HTTP attempt: holds a `max_concurrency` slot and turns transport failures into agno errors."""
-
-    delivered = False  # whether output reached the consumer (only streams deliver before the end)
-    ticket: Ticket | None = None  # the `max_concurrency` slot held
-
-    def __init__(self, model: DeepInfra) -> None:
-        self.model = model
-        self.limiter = model._limiter  # the slot goes back here, even if `max_concurrency` changes meanwhile
-
-    def __enter__(self: _Scope) -> _Scope:
-        if self.limiter is not None:
-            self.ticket = self.limiter.acquire()
-        return self
-
-    async def __aenter__(self: _Scope) -> _Scope:
-        if self.limiter is not None:
-            self.ticket = await self.limiter.aacquire()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        error = None
-        try:
-            if isinstance(exc, MAPPED_EXCEPTIONS):
-                error = map_error(
-                    exc,
-                    model_id=self.model.id,
-                    model_name=self.model.name,
-                    delivered=self.delivered,
-                    secret=resolve_api_key(self.model.api_key),
-                )
-                if error.status_code == 404:
-                    _suggest_model_ids(error, self.model)
-        finally:
-            if self.limiter is not None and self.ticket is not None:  # a 429 shrinks an "auto" limit
-                self.limiter.release(self.ticket, error or exc, self.model.max_retry_delay)
-        if error is not None:
-            raise error from exc
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
-
-
-class _StreamScope(_FailureScope):
-    """A stream's state: thinking split out of the content, usage counted, output delivered, a finish seen."""
-
-    def __init__(self, model: DeepInfra, request: dict[str, Any] | None = None) -> None:
-        super().__init__(model)
-        profile = model.model_profile()
-        body = request["extra_body"] if request is not None else {}
-        self.thinking = ThinkSplitter(inside=profile.starts_in_thinking and not families.thinking_disabled(body))
-        self.usage = StreamUsage()
-        self.finished = False
-        offered = families.offered_names(body) if "tools" in body else frozenset()
-        self.fixes = families.StreamFixes(profile, offered, model.id)  # per family: see `families`
-
-    def deliver(self, chunk: ChatCompletionChunk) -> ModelResponse:
-        """Parse a chunk on its way to the consumer; once output is out, a failure must not be retried."""
-        if not isinstance(chunk, ChatCompletionChunk):  # `data: 1e100`: the SDK yields any JSON value as sent
-            raise incomplete_response_error(
-                f"a stream event that is not a chunk object ({type(chunk).__name__})",
-                model_id=self.model.id,
-                model_name=self.model.name,
-                delivered=self.delivered,
-            )
-        response = self.thinking.split(self.model._parse_provider_response_delta(chunk))
-        finish = chunk.choices[0].finish_reason if chunk.choices else None
-        if response.tool_calls or finish or self.fixes.holding:  # the family's repairs (see `families`)
-            response = self.fixes.response(response, finish)
-        if response.response_usage is not None:  # a usage record may come more than once (see StreamUsage)
-            response.response_usage = self.usage.count(response.response_usage)
-        if not self.delivered and (response.content or response.tool_calls or response.reasoning_content):
-            self.delivered = True
-        if finish:
-            self.finished = True
-        return response
-
-    def ended(self) -> None:
-        """The stream closed cleanly; without a finish reason the answer may be cut short."""
-        if not self.finished:
-            raise incomplete_response_error(
-                "the stream ended before the model finished (no finish_reason)",
-                model_id=self.model.id,
-                model_name=self.model.name,
-                delivered=self.delivered,
-            )
-
-
-def _suggest_model_ids(error: AgnoError, model: DeepInfra) -> None:
-    """Name the catalog's closest ids in an unknown-model error.
-
-    Only from the cached catalog: `_create` / `_acreate` fetched it when the 404 arrived (the
-    async one without blocking the loop), and an error must not wait on a second fetch.
-    """
-    suggestions = catalog.closest_model_ids(model.id, catalog.cached_ids(model._catalog_url))
-    if suggestions:
-        error.message = f"{error.message}; closest available ids: {', '.join(suggestions)}"
-    if model.id == DEFAULT_MODEL_ID:
-        error.message += (
-            f"; '{DEFAULT_MODEL_ID}' is the default id (agno's, kept for drop-in compatibility): "
-            "pass DeepInfra(id=...) with a model DeepInfra serves"
-        )
-
-
-def _for_model(request: dict[str, Any], model_id: str) -> dict[str, Any]:
-    """The request with `model_id` as the model, in the keyword and in the body."""
-    return {**request, "model": model_id, "extra_body": {**request["extra_body"], "model": model_id}}
-
-
-def _wire_response_format(response_format: dict[str, Any] | type[BaseModel], strict: bool) -> dict[str, Any]:
-    if isinstance(response_format, dict):
-        return response_format
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": response_format.__name__, "schema": _json_schema(response_format), "strict": strict},
-    }
-
-
-@lru_cache(maxsize=256)
-def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
-    """Pydantic schema conversion is slow and the schema of a class never changes: do it once."""
-    from agno.utils.models.schema_utils import get_response_schema_for_provider
-
-    return get_response_schema_for_provider(schema, "openai")
-
-
-def _wire_tool(tool: dict[str, Any]) -> dict[str, Any]:
-    function = tool.get("function")
-    if tool.get("type") != "function" or not isinstance(function, dict):
-        return tool
-    if not any(key in function for key in _AGNO_TOOL_KEYS):
-        return tool
-    cleaned = {key: value for key, value in function.items() if key not in _AGNO_TOOL_KEYS}
-    return {**tool, "function": cleaned}

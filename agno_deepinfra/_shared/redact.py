@@ -143,7 +143,17 @@ class RedactingFilter(logging.Filter):
             record.args = redacted(record.args)
         elif isinstance(record.args, tuple):
             record.args = tuple(_log_argument(arg) for arg in record.args)
+        if record.exc_info and not record.exc_text:  # a traceback's text names URLs (httpx's status errors)
+            record.exc_text = redact_urls_in(logging.Formatter().formatException(record.exc_info))
         return True
+
+
+_URL = re.compile(r"https?://[^\s'\"<>]+")
+
+
+def redact_urls_in(text: str) -> str:
+    """`text` with every URL in it passed through `redact_url` (user-info and secret query values)."""
+    return _URL.sub(lambda match: redact_url(match.group(0)), text)
 
 
 def _log_argument(arg: Any) -> Any:

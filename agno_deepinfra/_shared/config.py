@@ -9,7 +9,7 @@ from os import getenv
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from agno_deepinfra._url_logs import guard_url_logs, origin
+from agno_deepinfra._shared.url_logs import guard_url_logs, origin
 
 API_KEY_ENV = "DEEPINFRA_API_KEY"
 BASE_URL_ENV = "DEEPINFRA_BASE_URL"
@@ -17,8 +17,8 @@ ROOT_URL = "https://api.deepinfra.com"
 OPENAI_PATH = "/v1/openai"
 DEFAULT_BASE_URL = ROOT_URL + OPENAI_PATH
 
-logger = logging.getLogger("agno_deepinfra")
-guard_url_logs()  # httpx's request log never shows a credential in a URL (see `_url_logs`)
+logger = logging.getLogger("agno_deepinfra")  # the package's one logger: every module logs through it
+guard_url_logs()  # httpx's request log never shows a credential in a URL (see `_shared.url_logs`)
 
 
 def openai_url(url: str) -> str:

@@ -1,7 +1,7 @@
 """A finished batch's result lines as answers: each request's outcome, priced and marked with its batch.
 
 An outcome is the answer's body, or the error its run ends with and whether the line failed for a
-passing reason (the package's one retry verdict, `_errors.error_class`: a 500 or 429 inside a
+passing reason (the package's one retry verdict, `_shared.errors.error_class`: a 500 or 429 inside a
 completed batch; with a journal a rerun submits such a line again, while permanent failures such
 as a 400 are replayed). An answer's body gets `BATCH_DATA_KEY` (its batch, `custom_id` and whether
 it is `replayed`: an earlier run already received it) and `usage.estimated_cost` at the batch
@@ -18,8 +18,9 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any
 
-from agno_deepinfra._errors import DeepInfraError, error_class, text_of
-from agno_deepinfra.batch import BATCH_DATA_KEY, BATCH_PRICE_FACTOR, batch_error
+from agno_deepinfra._shared.error_text import text_of
+from agno_deepinfra._shared.errors import DeepInfraError, error_class
+from agno_deepinfra.batch.options import BATCH_DATA_KEY, BATCH_PRICE_FACTOR, batch_error
 
 Outcome = tuple[dict[str, Any] | None, DeepInfraError | None, bool]  # (answer, or error and "passing")
 

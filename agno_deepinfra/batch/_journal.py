@@ -4,7 +4,7 @@ A journal is an append-only JSONL file. Each submission writes a `submitting` re
 token, the account and base URL, the uploaded file and the keyed fingerprint and `custom_id` of
 every request) before the batch is created, then a `submitted` record with the batch id, and a
 `finished` record with its status, the lines answered and the lines to submit again (the record
-shapes and fingerprints are in `_journal_records`). It never holds the API key, nor any request
+shapes and fingerprints are in `batch._journal_records`). It never holds the API key, nor any request
 text. The same question asked twice in one workload has the same fingerprint twice; each
 occurrence claims its own recorded request, in order.
 
@@ -18,7 +18,6 @@ re-reading what other processes appended first.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import threading
@@ -28,14 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agno_deepinfra._journal_records import (
+from agno_deepinfra._shared.config import logger
+from agno_deepinfra.batch._journal_records import (
     SESSION_KEY_PREFIX,
     VERSION,
     VOLATILE_FIELDS,
     Account,
     plain_url,
 )
-from agno_deepinfra._journal_records import problem as record_problem
+from agno_deepinfra.batch._journal_records import problem as record_problem
 
 if sys.platform != "win32":
     import fcntl
@@ -44,7 +44,6 @@ else:  # pragma: no cover - no advisory file lock on Windows: documented in RELI
 
 __all__ = ["SESSION_KEY_PREFIX", "VOLATILE_FIELDS", "Account", "Journal", "Submission", "open_journal", "plain_url"]
 
-logger = logging.getLogger("agno_deepinfra")
 
 # A batch ending like this was not run (or not wholly), or DeepInfra no longer knows it ("lost"):
 # its requests may be submitted again.

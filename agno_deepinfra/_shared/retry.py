@@ -7,44 +7,16 @@ sleeping; the model's `_is_retryable_error` and `_get_retry_delay` hooks call in
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from agno.exceptions import ContextWindowExceededError, ModelProviderError
+from agno.exceptions import ModelProviderError
 
-from agno_deepinfra._tracing import note_retry
-
-logger = logging.getLogger("agno_deepinfra")
-
-# No room for the request now: rate limited (429), no capacity for the model (503), overloaded (529).
-CAPACITY_STATUS_CODES = frozenset({429, 503, 529})
-# Transient by nature: timeouts, too-early, no room now and server-side failures.
-RETRYABLE_STATUS_CODES = frozenset({408, 425, 500, 502, 504}) | CAPACITY_STATUS_CODES
-# Fail the same way on every attempt. 402 (out of funds) is DeepInfra's addition to agno's list.
-NON_RETRYABLE_STATUS_CODES = frozenset({400, 401, 402, 403, 404, 413, 422})
-
-
-def is_retryable(error: ModelProviderError) -> bool:
-    """Whether another attempt could succeed.
-
-    Errors raised by the plugin carry an explicit verdict (`retryable`); any other
-    `ModelProviderError` follows agno's contract: client errors and context overflows are final,
-    everything else is worth another try.
-    """
-    if isinstance(error, ContextWindowExceededError):
-        return False
-    verdict = getattr(error, "retryable", None)
-    if verdict is not None:
-        return bool(verdict)
-    if error.status_code in NON_RETRYABLE_STATUS_CODES:
-        return False
-    message = str(error.message).lower()
-    return not any(pattern in message for pattern in ModelProviderError.CONTEXT_WINDOW_PATTERNS)
+from agno_deepinfra._shared.config import logger
+from agno_deepinfra._shared.errors import is_retryable
 
 
 def scheduled_delay(attempt: int, base: float, exponential: bool) -> float:
@@ -90,35 +62,6 @@ def server_wait(server_hint: float | None, cap: float) -> float | None:
     return None if server_hint is None else min(server_hint, cap)
 
 
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds asked for by `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    millis = _number(lowered.get("retry-after-ms"))
-    if millis is not None:
-        return millis / 1000.0
-    raw = lowered.get("retry-after")
-    if raw is None:
-        return None
-    seconds = _number(raw)
-    if seconds is not None:
-        return seconds
-    try:
-        when = parsedate_to_datetime(raw).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
-
-
-def _number(raw: str | None) -> float | None:
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if value >= 0 and value == value else None  # reject negatives and NaN
-
-
 # ---------------------------------------------------------------------------------------------
 # The embedder's and the reranker's retry loop. The chat model retries through agno's invocation
 # loop; the embedder and reranker own their HTTP calls, so they share this runner instead. Both
@@ -127,7 +70,7 @@ def _number(raw: str | None) -> float | None:
 T = TypeVar("T")
 
 # Looked up at every wait (never bound at import), so tests replace these two names
-# (`monkeypatch.setattr(agno_deepinfra._retry, "sleep", ...)`) instead of sleeping, without
+# (`monkeypatch.setattr(agno_deepinfra._shared.retry, "sleep", ...)`) instead of sleeping, without
 # touching `time.sleep` or `asyncio.sleep` for the rest of the process.
 sleep: Callable[[float], None] = time.sleep
 
@@ -135,6 +78,19 @@ sleep: Callable[[float], None] = time.sleep
 async def async_sleep(seconds: float) -> None:
     """The async runner's wait: `asyncio.sleep`, behind a name of this module's own."""
     await asyncio.sleep(seconds)
+
+
+# The one list of the retry settings and their defaults. `DeepInfra`, `DeepInfraEmbedder`,
+# `DeepInfraReranker` and `DeepInfraTools` sit on four different agno bases (a dataclass model, a
+# dataclass embedder, a pydantic reranker, a toolkit's `__init__`), so each declares them its
+# base's way; tests/test_retry_settings.py checks the four declare exactly these, alike.
+RETRY_DEFAULTS: dict[str, object] = {
+    "retries": 0,
+    "delay_between_retries": 1.0,
+    "exponential_backoff": False,
+    "max_retry_delay": 60.0,
+    "retry_jitter": 0.0,
+}
 
 
 class RetrySettings(Protocol):
@@ -182,11 +138,15 @@ class RetryPolicy:
     cap: float = 60.0
     jitter: float = 0.0
     paced: bool = False  # see `retry_delay`
+    # Told of every retry (the error, the attempt it follows, the wait): the embedder's and
+    # reranker's spans record retries as events through it (`tracing.note_retry`).
+    on_retry: Callable[[Exception, int, float], None] | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, owner: RetrySettings) -> RetryPolicy:
+    def of(cls, owner: RetrySettings, on_retry: Callable[[Exception, int, float], None] | None = None) -> RetryPolicy:
         """The policy configured on a model, embedder or reranker."""
         return cls(
+            on_retry=on_retry,
             retries=max(0, owner.retries),
             delay=owner.delay_between_retries,
             exponential=owner.exponential_backoff,
@@ -213,7 +173,8 @@ class RetryPolicy:
             return None
         wait = self.delay_before(attempt, getattr(error, "retry_after", None))
         logger.warning("%s (attempt %d of %d); retrying in %.2fs", error, attempt + 1, self.retries + 1, wait)
-        note_retry(error, attempt + 1, wait)  # an event on the embedder's or reranker's span, when traced
+        if self.on_retry is not None:
+            self.on_retry(error, attempt + 1, wait)
         return wait
 
 

@@ -17,17 +17,18 @@ from openai import OpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import ValidationError
 
-from agno_deepinfra._errors import unusable_response_error
-from agno_deepinfra._journal import VOLATILE_FIELDS
-from agno_deepinfra._retry import RetryPolicy
-from agno_deepinfra._transport import new_sync_http_client
-from agno_deepinfra.batch import BATCH_DATA_KEY, BatchOptions, Target, account_of, aresult, result, submit
+from agno_deepinfra._shared.errors import unusable_response_error
+from agno_deepinfra._shared.http_stack import new_sync_http_client
+from agno_deepinfra._shared.retry import RetryPolicy
+from agno_deepinfra.batch._collector import aresult, result, submit
+from agno_deepinfra.batch._journal import VOLATILE_FIELDS
+from agno_deepinfra.batch.options import BATCH_DATA_KEY, BatchOptions, Target, account_of
 
 ENDPOINT = "/v1/chat/completions"
 
 
 class BatchChatModel(Protocol):
-    """What batch mode needs of `DeepInfra` (kept as a protocol so this module sits beneath chat.py)."""
+    """What batch mode needs of `DeepInfra` (kept as a protocol so the batch wing sits beneath the chat wing)."""
 
     name: str
     base_url: Any

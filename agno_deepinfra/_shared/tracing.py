@@ -25,7 +25,7 @@ embedders and rerankers emit none.
 Cost when tracing is off: OpenTelemetry is never imported here. When the instrumentor's module was
 never imported it cannot be active, and one `sys.modules` lookup says so; the same holds for
 `opentelemetry.trace` and the global provider. The key never reaches a span: invocation parameters
-leave out headers and every credential `_redact` finds, and every text put on a span (messages,
+leave out headers and every credential `_shared.redact` finds, and every text put on a span (messages,
 parameters, error messages) has the key's value replaced. OpenInference's switches
 (`OPENINFERENCE_HIDE_INPUTS`, `OPENINFERENCE_HIDE_OUTPUTS`, ...) hold on every path: the
 instrumentor's tracer applies its `TraceConfig`, and the global provider's tracer gets one too.
@@ -33,17 +33,16 @@ instrumentor's tracer applies its `TraceConfig`, and the global provider's trace
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agno.exceptions import AgnoError, ModelProviderError
 
-from agno_deepinfra._redact import redacted
+from agno_deepinfra._shared.errors import is_retryable
+from agno_deepinfra._shared.redact import redacted
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -90,9 +89,9 @@ RETRYABLE = "deepinfra.retryable"
 RETRY_EVENT = "deepinfra.retry"
 
 _INSTRUMENTOR_MODULE = "openinference.instrumentation.agno"
-_REDACTED = "[REDACTED]"
-# Request parameters never put on a span: headers (the rest goes through `_redact`'s rule).
-_HIDDEN_PARAMS = ("extra_headers",)
+REDACTED_VALUE = "[REDACTED]"
+# Request parameters never put on a span: headers (the rest goes through `_shared.redact`'s rule).
+HIDDEN_PARAMS = ("extra_headers",)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,7 +120,7 @@ def _active_instrumentor(module: Any) -> Any:
     return instrumentor
 
 
-def _instrumentor_wraps(model_type: type, entry: str) -> bool:
+def instrumentor_wraps(model_type: type, entry: str) -> bool:
     """Whether the instrumentor wrapped the `entry` method this class resolves to (then it makes the span)."""
     instrumentor = _active_instrumentor(sys.modules.get(_INSTRUMENTOR_MODULE))
     wrapped_classes = getattr(instrumentor, "_original_model_call_methods", None) or {}
@@ -168,7 +167,7 @@ def _knowledge_tracer() -> Tracer | None:
 # --------------------------------------------------------------------------------- the spans
 
 
-class _Recorder:
+class Recorder:
     """One span of ours: attributes scrubbed of the key, the outcome recorded once, then ended."""
 
     def __init__(self, tracer: Tracer, name: str, attributes: dict[str, Any], secret: str | None) -> None:
@@ -184,7 +183,7 @@ class _Recorder:
 
     def scrub(self, value: Any) -> Any:
         if self.secret and isinstance(value, str) and self.secret in value:
-            return value.replace(self.secret, _REDACTED)
+            return value.replace(self.secret, REDACTED_VALUE)
         return value
 
     def attach(self) -> None:
@@ -207,18 +206,16 @@ class _Recorder:
         if error is None:
             self.span.set_status(Status(StatusCode.OK))
         elif isinstance(error, Exception):  # GeneratorExit and the like: the caller stopped, nothing failed
-            self.set(_error_attributes(error))
+            self.set(error_attributes(error))
             message = self.scrub(f"{type(error).__name__}: {_message(error)}")
             self.span.add_event("exception", {"exception.type": type(error).__name__, "exception.message": message})
             self.span.set_status(Status(StatusCode.ERROR, message))
         self.span.end()
 
 
-def _error_attributes(error: Exception) -> dict[str, Any]:
+def error_attributes(error: Exception) -> dict[str, Any]:
     attributes: dict[str, Any] = {ERROR_TYPE: type(error).__name__}
     if isinstance(error, AgnoError):  # the plugin's failures: DeepInfra's status, and the retry verdict
-        from agno_deepinfra._retry import is_retryable  # here: `_retry` imports this module
-
         attributes[HTTP_STATUS] = getattr(error, "provider_status_code", None) or error.status_code
         # agno's loop and ours retry only `ModelProviderError`s (an authentication error is final)
         attributes[RETRYABLE] = isinstance(error, ModelProviderError) and is_retryable(error)
@@ -229,212 +226,7 @@ def _message(error: BaseException) -> str:
     return str(getattr(error, "message", None) or error)
 
 
-# ------------------------------------------------------------------------ the chat model's span
-
-
-def traced_model_call(method: F) -> F:
-    """Give one of the model's four entry points an LLM span while agno's instrumentor is active.
-
-    Off (the instrumentor never imported or not instrumenting), the call goes straight through:
-    streams are returned as they are, so no chunk pays for a wrapper.
-    """
-    entry = method.__name__
-    if inspect.iscoroutinefunction(method):
-
-        @wraps(method)
-        async def acall(model: Any, *args: Any, **kwargs: Any) -> Any:
-            call = _open_model_span(model, entry, args, kwargs)
-            if call is None:
-                return await method(model, *args, **kwargs)
-            call.attach()
-            try:
-                response = await method(model, *args, **kwargs)
-            except BaseException as error:
-                call.end(error)
-                raise
-            call.finish(response)
-            return response
-
-        return cast(F, acall)
-
-    if inspect.isasyncgenfunction(method):
-
-        @wraps(method)
-        def astream(model: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-            call = _open_model_span(model, entry, args, kwargs)
-            stream = method(model, *args, **kwargs)
-            return stream if call is None else call.astream(stream)
-
-        return cast(F, astream)
-
-    if inspect.isgeneratorfunction(method):
-
-        @wraps(method)
-        def stream(model: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
-            call = _open_model_span(model, entry, args, kwargs)
-            chunks = method(model, *args, **kwargs)
-            return chunks if call is None else call.stream(chunks)
-
-        return cast(F, stream)
-
-    @wraps(method)
-    def invoke(model: Any, *args: Any, **kwargs: Any) -> Any:
-        call = _open_model_span(model, entry, args, kwargs)
-        if call is None:
-            return method(model, *args, **kwargs)
-        call.attach()
-        try:
-            response = method(model, *args, **kwargs)
-        except BaseException as error:
-            call.end(error)
-            raise
-        call.finish(response)
-        return response
-
-    return cast(F, invoke)
-
-
-def _open_model_span(model: Any, entry: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _ModelCall | None:
-    tracer = agno_tracer()
-    if tracer is None or _instrumentor_wraps(type(model), entry):
-        return None
-    from agno_deepinfra._config import resolve_api_key
-
-    messages = kwargs.get("messages", args[0] if args else None) or []
-    tools = kwargs.get("tools", args[3] if len(args) > 3 else None) or []
-    attributes = {
-        SPAN_KIND: "LLM",
-        LLM_MODEL_NAME: model.id,
-        LLM_PROVIDER: model.provider,
-        LLM_INVOCATION_PARAMETERS: _invocation_parameters(model),
-        **_input_attributes(messages),
-        **{f"{LLM_TOOLS}.{i}.{TOOL_JSON_SCHEMA}": _dumps(tool) for i, tool in enumerate(tools)},
-    }
-    # Named as the instrumentor names the spans of agno's own models: "DeepInfra.invoke" and so on.
-    return _ModelCall(model, tracer, f"{model.name}.{entry}", attributes, resolve_api_key(model.api_key))
-
-
-class _ModelCall(_Recorder):
-    """An LLM span: the answer's content, tool calls, tokens and cost go on it at the end."""
-
-    def __init__(self, model: Any, tracer: Tracer, name: str, attributes: dict[str, Any], secret: str | None) -> None:
-        super().__init__(tracer, name, attributes, secret)
-        self.model = model
-
-    def finish(self, response: Any) -> None:
-        usage = getattr(response, "response_usage", None)
-        tool_calls = getattr(response, "tool_calls", None) or []
-        self.set(_output_attributes(getattr(response, "content", None), tool_calls, usage))
-        self.end()
-
-    def stream(self, chunks: Iterator[Any]) -> Iterator[Any]:
-        """The chunks, passed on as they come; the span ends with the stream."""
-        seen = _StreamedAnswer()
-        try:
-            for chunk in chunks:
-                seen.add(chunk)
-                yield chunk
-        except BaseException as error:
-            self.end(error)
-            raise
-        self.set(seen.attributes(self.model))
-        self.end()
-
-    async def astream(self, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        """Async twin of `stream`."""
-        seen = _StreamedAnswer()
-        try:
-            async for chunk in chunks:
-                seen.add(chunk)
-                yield chunk
-        except BaseException as error:
-            self.end(error)
-            raise
-        self.set(seen.attributes(self.model))
-        self.end()
-
-
-class _StreamedAnswer:
-    """What a stream delivered: its text, its tool-call deltas and its usage (the sum of its chunks')."""
-
-    def __init__(self) -> None:
-        self.content: list[str] = []
-        self.tool_call_deltas: list[Any] = []
-        self.usage: Any = None
-
-    def add(self, chunk: Any) -> None:
-        if isinstance(getattr(chunk, "content", None), str):
-            self.content.append(chunk.content)
-        self.tool_call_deltas.extend(getattr(chunk, "tool_calls", None) or [])
-        usage = getattr(chunk, "response_usage", None)
-        if usage is not None:  # each chunk's usage is its increment (see _usage.StreamUsage): they add up
-            self.usage = usage if self.usage is None else self.usage + usage
-
-    def attributes(self, model: Any) -> dict[str, Any]:
-        tool_calls = model.parse_tool_calls(self.tool_call_deltas) if self.tool_call_deltas else []
-        return _output_attributes("".join(self.content) or None, tool_calls, self.usage)
-
-
-def _invocation_parameters(model: Any) -> str:
-    """The request parameters as agno's instrumentor reads them, without headers or credentials.
-
-    Credentials at any depth (`extra_query`, `extra_body`, `metadata`...) are hidden by the
-    package's one rule (`_redact`), which leaves counts such as `max_tokens` readable.
-    """
-    params = {key: value for key, value in model.get_request_params().items() if key not in _HIDDEN_PARAMS}
-    return _dumps(redacted(params))
-
-
-def _input_attributes(messages: list[Any]) -> dict[str, Any]:
-    attributes: dict[str, Any] = {INPUT_MIME_TYPE: JSON}
-    simple = []
-    for index, message in enumerate(messages):
-        prefix = f"{LLM_INPUT_MESSAGES}.{index}"
-        content = message.get_content_string() if message.content is not None else None
-        attributes[f"{prefix}.{MESSAGE_ROLE}"] = message.role
-        attributes[f"{prefix}.{MESSAGE_CONTENT}"] = content
-        attributes[f"{prefix}.{MESSAGE_TOOL_CALL_ID}"] = message.tool_call_id
-        attributes.update(_tool_call_attributes(f"{prefix}.{MESSAGE_TOOL_CALLS}", message.tool_calls or []))
-        simple.append({"role": message.role, "content": content})
-    attributes[INPUT_VALUE] = _dumps({"messages": simple})
-    return attributes
-
-
-def _output_attributes(content: str | None, tool_calls: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
-    prefix = f"{LLM_OUTPUT_MESSAGES}.0"
-    attributes: dict[str, Any] = {
-        OUTPUT_MIME_TYPE: JSON,
-        OUTPUT_VALUE: _dumps({"role": "assistant", "content": content, "tool_calls": tool_calls or None}),
-        f"{prefix}.{MESSAGE_ROLE}": "assistant",
-        f"{prefix}.{MESSAGE_CONTENT}": content,
-        **_tool_call_attributes(f"{prefix}.{MESSAGE_TOOL_CALLS}", tool_calls),
-    }
-    if usage is not None:
-        prompt, completion = getattr(usage, "input_tokens", 0) or 0, getattr(usage, "output_tokens", 0) or 0
-        attributes[TOKENS_PROMPT] = prompt
-        attributes[TOKENS_COMPLETION] = completion
-        attributes[TOKENS_TOTAL] = getattr(usage, "total_tokens", 0) or prompt + completion
-        attributes[TOKENS_CACHE_READ] = getattr(usage, "cache_read_tokens", 0) or None
-        attributes[TOKENS_REASONING] = getattr(usage, "reasoning_tokens", 0) or None
-        attributes[COST_TOTAL] = getattr(usage, "cost", None)
-    return attributes
-
-
-def _tool_call_attributes(prefix: str, tool_calls: list[Any]) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
-    for index, call in enumerate(tool_calls):
-        call = call if isinstance(call, dict) else {}
-        function = call.get("function") or {}
-        arguments = function.get("arguments")
-        attributes[f"{prefix}.{index}.{TOOL_CALL_ID}"] = call.get("id")
-        attributes[f"{prefix}.{index}.{TOOL_CALL_NAME}"] = function.get("name")
-        attributes[f"{prefix}.{index}.{TOOL_CALL_ARGUMENTS}"] = (
-            arguments if isinstance(arguments, str) or arguments is None else _dumps(arguments)
-        )
-    return attributes
-
-
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
@@ -459,7 +251,7 @@ _NOOP = _Noop()
 _current: ContextVar[_KnowledgeCall | None] = ContextVar("agno_deepinfra_knowledge_span", default=None)
 
 
-class _KnowledgeCall(_Recorder):
+class _KnowledgeCall(Recorder):
     """An EMBEDDING or RERANKER span around one request and its retries; current while it runs."""
 
     def __enter__(self) -> _KnowledgeCall:
@@ -478,7 +270,7 @@ class _KnowledgeCall(_Recorder):
         return body
 
     def retry(self, error: Exception, attempt: int, wait: float) -> None:
-        event = {**_error_attributes(error), "attempt": attempt, "wait_seconds": wait}
+        event = {**error_attributes(error), "attempt": attempt, "wait_seconds": wait}
         event["exception.message"] = self.scrub(_message(error))
         self.span.add_event(RETRY_EVENT, event)
 
@@ -511,7 +303,7 @@ def embedding_span(model_id: str, texts: int, payload: Mapping[str, Any], secret
     attributes = {
         SPAN_KIND: "EMBEDDING",
         EMBEDDING_MODEL_NAME: model_id,
-        EMBEDDING_INVOCATION_PARAMETERS: _dumps(params),
+        EMBEDDING_INVOCATION_PARAMETERS: dumps(params),
         EMBEDDING_TEXT_COUNT: texts,
     }
     return _KnowledgeCall(tracer, "DeepInfraEmbedder.embed", attributes, secret)

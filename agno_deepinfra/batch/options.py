@@ -1,40 +1,26 @@
-"""Batch mode: agno's model calls run through DeepInfra's Batch API, billed 20% below real time.
+"""Batch mode's settings and vocabulary: what a user configures, and what the wing's modules share.
 
-`DeepInfra(batch_api=True)` or `DeepInfra(batch_api=BatchOptions(...))` (and the same on
-`DeepInfraEmbedder`). User code stays as it is: every model call made within `window` seconds
-waits in one collector, shared by every event loop and thread of the process for one
-`BatchOptions` object, one endpoint and one base URL. The collected calls are written as one
-JSONL file (a `custom_id` per call), uploaded with `purpose=batch`, submitted as one batch
-(`completion_window="24h"`) and polled with backoff (`_batch_job`); each waiting call then gets
-its own answer, matched by `custom_id`. A sync call blocks until then; an async call awaits it.
-
-Cost: DeepInfra's Batch API docs do not say that a batch output line carries `estimated_cost`,
-nor at which price (the line's body is "the real-time response"). So the cost agno sees is
-computed here: the line's token counts priced from DeepInfra's catalog (`GET /models`) at the
-batch rate, `BATCH_PRICE_FACTOR` (0.8) times the real-time price. Cached prompt tokens are priced
-as ordinary input tokens (the catalog has no cached-token price): an upper bound.
+The bottom of the batch wing: plain settings (`BatchOptions`), the progress reports
+(`BatchProgress`), where collected calls go (`Target`), one collected call (`Waiting`), and the
+batch-mode error. The collectors live in `batch._collector`, the jobs in `batch._job`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import math
 import os
 import sys
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from openai import OpenAI
 
-from agno_deepinfra._errors import DeepInfraError
-from agno_deepinfra._journal import Account
-from agno_deepinfra._retry import RetryPolicy
-
-logger = logging.getLogger("agno_deepinfra")
+from agno_deepinfra._shared.config import logger
+from agno_deepinfra._shared.errors import DeepInfraError
+from agno_deepinfra._shared.retry import RetryPolicy
+from agno_deepinfra.batch._journal import Account
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 MAX_REQUESTS = 50_000  # requests in one batch file (DeepInfra follows OpenAI's limit)
@@ -82,7 +68,7 @@ class BatchOptions:
             fingerprints of its requests (never the key or the text), so a rerun of the same
             workload after a crash collects the batch already submitted instead of paying for it
             again. Processes sharing the path take turns under a file lock. Created 0600. See
-            `_journal` and RELIABILITY.md, "Hardening: the batch journal".
+            `batch._journal` and RELIABILITY.md, "Hardening: the batch journal".
         on_progress: called with a `BatchProgress` on each status or count change (any thread).
         progress_bar: draw a progress line on stderr; None (default) draws it when stderr is a terminal.
         sleep: the wait between status checks (`time.sleep` unless given; tests inject their own).
@@ -99,8 +85,6 @@ class BatchOptions:
     on_progress: Callable[[BatchProgress], None] | None = field(default=None, repr=False)
     progress_bar: bool | None = None
     sleep: Callable[[float], None] | None = field(default=None, repr=False)
-    _collectors: dict[tuple[str, str, Account], _Collector] = field(default_factory=dict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _check_seconds("window", self.window, zero=True)
@@ -131,16 +115,6 @@ class BatchOptions:
 
     def __copy__(self) -> BatchOptions:
         return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Picklable settings (a model sent to a worker process); collectors and the lock stay here.
-        state = {key: value for key, value in self.__dict__.items() if key not in ("_collectors", "_lock")}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._collectors = {}
-        self._lock = threading.Lock()
 
 
 def _check_seconds(name: str, value: object, zero: bool = False) -> None:
@@ -175,14 +149,6 @@ class Target:
     account: Account = field(default_factory=lambda: Account.of(""), repr=False)
 
 
-class _Settings(Protocol):
-    retries: int
-    delay_between_retries: float
-    exponential_backoff: bool
-    max_retry_delay: float
-    retry_jitter: float
-
-
 def account_of(api_key: str) -> Account:
     """Keyed hashes of the key (collectors and journal records are per account; the key is never kept here)."""
     return Account.of(api_key)
@@ -195,43 +161,6 @@ def batch_error(message: str, *, model_id: str, model_name: str, status: int = 4
     return error
 
 
-def submit(options: BatchOptions, target: Target, body: dict[str, Any], weight: int = 1) -> Future[dict[str, Any]]:
-    """Hand one request body to the collector; the future resolves to the response body of its line.
-
-    Raises before any request is sent for an unsupported endpoint, a call above the limits, or a
-    model other than the one this collector's batches run.
-    """
-    model_id = str(body.get("model"))
-    if target.endpoint not in ENDPOINTS:
-        raise batch_error(
-            f"DeepInfra's Batch API runs {', '.join(ENDPOINTS)}; {target.endpoint} cannot run in batch mode",
-            model_id=model_id,
-            model_name=target.model_name,
-        )
-    if target.endpoint == "/v1/embeddings" and weight > MAX_EMBEDDING_INPUTS:
-        raise batch_error(
-            f"an embeddings batch takes at most {MAX_EMBEDDING_INPUTS} inputs; this call has {weight}: split it",
-            model_id=model_id,
-            model_name=target.model_name,
-        )
-    with options._lock:
-        key = (target.base_url, target.endpoint, target.account)
-        collector = options._collectors.get(key)
-        if collector is None:
-            collector = options._collectors[key] = _Collector(options, target, model_id)
-    return collector.add(body, weight)
-
-
-def result(future: Future[dict[str, Any]]) -> dict[str, Any]:
-    """Block until the call's batch is done (a sync run)."""
-    return future.result()
-
-
-async def aresult(future: Future[dict[str, Any]]) -> dict[str, Any]:
-    """Await the call's batch without blocking the event loop (an async run)."""
-    return await asyncio.wrap_future(future)
-
-
 @dataclass
 class Waiting:
     """One collected call: its body, fingerprint, weight (inputs, for embeddings) and future."""
@@ -240,63 +169,6 @@ class Waiting:
     fingerprint: str
     weight: int
     future: Future[dict[str, Any]]
-
-
-class _Collector:
-    """Calls waiting for the next batch of one model, endpoint and base URL."""
-
-    def __init__(self, options: BatchOptions, target: Target, model_id: str) -> None:
-        self.options = options
-        self.target = target
-        self.model_id = model_id
-        self.waiting: list[Waiting] = []
-        self.weight = 0
-        self.timer: threading.Timer | None = None
-        self.lock = threading.Lock()
-
-    def add(self, body: dict[str, Any], weight: int) -> Future[dict[str, Any]]:
-        model_id = str(body.get("model"))
-        if model_id != self.model_id:
-            raise batch_error(
-                f"a DeepInfra batch runs one model: these BatchOptions already collect for '{self.model_id}', "
-                f"not '{model_id}'. Give each model its own BatchOptions (or batch_api=True)",
-                model_id=model_id,
-                model_name=self.target.model_name,
-            )
-        future: Future[dict[str, Any]] = Future()
-        waiting = Waiting(body, self.target.account.fingerprint(self.target.endpoint, body), weight, future)
-        with self.lock:
-            if self.waiting and self._full_with(weight):
-                self._flush_locked()
-            self.waiting.append(waiting)
-            self.weight += weight
-            if len(self.waiting) >= self.options.max_requests:
-                self._flush_locked()
-            elif self.timer is None:
-                self.timer = threading.Timer(self.options.window, self._flush_on_timer)
-                self.timer.daemon = True
-                self.timer.start()
-        return future
-
-    def _full_with(self, weight: int) -> bool:
-        return self.target.endpoint == "/v1/embeddings" and self.weight + weight > MAX_EMBEDDING_INPUTS
-
-    def _flush_on_timer(self) -> None:
-        with self.lock:
-            self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        """Start a job for the waiting calls (in a thread of its own: it waits minutes to hours)."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        batch, self.waiting, self.weight = self.waiting, [], 0
-        if not batch:
-            return
-        from agno_deepinfra._batch_job import BatchJob
-
-        job = BatchJob(self.options, self.target, self.model_id, batch)
-        threading.Thread(target=job.run, name="deepinfra-batch", daemon=True).start()
 
 
 def show_progress(options: BatchOptions, progress: BatchProgress) -> None:

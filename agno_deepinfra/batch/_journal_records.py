@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 VERSION = 1  # the `v` of every record this version writes and reads
-# The prefix of the prompt cache keys `DeepInfra` derives from agno's session (see `_session_cache`).
+# The prefix of the prompt cache keys `DeepInfra` derives from agno's session (see `chat._session_cache`).
 SESSION_KEY_PREFIX = "agno-session-"
 # Body fields that do not change what is asked: a batch has no streams.
 VOLATILE_FIELDS = ("stream", "stream_options")

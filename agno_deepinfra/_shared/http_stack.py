@@ -15,25 +15,28 @@ child builds its own.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 import sys
 import threading
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import suppress
 from functools import cache
 from importlib.util import find_spec
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 import httpx
 import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient, DefaultAsyncHttpxClient, DefaultHttpxClient
 
-from agno_deepinfra._redact import is_secret_name, is_secret_value
+from agno_deepinfra._shared.redact import is_secret_name, is_secret_value
 
 AsyncTransport = Literal["httpx", "aiohttp"]
+C = TypeVar("C")
 _INSTALL_HINT = 'install it with `pip install "agno-deepinfra[aiohttp]"`, or use async_transport="httpx"'
 
 # The openai SDK's default is 600 s; a stuck connection should surface sooner than that.
@@ -131,7 +134,7 @@ def tls_context() -> ssl.SSLContext:
 
 
 def is_credential_header(name: str, value: str = "") -> bool:
-    """Whether a header may carry a credential: by its name or its value, by the package's one rule (`_redact`).
+    """Whether a header may carry a credential: by its name or its value, by the package's one rule (`_shared.redact`).
 
     Such headers never follow a redirect to another origin: the SDK's HTTP library drops only
     `Authorization` there, and an `X-Api-Key` from `default_headers` went along.
@@ -237,8 +240,44 @@ def _sdk_has_aiohttp_adapter() -> bool:
     return any("aiohttp" in base.__module__ for base in DefaultAioHttpClient.__mro__[1:])
 
 
-def close_with_the_loop(client: AsyncOpenAI) -> AsyncGenerator[None, None]:
-    """Close `client` when the running event loop shuts down; keep the returned object alive until then.
+class PerLoop(Generic[C]):
+    """One client per running event loop, closed when `asyncio.run` shuts that loop down.
+
+    The one cache of loop-bound clients, for the chat model, the embedder, the reranker and the
+    media tools: an async client's pooled connections belong to the loop that opened them, so
+    reusing one after its `asyncio.run` returned fails, and one left open reports "Unclosed client
+    session" (aiohttp) when the loop is gone.
+    """
+
+    def __init__(self) -> None:
+        self._entries: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[C, object]] = WeakKeyDictionary()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(
+        self,
+        make: Callable[[], C],
+        closed: Callable[[C], bool],
+        aclose: Callable[[C], Awaitable[Any]] | None,
+    ) -> C:
+        """The running loop's client, made (and set to close with the loop, unless `aclose` is None) on first use."""
+        loop = asyncio.get_running_loop()
+        entry = self._entries.get(loop)
+        if entry is None or closed(entry[0]):
+            client = make()
+            hook = close_with_the_loop(lambda: aclose(client)) if aclose is not None else None
+            entry = self._entries[loop] = (client, hook)
+        return entry[0]
+
+    def pop_running(self) -> C | None:
+        """The running loop's client, forgotten here (the caller closes it)."""
+        entry = self._entries.pop(asyncio.get_running_loop(), None)
+        return None if entry is None else entry[0]
+
+
+def close_with_the_loop(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:
+    """Call `close` when the running event loop shuts down; keep the returned object alive until then.
 
     `asyncio.run` closes every unfinished async generator of its loop before closing the loop
     (`loop.shutdown_asyncgens`), so a generator parked at its `yield` is a shutdown hook that
@@ -251,7 +290,7 @@ def close_with_the_loop(client: AsyncOpenAI) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
-            await client.close()
+            await close()
 
     generator = hook()
     with suppress(StopIteration):  # step to the `yield` now: the first step registers it with the loop
