@@ -72,7 +72,9 @@ def test_the_same_recipes_pass_with_the_emulators_key(emu: DeepInfraEmulator) ->
         assert f"----- {name}: ok" in text, text[-2000:]
 
 
-def test_a_recipe_killed_by_a_signal_counts_as_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_recipe_killed_by_a_signal_counts_as_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A recipe the system killed (out of memory, say) has no exit status of its own: the tour counts it FAILED."""
     import importlib.util
 
@@ -82,6 +84,6 @@ def test_a_recipe_killed_by_a_signal_counts_as_failed(tmp_path: Path, capsys: py
     spec.loader.exec_module(tour)
     (tmp_path / "killed.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
     (tmp_path / "fine.py").write_text("print('fine')\n")
-    setattr(tour, "HERE", tmp_path)  # the recipes' folder (a module mypy cannot see into)
+    monkeypatch.setattr(tour, "HERE", tmp_path)  # the recipes' folder
     assert tour.run_recipes(dict(os.environ), ["killed", "fine"]) == ["killed"]
     assert "----- killed: FAILED (exit status -9)" in capsys.readouterr().out
