@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import struct
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -15,7 +12,6 @@ from typing import Any, Literal
 
 from agno.exceptions import AgnoError
 from agno.knowledge.embedder.base import Embedder
-from openai import OpenAI
 
 from agno_deepinfra._shared.config import (
     API_KEY_ENV,
@@ -33,14 +29,15 @@ from agno_deepinfra._shared.http import (
     deepcopy_sharing,
     gather_bounded,
 )
-from agno_deepinfra._shared.http_stack import new_sync_http_client, sdk_timeout
 from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, new_limiter, set_limit
 from agno_deepinfra._shared.portable import without
+from agno_deepinfra._shared.records import shown_repr
 from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._shared.tracing import KnowledgeSpan, embedding_span, note_retry
-from agno_deepinfra.batch._collector import aresult, result, submit
-from agno_deepinfra.batch.options import BatchOptions, Target, account_of, resolve_options
-from agno_deepinfra.chat._records import shown_repr
+from agno_deepinfra._shared.vectors import Vector, indexed_vectors
+from agno_deepinfra.batch._collector import aresult, result
+from agno_deepinfra.batch._embeddings import submit_embeddings
+from agno_deepinfra.batch.options import BatchOptions, resolve_options
 
 try:
     from agno.exceptions import EmbeddingError
@@ -80,7 +77,6 @@ NATIVE_DIMENSIONS = {
 FALLBACK_DIMENSIONS = 1024
 _OWNER = "DeepInfraEmbedder"
 
-Vector = list[float]
 Usage = dict[str, Any]
 Batch = tuple[list[Vector], Usage | None]
 
@@ -271,24 +267,12 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
                 return await acall_with_retries(attempt, self._retry_policy())
 
     def _batch_call(self, texts: list[str]) -> tuple[Call, Future[dict[str, Any]]]:
-        """The request for `texts`, handed to the batch collector (see `agno_deepinfra.batch`)."""
-        call = self._build_payload(texts)
-        headers = dict(call.headers)  # raises before any request when no key is set
-        base_url = openai_url(self.base_url or default_base_url())
-        params: dict[str, Any] = {
-            "api_key": headers["Authorization"].removeprefix("Bearer "),
-            "base_url": base_url,
-            "timeout": sdk_timeout(self.timeout),
-            "max_retries": 0,  # retries are the embedder's own (`RetryPolicy`)
-        }
-
-        def client() -> OpenAI:
-            return OpenAI(**params, http_client=new_sync_http_client(base_url))
-
-        account = account_of(params["api_key"])
-        target = Target("/v1/embeddings", base_url, client, self._retry_policy(), _OWNER, account)
+        """The request for `texts`, handed to the batch collector (see `batch._embeddings`)."""
         assert isinstance(self.batch_api, BatchOptions)
-        return call, submit(self.batch_api, target, call.payload, weight=len(texts))
+        call = self._build_payload(texts)
+        base_url = openai_url(self.base_url or default_base_url())
+        policy = self._retry_policy()
+        return call, submit_embeddings(self.batch_api, call, base_url, self.timeout, policy, _OWNER, len(texts))
 
     def _retry_policy(self) -> RetryPolicy:
         """This object's retry settings; each retry is an event on the span in progress (when traced)."""
@@ -312,7 +296,7 @@ class DeepInfraEmbedder(ClosesClients, Embedder):
     def _parse_response(body: Any, call: Call) -> Batch:
         """Vectors in input order and the usage; a response that cannot be paired with the inputs raises."""
         expected = len(call.payload["input"])
-        indexed = _indexed_vectors(body, call)
+        indexed = indexed_vectors(body, call)
         indices = [index for index, _ in indexed]
         # Vectors are paired with texts by position: a missing or duplicate index would shift every
         # later text onto another text's vector, so anything but exactly 0..n-1 is refused.
@@ -344,30 +328,6 @@ def _embedding_errors(model_id: str) -> Iterator[None]:
         raise EmbeddingError(
             error.message, status_code=error.status_code, model_id=model_id, provider=PROVIDER
         ) from error
-
-
-def _indexed_vectors(body: Any, call: Call) -> list[tuple[int, Vector]]:
-    """`(index, vector)` pairs of DeepInfra's `data` list, sorted by index (the server may reorder them)."""
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list):
-        raise call.bad_response("no 'data' list in the response")
-    try:
-        pairs = [(int(item.get("index", position)), _vector(item["embedding"])) for position, item in enumerate(data)]
-    except (AttributeError, KeyError, TypeError, ValueError, binascii.Error, struct.error) as exc:
-        raise call.bad_response(f"malformed embedding entry ({type(exc).__name__}: {exc})") from exc
-    return sorted(pairs, key=lambda pair: pair[0])
-
-
-def _vector(raw: Any) -> Vector:
-    """A float list from a JSON array, or from base64 little-endian float32 (`encoding_format="base64"`)."""
-    if isinstance(raw, str):
-        packed = base64.b64decode(raw, validate=True)
-        if len(packed) % 4:
-            raise ValueError(f"{len(packed)} bytes are not a whole number of float32 values")
-        return list(struct.unpack(f"<{len(packed) // 4}f", packed))
-    if not isinstance(raw, list):
-        raise TypeError(f"expected a list of floats or a base64 string, got {type(raw).__name__}")
-    return list(map(float, raw))
 
 
 def _flatten(batches: list[Batch]) -> tuple[list[Vector], list[Usage | None]]:

@@ -25,9 +25,9 @@ from agno_deepinfra._shared.http import (
     share_in_deepcopy,
 )
 from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, check_max_concurrency, new_limiter, set_limit
+from agno_deepinfra._shared.records import shown_in_repr
 from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
 from agno_deepinfra._shared.tracing import KnowledgeSpan, note_retry, reranker_span
-from agno_deepinfra.chat._records import shown_in_repr
 
 DEFAULT_RERANKER_MODEL = "Qwen/Qwen3-Reranker-0.6B"
 _OWNER = "DeepInfraReranker"

@@ -7,26 +7,42 @@ key, one base URL, one retry policy and one error mapping for every class of the
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from os import PathLike, getenv
 from pathlib import Path
-from typing import Any, Literal, get_args
-from uuid import uuid4
+from typing import Any
 
 from agno.exceptions import AgnoError
-from agno.media import Audio, Image
 from agno.tools import Toolkit
 from agno.tools.function import ToolResult
 
 from agno_deepinfra._shared.config import API_KEY_ENV, default_base_url, logger, openai_url
 from agno_deepinfra._shared.http import Call, ClosesClients, HttpClients, auth_headers, deepcopy_sharing
-from agno_deepinfra._shared.retry import RetryPolicy, acall_with_retries, call_with_retries, check_retry_settings
+from agno_deepinfra._shared.media import AUDIO_TYPES as AUDIO_TYPES  # public names of this module
+from agno_deepinfra._shared.media import KOKORO_VOICES as KOKORO_VOICES
+from agno_deepinfra._shared.media import (
+    MAX_AUDIO_BYTES,
+    MediaInputError,
+    SpeechFormat,
+    check_media_settings,
+    checked_audio,
+    checked_size,
+    images_result,
+    speech_result,
+    transcript_result,
+)
+from agno_deepinfra._shared.media import MAX_IMAGES as MAX_IMAGES
+from agno_deepinfra._shared.media import SPEECH_FORMATS as SPEECH_FORMATS
+from agno_deepinfra._shared.retry import (
+    RETRY_DEFAULTS,
+    RetryPolicy,
+    acall_with_retries,
+    call_with_retries,
+    check_retry_settings,
+)
 
 # Defaults looked up on DeepInfra's model pages (deepinfra.com/<model>/api): FLUX.1 [schnell] ($0.0005
 # per 1024x1024 step, 1 to 4 steps), Whisper large-v3 turbo ($0.0002 a minute) and Kokoro 82M.
@@ -37,49 +53,9 @@ DEFAULT_VOICE = "af_heart"
 DEFAULT_IMAGE_SIZE = "1024x1024"
 # The widths and heights FLUX-1-schnell accepts (its DeepInfra API page); other models may differ.
 FLUX_SCHNELL_SIDES: tuple[int, ...] = (128, 256, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960, 1024)
-# Kokoro 82M's English voices (its VOICES.md; a = American, b = British; f = female, m = male). Kokoro has more
-# voices in other languages, and DeepInfra also serves cloned voices by id, so voices are not checked.
-KOKORO_VOICES: tuple[str, ...] = (
-    "af_heart", "af_alloy", "af_aoede", "af_bella", "af_jessica", "af_kore", "af_nicole", "af_nova", "af_river",
-    "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam", "am_michael", "am_onyx",
-    "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily", "bm_daniel", "bm_fable", "bm_george",
-    "bm_lewis",
-)  # fmt: skip
-SpeechFormat = Literal["mp3", "opus", "flac", "wav", "pcm"]
-SPEECH_FORMATS: tuple[str, ...] = get_args(SpeechFormat)
-# What `/v1/openai/audio/transcriptions` takes (DeepInfra's Whisper API pages), by file extension.
-AUDIO_TYPES = {
-    "flac": "audio/flac",
-    "mp3": "audio/mpeg",
-    "mp4": "audio/mp4",
-    "mpeg": "audio/mpeg",
-    "mpga": "audio/mpeg",
-    "m4a": "audio/mp4",
-    "ogg": "audio/ogg",
-    "wav": "audio/wav",
-    "webm": "audio/webm",
-}
-_SPEECH_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "flac": "audio/flac", "wav": "audio/wav", "pcm": "audio/pcm"}
-# OpenAI's upload limit for the same API; DeepInfra documents none, so the familiar bound is the default.
-MAX_AUDIO_BYTES = 25 * 1024 * 1024
-MAX_IMAGES = 4  # `n` on DeepInfra's images endpoint: 1 to 4
-_SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 _OWNER = "DeepInfraTools"
 # What `from_model` takes over from a `DeepInfra` model (read by name: this module never imports the chat wing).
-_SHARED_SETTINGS = (
-    "api_key",
-    "base_url",
-    "retries",
-    "delay_between_retries",
-    "exponential_backoff",
-    "max_retry_delay",
-    "retry_jitter",
-    "timeout",
-)
-
-
-class MediaInputError(ValueError):
-    """A tool argument or setting that DeepInfra would refuse; found before any request is sent."""
+_SHARED_SETTINGS = ("api_key", "base_url", "timeout", *RETRY_DEFAULTS)
 
 
 @dataclass(frozen=True)
@@ -186,7 +162,7 @@ class DeepInfraTools(ClosesClients, Toolkit):
         self.base_url = openai_url(base_url or default_base_url())
         self.image_model, self.image_count = image_model, image_count
         self.image_sides = tuple(image_sides) if image_sides is not None else None
-        self.image_size = self._checked_size(image_size)
+        self.image_size = checked_size(image_size, self.image_sides, image_model)
         self.transcription_model, self.transcription_language = transcription_model, transcription_language
         self.max_audio_bytes = max_audio_bytes
         self.audio_dir = Path(os.path.realpath(audio_dir if audio_dir is not None else os.getcwd()))
@@ -197,7 +173,8 @@ class DeepInfraTools(ClosesClients, Toolkit):
         self.max_retry_delay, self.retry_jitter = max_retry_delay, retry_jitter
         self.client, self.async_client = client, async_client
         self._clients = HttpClients()
-        _check_settings(self)
+        check_retry_settings(self)
+        check_media_settings(self.image_count, self.speech_format, self.speech_speed, self.max_audio_bytes)
 
         chosen: list[tuple[bool, Callable[..., Any], Callable[..., Any]]] = [
             (all or enable_image_generation, self.generate_image, self.agenerate_image),
@@ -302,43 +279,27 @@ class DeepInfraTools(ClosesClients, Toolkit):
     # ------------------------------------------------------------------------------- images
 
     def _image_job(self, prompt: str, size: str | None) -> _Job:
-        return _Job("generate image", partial(self._image_call, prompt, size), self._image_result)
+        return _Job("generate image", partial(self._image_call, prompt, size), images_result)
 
     def _image_call(self, prompt: str, size: str | None) -> Call:
         if not prompt or not prompt.strip():
             raise MediaInputError("the prompt is empty (describe the image to draw)")
-        payload = {"prompt": prompt, "n": self.image_count, "size": self._checked_size(size or self.image_size)}
+        payload = {
+            "prompt": prompt,
+            "n": self.image_count,
+            "size": checked_size(size or self.image_size, self.image_sides, self.image_model),
+        }
         return self._call(
             "/images/generations", self.image_model, "image model", {**payload, "response_format": "b64_json"}
         )
 
-    def _image_result(self, body: Any, call: Call) -> ToolResult:
-        items = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not items:
-            raise call.bad_response("no 'data' list of images in the response")
-        images = [_image(item, call) for item in items]
-        size = call.payload["size"]
-        return ToolResult(content=f"Generated {len(images)} image(s) of {size} with {call.model_id}.", images=images)
-
-    def _checked_size(self, size: str) -> str:
-        match = _SIZE.match(str(size).strip().lower())
-        if match is None:
-            raise MediaInputError(f"unknown image size {size!r}: give WIDTHxHEIGHT in pixels, e.g. '1024x1024'")
-        sides = self.image_sides
-        if sides is not None and not {int(match[1]), int(match[2])} <= set(sides):
-            allowed = ", ".join(map(str, sides))
-            raise MediaInputError(
-                f"unknown image size {size!r} for {self.image_model}: width and height must each be one of {allowed}"
-            )
-        return f"{int(match[1])}x{int(match[2])}"
-
     # ------------------------------------------------------------------------ transcription
 
     def _transcription_job(self, audio_path: str) -> _Job:
-        return _Job("transcribe audio", partial(self._transcription_call, audio_path), _transcript_result)
+        return _Job("transcribe audio", partial(self._transcription_call, audio_path), transcript_result)
 
     def _transcription_call(self, audio_path: str) -> Call:
-        path, content_type = self._checked_audio(audio_path)
+        path, content_type = checked_audio(audio_path, self.audio_dir, self.max_audio_bytes)
         fields: dict[str, Any] = {"response_format": "json"}
         if self.transcription_language:
             fields["language"] = self.transcription_language
@@ -351,36 +312,10 @@ class DeepInfraTools(ClosesClients, Toolkit):
             "/audio/transcriptions", self.transcription_model, "speech recognition model", fields, files=files
         )
 
-    def _checked_audio(self, audio_path: str) -> tuple[Path, str]:
-        """The audio file's real path and type; only a regular file inside `audio_dir` passes.
-
-        Missing, outside `audio_dir` and not a regular file get one message, which names no
-        directory: the model learns nothing of the disk beyond the folder it may read.
-        """
-        named = Path(str(audio_path))
-        extension = named.suffix.lower().lstrip(".")
-        if extension not in AUDIO_TYPES:
-            suffix, supported = named.suffix or "(no extension)", ", ".join(AUDIO_TYPES)
-            raise MediaInputError(f"unsupported audio format {suffix!r} for {named.name}: use one of {supported}")
-        path = Path(os.path.realpath(self.audio_dir / named))  # `~` stays a name; links and `..` resolved
-        if not path.is_relative_to(self.audio_dir) or not path.is_file():
-            raise MediaInputError(
-                f"no audio file {str(audio_path)!r} in the folder this toolkit reads audio from (check the path)"
-            )
-        size = path.stat().st_size
-        if size == 0:
-            raise MediaInputError(f"{path.name} is empty")
-        if size > self.max_audio_bytes:
-            raise MediaInputError(
-                f"{path.name} is {size:,} bytes, over the {self.max_audio_bytes:,}-byte limit "
-                "(split or compress the audio, or raise max_audio_bytes)"
-            )
-        return path, AUDIO_TYPES[extension]
-
     # ------------------------------------------------------------------------------ speech
 
     def _speech_job(self, text_input: str) -> _Job:
-        return _Job("generate speech", partial(self._speech_call, text_input), self._speech_result)
+        return _Job("generate speech", partial(self._speech_call, text_input), speech_result)
 
     def _speech_call(self, text_input: str) -> Call:
         if not text_input or not text_input.strip():
@@ -393,17 +328,6 @@ class DeepInfraTools(ClosesClients, Toolkit):
         }
         return self._call("/audio/speech", self.speech_model, "text-to-speech model", payload, binary=True)
 
-    def _speech_result(self, body: Any, call: Call) -> ToolResult:
-        if not isinstance(body, bytes) or not body:
-            raise call.bad_response("the audio response is empty")
-        fmt = call.payload["response_format"]
-        audio = Audio(
-            id=str(uuid4()), content=body, mime_type=_SPEECH_TYPES[fmt], format=fmt, transcript=call.payload["input"]
-        )
-        return ToolResult(
-            content=f"Speech generated ({len(body):,} bytes of {fmt}) with ID: {audio.id}", audios=[audio]
-        )
-
     # ------------------------------------------------------------------------------ copying
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DeepInfraTools:
@@ -411,79 +335,8 @@ class DeepInfraTools(ClosesClients, Toolkit):
         return deepcopy_sharing(self, memo, self.client, self.async_client)
 
 
-def _check_settings(tools: DeepInfraTools) -> None:
-    """Refuse, at construction, settings that would make every call fail."""
-    check_retry_settings(tools)
-    if not 1 <= tools.image_count <= MAX_IMAGES:
-        raise MediaInputError(f"image_count must be 1 to {MAX_IMAGES}, not {tools.image_count}")
-    if tools.speech_format not in SPEECH_FORMATS:
-        raise MediaInputError(f"speech_format must be one of {', '.join(SPEECH_FORMATS)}, not {tools.speech_format!r}")
-    if not 0.25 <= tools.speech_speed <= 4.0:
-        raise MediaInputError(f"speech_speed must be 0.25 to 4.0, not {tools.speech_speed}")
-    if tools.max_audio_bytes < 1:
-        raise MediaInputError("max_audio_bytes must be positive")
-
-
 def _failed(action: str, error: Exception) -> ToolResult:
     """The tool result the model reads when a call fails: what failed and why, DeepInfra's words included."""
     message = error.message if isinstance(error, AgnoError) else str(error)
     logger.warning("DeepInfraTools could not %s: %s", action, message)
     return ToolResult(content=f"Failed to {action}: {message}")
-
-
-def _image(item: Any, call: Call) -> Image:
-    """An agno image from one `data[]` entry; DeepInfra sends `b64_json` only."""
-    encoded = item.get("b64_json") if isinstance(item, dict) else None
-    if not isinstance(encoded, str):
-        raise call.bad_response("an image entry has no 'b64_json'")
-    try:
-        content = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise call.bad_response(f"an image is not valid base64 ({exc})") from exc
-    fmt, mime_type = _image_type(content)
-    revised = item.get("revised_prompt")
-    return Image(
-        id=str(uuid4()),
-        content=content,
-        format=fmt,
-        mime_type=mime_type,
-        original_prompt=call.payload["prompt"],
-        revised_prompt=revised if isinstance(revised, str) else None,
-    )
-
-
-def _image_type(content: bytes) -> tuple[str | None, str]:
-    """Format and MIME type from the image's own bytes, never assumed (DeepInfra's example answers with a JPEG).
-
-    An SVG (text) is labelled `image/svg+xml`, so nothing renders it as a PNG; bytes of no known
-    image format are `application/octet-stream`, with no format.
-    """
-    for magic, fmt, mime_type in _IMAGE_MAGIC:
-        if content.startswith(magic):
-            return fmt, mime_type
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "webp", "image/webp"
-    if content[4:12] in (b"ftypavif", b"ftypavis"):
-        return "avif", "image/avif"
-    if _SVG.match(content[:1024]):
-        return "svg", "image/svg+xml"
-    return None, "application/octet-stream"
-
-
-_IMAGE_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
-    (b"\xff\xd8\xff", "jpeg", "image/jpeg"),
-    (b"GIF87a", "gif", "image/gif"),
-    (b"GIF89a", "gif", "image/gif"),
-)
-# An SVG document: optional BOM, XML declaration, comments and doctype, then the `<svg` element.
-_SVG = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]", re.S | re.I
-)
-
-
-def _transcript_result(body: Any, call: Call) -> ToolResult:
-    text = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(text, str):
-        raise call.bad_response("no 'text' in the transcription")
-    return ToolResult(content=text.strip() or "(the audio contains no recognisable speech)")

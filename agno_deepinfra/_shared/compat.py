@@ -27,7 +27,7 @@ MOVED = {
     "agno_deepinfra._tracing": "agno_deepinfra._shared.tracing",
     "agno_deepinfra._reasoning": "agno_deepinfra.chat._reasoning",
     "agno_deepinfra._usage": "agno_deepinfra.chat._usage",
-    "agno_deepinfra._records": "agno_deepinfra.chat._records",
+    "agno_deepinfra._records": "agno_deepinfra._shared.records",
     "agno_deepinfra._session_cache": "agno_deepinfra.chat._session_cache",
     "agno_deepinfra._batch_job": "agno_deepinfra.batch._job",
     "agno_deepinfra._journal": "agno_deepinfra.batch._journal",

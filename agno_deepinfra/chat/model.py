@@ -38,12 +38,12 @@ from agno_deepinfra._shared.http_stack import (
 )
 from agno_deepinfra._shared.limiter import Limiter, MaxConcurrency, new_limiter, set_limit
 from agno_deepinfra._shared.portable import reset_after_fork, without
+from agno_deepinfra._shared.records import settings_arguments, shown_repr, stored_form
 from agno_deepinfra._shared.retry import RetryPolicy, check_retry_settings
 from agno_deepinfra.batch.options import BatchOptions, resolve_options
 from agno_deepinfra.chat import families
 from agno_deepinfra.chat._attempt import DEFAULT_MODEL_ID, FailureScope, StreamScope, acreate, create
 from agno_deepinfra.chat._clients import async_client, client_params, sync_client
-from agno_deepinfra.chat._records import settings_arguments, shown_repr, stored_form
 from agno_deepinfra.chat._request import DEEPINFRA_FIELDS, ResponseFormat, chat_request, request_params
 from agno_deepinfra.chat._tracing import traced_model_call
 from agno_deepinfra.chat._usage import usage_metrics
