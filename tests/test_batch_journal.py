@@ -14,6 +14,8 @@ import logging
 import math
 import os
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,6 +139,11 @@ def _run_all(emu: DeepInfraEmulator, journal: Path, questions: list[str]) -> lis
             b'"model": "m", "file_id": "f", "requests": [["fp"]]}',
             "not [fingerprint, custom_id] pairs",
         ),
+        (
+            b'{"v": 1, "event": "submitting", "token": "t", "account": "a", "base_url": "u", "endpoint": "e", '
+            b'"model": "m", "file_id": "f", "requests": [["fp", "req-0", "extra"]]}',
+            "not [fingerprint, custom_id] pairs",
+        ),
         (b"not json at all", "not JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "not JSON"),  # deeper than the JSON parser goes
     ],
@@ -240,6 +247,23 @@ def test_a_replayed_answer_is_marked_and_costs_nothing_again(
     assert len(bemu.batch_api.created()) == 1
 
 
+def test_a_rerun_that_collects_part_of_a_batch_leaves_the_rest_counted(
+    bemu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rerun records only the lines it collected: the answers earlier runs received stay replays at no cost."""
+    journal = tmp_path / "journal.jsonl"
+    first = _run_all(bemu, journal, ["What is 1 + 1?", "What is 2 + 3?"])
+    assert [batch_data(output)["replayed"] for output in first] == [False, False]
+    new_process(monkeypatch)
+    one = agent(bemu, options(1, journal)).run("What is 1 + 1?")
+    assert batch_data(one)["replayed"] is True
+    new_process(monkeypatch)
+    other = agent(bemu, options(1, journal)).run("What is 2 + 3?")
+    assert batch_data(other)["replayed"] is True  # the first run received it: not counted a second time
+    assert other.metrics is not None and other.metrics.cost == 0
+    assert len(bemu.batch_api.created()) == 1
+
+
 def test_an_embedder_rerun_replays_its_vectors_at_no_cost(
     bemu: DeepInfraEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -314,6 +338,33 @@ def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path: Path) 
             os.close(fd)
 
 
+def test_a_journal_held_by_one_user_makes_another_wait_for_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Two users of one file (as two processes are: each `Journal` opens the file itself) never hold it at once.
+
+    The first holds it while nobody else does, so its lock is taken without waiting: the path a
+    shared lock would slip through.
+    """
+    path = tmp_path / "journal.jsonl"
+    first, second = _journal.Journal(path), _journal.Journal(path)
+    entered = threading.Event()
+
+    def take_second() -> None:
+        with second.locked():
+            entered.set()
+
+    with caplog.at_level(logging.INFO, logger="agno_deepinfra"):
+        with first.locked():
+            waiter = threading.Thread(target=take_second, daemon=True)
+            waiter.start()
+            deadline = time.monotonic() + 60  # a bound on a hang, not a timing assertion
+            while not entered.is_set() and "is locked by another process; waiting" not in caplog.text:
+                assert time.monotonic() < deadline, "the second user neither waited nor entered"
+                time.sleep(0.01)
+            assert not entered.is_set(), "a second user took the journal while the first held it"
+        waiter.join(timeout=60)
+    assert entered.is_set()  # and it got the journal once the first let go
+
+
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
@@ -325,6 +376,7 @@ def test_a_child_forked_while_the_lock_is_held_does_not_keep_it(tmp_path: Path) 
         ("window", math.nan),
         ("window", -0.5),
         ("window", "5"),
+        ("poll_interval", True),  # a bool is an int to Python, not a number of seconds
         ("max_poll_interval", math.inf),
         ("max_poll_interval", 1.0),  # below the default poll_interval (10 s)
         ("max_requests", 0),

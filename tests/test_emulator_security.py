@@ -40,7 +40,9 @@ def test_a_body_over_the_limit_is_answered_413_and_not_logged(small: DeepInfraEm
     url = f"{small.base_url}/chat/completions"
     with httpx.Client(timeout=30) as client:
         declared = client.post(url, json=chat_body("x" * 5000), headers=headers)  # Content-Length says so
-        chunked = client.post(url, content=iter([json.dumps(chat_body("y" * 5000)).encode()]), headers=headers)
+        body = json.dumps(chat_body("y" * 5000)).encode()
+        pieces = [body[start : start + 500] for start in range(0, len(body), 500)]  # each chunk under the limit
+        chunked = client.post(url, content=iter(pieces), headers=headers)
         fits = client.post(url, json=chat_body("short"), headers=headers)
     for refused in (declared, chunked):
         assert refused.status_code == 413

@@ -130,10 +130,11 @@ def test_a_key_echoed_by_the_server_is_redacted_from_the_run_and_agnos_log(
     assert SECRET not in _everything(caplog, output)
 
 
-def test_a_key_echoed_by_the_server_is_not_in_the_chained_sdk_error() -> None:
+@pytest.mark.parametrize("status", [400, 401])  # a 401 is agno's own authentication error: built apart
+def test_a_key_echoed_by_the_server_is_not_in_the_chained_sdk_error(status: int) -> None:
     """The SDK's own exception, chained to ours, repeats DeepInfra's message: a logged traceback showed the key."""
     with DeepInfraEmulator(api_key=SECRET) as private:
-        private.queue(Fault.status(400, body={"error": {"message": f"Invalid API key '{SECRET}'"}}))
+        private.queue(Fault.status(status, body={"error": {"message": f"Invalid API key '{SECRET}'"}}))
         model = DeepInfra(id=MODEL_ID, base_url=private.base_url, api_key=SECRET, retries=0)
         with pytest.raises(AgnoError) as caught:
             model.response(messages=[Message(role="user", content="hi")])
@@ -145,6 +146,8 @@ def test_a_key_echoed_by_the_server_is_not_in_the_chained_sdk_error() -> None:
     sdk_errors = [error for error in chain if type(error).__module__.startswith("openai")]
     assert sdk_errors and f"Invalid API key '{REDACTED}'" in str(sdk_errors[0])  # the SDK's text, redacted
     assert not any(SECRET in "".join(traceback.format_exception(error)) for error in chain)
+    ours = [error for error in chain if error not in sdk_errors]
+    assert not any(SECRET in repr(vars(error)) for error in ours)  # nor in what our errors carry (`detail`...)
 
 
 async def test_a_key_echoed_to_a_streamed_async_run_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
@@ -212,6 +215,35 @@ def test_a_stream_event_that_is_not_an_object_is_an_incomplete_response(event: s
     assert "incomplete response" in str(error.content) and "a stream event that is not a chunk object" in str(
         error.content
     )
+
+
+def test_a_stream_event_that_is_not_an_object_after_output_is_not_retried() -> None:
+    """Once text reached the consumer, a broken event ends the run: a retry would splice two answers."""
+    chunk = (
+        '{"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [{"index": 0, '
+        '"delta": {"content": "hello"}, "finish_reason": null}]}'
+    )
+    served: list[str] = []
+
+    class Handler(_StreamAnswer):
+        body = f"data: {chunk}\n\ndata: 1e100\n\ndata: [DONE]\n\n".encode()
+
+        def do_POST(self) -> None:
+            served.append(self.path)
+            super().do_POST()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        model = DeepInfra(id=MODEL_ID, base_url=url, api_key="k", retries=2, delay_between_retries=0)
+        events = list(Agent(model=model).run("hi", stream=True))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    [error] = [e for e in events if isinstance(e, RunErrorEvent)]
+    assert "a stream event that is not a chunk object" in str(error.content)
+    assert len(served) == 1  # not retried: "hello" was already out
 
 
 def test_a_usage_record_of_infinities_counts_nothing_instead_of_raising() -> None:

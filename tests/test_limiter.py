@@ -380,14 +380,19 @@ async def test_a_models_max_retry_delay_caps_what_a_429_holds_its_auto_limit(
         assert output.status == RunStatus.completed
 
 
-def test_an_embedders_max_retry_delay_caps_what_a_429_holds_its_auto_limit(emu: DeepInfraEmulator) -> None:
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_an_embedders_max_retry_delay_caps_what_a_429_holds_its_auto_limit(emu: DeepInfraEmulator, path: str) -> None:
     clock = FakeClock()
     embedder = DeepInfraEmbedder(base_url=emu.base_url, api_key=emu.api_key, max_concurrency="auto", max_retry_delay=3)
     embedder._limiter = Limiter("auto", clock=clock)
+
+    def embed() -> list[float]:
+        return embedder.get_embedding("hi") if path == "sync" else asyncio.run(embedder.async_get_embedding("hi"))
+
     emu.queue(Fault.status(429, headers={"Retry-After": "inf"}), route="embeddings")
     with pytest.raises(AgnoError, match="HTTP 429"):
-        embedder.get_embedding("hi")
+        embed()
     clock.now += 3.0
     assert embedder._limiter.limit == 1
-    assert len(embedder.get_embedding("hi")) == embedder.dimensions
+    assert len(embed()) == embedder.dimensions
     embedder.close()

@@ -205,6 +205,23 @@ def test_quoted_or_unoffered_calls_are_left_as_text(
         assert "".join(pieces) == content
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_parallel_calls_naming_a_tool_not_offered_are_all_left_as_text(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    """One group of calls (Llama's `;`-separated list) with one tool not offered: none of it is a call."""
+    weather = Weather()
+    content = (
+        '{"name": "get_weather", "parameters": {"city": "Paris"}}; {"name": "delete_everything", "parameters": {}}'
+    )
+    emu.queue(Reply(content=content, chunks=7))
+    output, pieces = drive(Agent(model=make_model(id="meta-llama/Llama-3.3-70B-Instruct"), tools=weather.tools()), path)
+    assert weather.calls == []
+    assert output.content == content
+    if pieces:
+        assert "".join(pieces) == content
+
+
 def test_recovery_work_is_bounded_for_a_hostile_reply() -> None:
     """Thousands of unclosed start markers: each parse could read to the end; the attempts are capped."""
     from agno_deepinfra.chat.families import _markup
@@ -357,6 +374,19 @@ def test_thinking_without_an_opening_tag_is_reasoning(emu: DeepInfraEmulator, ma
 
 
 @pytest.mark.parametrize("path", ["stream", "astream"])
+def test_a_closing_think_tag_cut_across_chunks_still_ends_the_thought(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    model_id = quirky(emu, "Qwen/QwQ-32B", reasoning="think_open")
+    content = "I should answer briefly.</think>\n\nThe answer is 5."
+    emu.queue(Reply(content=content, chunks=len(content)))  # one character per event: the tag comes in pieces
+    output, pieces = drive(Agent(model=make_model(id=model_id)), path, "What is 2 + 3?")
+    assert str(output.content).strip() == "The answer is 5."
+    assert "I should answer briefly." in str(output.reasoning_content)
+    assert not any("<" in piece or ">" in piece for piece in pieces)
+
+
+@pytest.mark.parametrize("path", ["stream", "astream"])
 def test_switched_off_thinking_streams_the_answer_as_content(
     emu: DeepInfraEmulator, make_model: MakeModel, path: str
 ) -> None:
@@ -393,6 +423,18 @@ def test_reasoning_is_never_sent_where_refused(emu: DeepInfraEmulator, make_mode
     assert all("reasoning_content" not in m for m in chat_bodies(emu)[1]["messages"])
 
 
+def test_reasoning_is_never_sent_to_deepseek_r1_by_its_own_id() -> None:
+    """The catalog's own id, not a test's variant of it (`quirky` appends a suffix): `DeepSeek-R1` exactly."""
+    with DeepInfraEmulator() as own:  # its own catalog: the session's keeps the plain entry
+        own.add_model("deepseek-ai/DeepSeek-R1", tags=("tools", "reasoning"), quirks=("reject_reasoning",))
+        weather = Weather()
+        own.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content="Look up Oslo."))
+        model = DeepInfra(id="deepseek-ai/DeepSeek-R1", base_url=own.base_url, api_key=own.api_key)
+        output, _ = drive(Agent(model=model, tools=weather.tools()), "run")
+        assert output.status == RunStatus.completed, output.content
+        assert all("reasoning_content" not in m for m in chat_bodies(own)[1]["messages"])
+
+
 # ------------------------------------------------------------------------------- 9. role rules
 
 
@@ -412,6 +454,24 @@ def test_one_leading_system_message(emu: DeepInfraEmulator, make_model: MakeMode
     sent = chat_bodies(emu)[0]["messages"]
     assert [m["role"] for m in sent].count("system") == 1 and sent[0]["role"] == "system"
     assert "Be brief." in sent[0]["content"] and "Answer in English." in sent[0]["content"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_lone_system_message_after_other_turns_moves_first(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    model_id = quirky(emu, "Qwen/Qwen3.5-397B-A17B", "system_first")
+    agent = Agent(
+        model=make_model(id=model_id),
+        additional_input=[
+            {"role": "user", "content": "Earlier question."},
+            {"role": "system", "content": "Answer in English."},
+        ],
+    )
+    output, _ = drive(agent, path, "hi")
+    assert output.status == RunStatus.completed, output.content
+    sent = chat_bodies(emu)[0]["messages"]
+    assert [m["role"] for m in sent].count("system") == 1 and sent[0]["content"] == "Answer in English."
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -489,13 +549,15 @@ def test_json_schema_refused_steps_down_with_agnos_prompt(
     emu: DeepInfraEmulator, make_model: MakeModel, path: str
 ) -> None:
     model_id = quirky(emu, "openai/gpt-oss-20b", "json_schema_unsupported")
-    output, _ = drive(Agent(model=make_model(id=model_id), output_schema=City), path, "Name a city in France")
+    agent = Agent(model=make_model(id=model_id), output_schema=City, instructions="Answer briefly.")
+    output, _ = drive(agent, path, "Name a city in France")
     assert output.status == RunStatus.completed, output.content
     assert isinstance(output.content, City)
     first, second = chat_bodies(emu)
     assert first["response_format"]["type"] == "json_schema"
     assert second["response_format"] == {"type": "json_object"}
     assert "<json_fields>" in second["messages"][0]["content"]  # the schema travels in agno's prompt
+    assert "Answer briefly." in second["messages"][0]["content"]  # added to the system message, not replacing it
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -49,6 +49,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "default_query": {"default_query": {"api-key": SECRET}},
     "extra_query": {"extra_query": {"access_token": SECRET}},
     "extra_body": {"extra_body": {"provider_auth": {"password": SECRET}}},
+    "extra_body a list of credentials": {"extra_body": {"fallback_api_keys": ["sk-other-0123456789", SECRET]}},
     "request_params extra_query": {"request_params": {"extra_query": {"X-Amz-Signature": SECRET}}},
     "request_params extra_body": {"request_params": {"extra_body": {"client_secret": SECRET}}},
     "metadata": {"metadata": {"api_key": SECRET}},

@@ -502,6 +502,7 @@ SVG = b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- drawn -->\n<svg xmlns="http
         (b"GIF89a" + b"\x00" * 10, "gif", "image/gif"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 10, "jpeg", "image/jpeg"),
         (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp", "image/webp"),
+        (b"\x00\x00\x00\x1cftypavif" + b"\x00" * 16, "avif", "image/avif"),  # an ISO BMFF box: size, then type
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 10, "png", "image/png"),
         (b"not an image at all", None, "application/octet-stream"),
     ],

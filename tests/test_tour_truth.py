@@ -70,3 +70,20 @@ def test_the_same_recipes_pass_with_the_emulators_key(emu: DeepInfraEmulator) ->
     assert list(found) == SUBSET
     for name, text in found.items():
         assert f"----- {name}: ok" in text, text[-2000:]
+
+
+def test_a_recipe_killed_by_a_signal_counts_as_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipe the system killed (out of memory, say) has no exit status of its own: the tour counts it FAILED."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tour_under_test", TOUR)
+    assert spec is not None and spec.loader is not None
+    tour = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tour)
+    (tmp_path / "killed.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    (tmp_path / "fine.py").write_text("print('fine')\n")
+    monkeypatch.setattr(tour, "HERE", tmp_path)  # the recipes' folder
+    assert tour.run_recipes(dict(os.environ), ["killed", "fine"]) == ["killed"]
+    assert "----- killed: FAILED (exit status -9)" in capsys.readouterr().out
