@@ -21,6 +21,7 @@ from agno.knowledge.document import Document
 from agno.run.base import RunStatus
 
 from agno_deepinfra import DeepInfra, DeepInfraEmbedder, DeepInfraRateLimitError, DeepInfraReranker, DeepInfraTools
+from agno_deepinfra._shared.adaptive_limit import AUTO_START
 from agno_deepinfra._shared.limiter import MaxConcurrency
 from agno_deepinfra._shared.retry import RetryPolicy
 from agno_deepinfra.embedder import DEFAULT_EMBEDDING_MODEL, EmbeddingError
@@ -296,7 +297,10 @@ def test_auto_learns_the_cap_and_every_run_completes(capped: DeepInfraEmulator, 
         return [output.status for output in await asyncio.gather(*(Agent(model=model).arun("x") for _ in range(120)))]
 
     assert asyncio.run(main()) == [RunStatus.completed] * 120
-    assert model._limiter is not None and model._limiter.limit <= 4  # learned: about the cap of 3
+    # Learned: down from where "auto" starts (10) to about the cap of 3. Not pinned to the cap: the
+    # requests of the run's tail draw no 429, so slow start may have grown the limit a step or two
+    # by the end, more so on a loaded machine (a second copy of the suite beside it ended at 5).
+    assert model._limiter is not None and model._limiter.limit < AUTO_START
     # The first 10 (where "auto" starts) go at once and 7 are refused, then a few probes, never a
     # storm (without a limit, the first wave alone draws 117).
     assert capped.rejected() < 117
