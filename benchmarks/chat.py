@@ -245,21 +245,10 @@ def streaming_section(target: Target, sizes: Sizes) -> Section:
             "before the first token is exactly what it adds to TTFT.",
         ],
         checks=[
-            Check(
-                "streaming: TTFT overhead of ours <= raw SDK + 0.2 ms (client CPU to first token)",
-                OURS,
-                "ttft_cpu_ms",
-                "diff_max",
-                0.2,
-                RAW,
-            ),
-            Check(
-                "streaming: wall TTFT of ours <= raw SDK + 0.2 ms (noisy, see note)",
-                OURS,
-                "ttft_ms",
-                "diff_max",
-                0.2,
-                RAW,
-            ),
+            Check(f"streaming: {what} of ours <= raw SDK + 0.2 ms ({why})", OURS, metric, "diff_max", 0.2, RAW)
+            for what, why, metric in (
+                ("TTFT overhead", "client CPU to first token", "ttft_cpu_ms"),
+                ("wall TTFT", "noisy, see note", "ttft_ms"),
+            )
         ],
     )
