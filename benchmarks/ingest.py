@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, LITELLM, OURS, RAW
-from benchmarks.measure import Samples, keep, median, schedule
+from benchmarks.measure import Samples, keep, schedule
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import EMBED_DIMENSIONS, EMBED_MODEL, RERANK_MODEL, Endpoints
 
@@ -33,12 +33,11 @@ def texts(count: int) -> list[str]:
 
 def _ingest_values(record: Samples, texts: int, measured: int) -> dict[str, float | None]:
     """Median texts/s, and the seconds and client CPU seconds for all `texts` (scaled when sampled)."""
-    wall, cpu = median(record.values("wall")), median(record.values("cpu"))
-    scale = texts / measured
+    wall, scale = record.stat("wall"), texts / measured
     return {
         "texts_per_s": None if not wall else measured / wall,
-        "seconds": None if wall is None else wall * scale,
-        "client_cpu_s": None if cpu is None else cpu * scale,
+        "seconds": record.stat("wall", scale=scale),
+        "client_cpu_s": record.stat("cpu", scale=scale),
         "errors": float(record.errors),
     }
 
