@@ -22,16 +22,7 @@ from benchmarks.contenders import (
     model_calls,
     streams,
 )
-from benchmarks.measure import (
-    Samples,
-    check_reply,
-    frozen_heap,
-    keep,
-    median,
-    paired_ratio,
-    percentile,
-    schedule,
-)
+from benchmarks.measure import Samples, check_reply, frozen_heap, keep, median, paired_ratio, percentile, schedule
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import SHORT_REPLY, long_reply
 
@@ -206,7 +197,7 @@ def per_call_sections(target: Target, sizes: Sizes) -> list[Section]:
         agno_ref=AGNO,
         notes=_paired_notes(agent, (AGNO,)),
         checks=[
-            Check("agent layer: client CPU/call of ours <= agno's built-in", OURS, "cpu_us", "ratio_max", 1.0, AGNO),
+            Check("agent layer: client CPU/call of ours <= agno's built-in", OURS, "cpu_us", "ratio_max", 1.0, AGNO)
         ],
     )
     return [model_section, agent_section]

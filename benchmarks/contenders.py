@@ -163,10 +163,7 @@ def streams(target: Target) -> dict[str, Stream]:
 
     def raw() -> Iterator[str]:
         with client.chat.completions.create(
-            model=target.model,
-            messages=_messages(),
-            stream=True,
-            stream_options={"include_usage": True},
+            model=target.model, messages=_messages(), stream=True, stream_options={"include_usage": True}
         ) as stream:
             for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:

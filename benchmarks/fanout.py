@@ -203,7 +203,7 @@ def _spread_notes(samples: dict[str, Samples], level: int) -> list[str]:
     verdict = "overlap, so the throughput ratio is within this setup's noise" if overlap else "do not overlap"
     return [
         f"Rounds ranged {ours[0]:,.0f}-{ours[1]:,.0f} calls/s for ours and {raw[0]:,.0f}-{raw[1]:,.0f} for the raw "
-        f"SDK: the ranges {verdict}.",
+        f"SDK: the ranges {verdict}."
     ]
 
 

@@ -280,10 +280,7 @@ def rerank_section(endpoints: Endpoints, sizes: Sizes) -> Section:
         "ours_arerank": f"DeepInfraReranker.arerank ({batch_size}/request, {reranker.max_concurrency} in flight)",
         "raw_httpx": f"raw httpx POSTs ({batch_size}/request, sequential, no Document copies)",
     }
-    samples = run_then_close(
-        lambda: timed_rounds(contenders, sizes.rerank_calls),
-        [client.close, reranker.aclose],
-    )
+    samples = run_then_close(lambda: timed_rounds(contenders, sizes.rerank_calls), [client.close, reranker.aclose])
     keep("rerank", samples)
     rows = [
         Row(key, OURS if key.startswith("ours") else RAW, labels[key], _rerank_values(samples[key]))

@@ -87,10 +87,7 @@ def embedding(data: dict[str, Any]) -> list[str]:
     """Each embedding row under its own label: agno's row is its `OpenAIEmbedder`, not its DeepInfra class."""
     section = _sections(data)["embedding"]
     texts = int(data["meta"]["sizes"]["embed_texts"])
-    lines = [
-        f"| embedding {texts:,} short texts | texts/s | x raw SDK batched |",
-        "|---|---:|---:|",
-    ]
+    lines = [f"| embedding {texts:,} short texts | texts/s | x raw SDK batched |", "|---|---:|---:|"]
     for key in ("ours_batched", "ours_concurrent", "raw_batched", section["agno_ref"]):
         row = _row(section, key)
         if row is None:
