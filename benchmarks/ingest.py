@@ -122,12 +122,9 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
         return [agno_embedder.get_embedding_and_usage(text)[0] for text in batch]
 
     client = openai.OpenAI(base_url=endpoints.base_url, api_key=endpoints.api_key, max_retries=0)
-    ours = DeepInfraEmbedder(enable_batch=True, dimensions=EMBED_DIMENSIONS, **common)  # type: ignore[arg-type]
-    ours_float = DeepInfraEmbedder(
-        enable_batch=True,
-        dimensions=EMBED_DIMENSIONS,
-        encoding_format="float",
-        **common,  # type: ignore[arg-type]
+    ours, ours_float = (
+        DeepInfraEmbedder(enable_batch=True, dimensions=EMBED_DIMENSIONS, **common, **extra)  # type: ignore[arg-type]
+        for extra in ({}, {"encoding_format": "float"})
     )
     closers: list[Closer] = [
         client.close,
@@ -137,11 +134,14 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
     ]
     batch_size, encoding = ours.batch_size, ours.encoding_format
 
-    async def concurrent(batch: list[str]) -> Vectors:
-        return list((await ours.async_get_embeddings_batch_and_usage(batch))[0])
+    def batched(embedder: Any) -> Callable[[list[str]], Vectors]:
+        return lambda batch: list(embedder.get_embeddings_batch_and_usage(batch)[0])
 
-    async def concurrent_float(batch: list[str]) -> Vectors:
-        return list((await ours_float.async_get_embeddings_batch_and_usage(batch))[0])
+    def concurrent(embedder: Any) -> Callable[[list[str]], Awaitable[Vectors]]:
+        async def run(batch: list[str]) -> Vectors:
+            return list((await embedder.async_get_embeddings_batch_and_usage(batch))[0])
+
+        return run
 
     def raw_batched(batch: list[str]) -> Vectors:
         vectors: Vectors = []
@@ -157,21 +157,20 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
             "ours_batched",
             OURS,
             f"DeepInfraEmbedder, batched (sync, {batch_size}/request, default {encoding})",
-            lambda batch: list(ours.get_embeddings_batch_and_usage(batch)[0]),
+            batched(ours),
         ),
         Embedding(
             "ours_concurrent",
             OURS,
             f"DeepInfraEmbedder, batched + {ours.max_concurrency} in flight (async, default {encoding})",
-            concurrent,
+            concurrent(ours),
         ),
         Embedding(
-            "ours_batched_float",
-            OURS,
-            "DeepInfraEmbedder, batched (sync), encoding_format=float",
-            lambda batch: list(ours_float.get_embeddings_batch_and_usage(batch)[0]),
+            "ours_batched_float", OURS, "DeepInfraEmbedder, batched (sync), encoding_format=float", batched(ours_float)
         ),
-        Embedding("ours_concurrent_float", OURS, "DeepInfraEmbedder, async, encoding_format=float", concurrent_float),
+        Embedding(
+            "ours_concurrent_float", OURS, "DeepInfraEmbedder, async, encoding_format=float", concurrent(ours_float)
+        ),
         Embedding(
             "agno_per_text",
             AGNO,
