@@ -22,16 +22,7 @@ from benchmarks.contenders import (
     model_calls,
     streams,
 )
-from benchmarks.measure import (
-    Samples,
-    check_reply,
-    frozen_heap,
-    keep,
-    median,
-    paired_ratio,
-    percentile,
-    schedule,
-)
+from benchmarks.measure import Samples, check_reply, frozen_heap, keep, median, paired_ratio, percentile, schedule
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import SHORT_REPLY, long_reply
 
@@ -206,7 +197,7 @@ def per_call_sections(target: Target, sizes: Sizes) -> list[Section]:
         agno_ref=AGNO,
         notes=_paired_notes(agent, (AGNO,)),
         checks=[
-            Check("agent layer: client CPU/call of ours <= agno's built-in", OURS, "cpu_us", "ratio_max", 1.0, AGNO),
+            Check("agent layer: client CPU/call of ours <= agno's built-in", OURS, "cpu_us", "ratio_max", 1.0, AGNO)
         ],
     )
     return [model_section, agent_section]
@@ -245,21 +236,10 @@ def streaming_section(target: Target, sizes: Sizes) -> Section:
             "before the first token is exactly what it adds to TTFT.",
         ],
         checks=[
-            Check(
-                "streaming: TTFT overhead of ours <= raw SDK + 0.2 ms (client CPU to first token)",
-                OURS,
-                "ttft_cpu_ms",
-                "diff_max",
-                0.2,
-                RAW,
-            ),
-            Check(
-                "streaming: wall TTFT of ours <= raw SDK + 0.2 ms (noisy, see note)",
-                OURS,
-                "ttft_ms",
-                "diff_max",
-                0.2,
-                RAW,
-            ),
+            Check(f"streaming: {what} of ours <= raw SDK + 0.2 ms ({why})", OURS, metric, "diff_max", 0.2, RAW)
+            for what, why, metric in (
+                ("TTFT overhead", "client CPU to first token", "ttft_cpu_ms"),
+                ("wall TTFT", "noisy, see note", "ttft_ms"),
+            )
         ],
     )

@@ -67,12 +67,7 @@ def _messages() -> list[ChatCompletionUserMessageParam]:
 
 def _agno_models(target: Target) -> dict[str, Any]:
     """Fresh agno model objects for the three agno-shaped contenders."""
-    from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
-
-    models = {
-        AGNO: AgnoDeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key),
-        OURS: _ours(target),
-    }
+    models = {AGNO: agno_model(target), OURS: ours_model(target)}
     if HAS_LITELLM:
         from agno.models.litellm import LiteLLM as AgnoLiteLLM
 
@@ -80,7 +75,15 @@ def _agno_models(target: Target) -> dict[str, Any]:
     return models
 
 
-def _ours(target: Target, **settings: Any) -> Any:
+def agno_model(target: Target) -> Any:
+    """A fresh `agno.models.deepinfra.DeepInfra` for `target`."""
+    from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
+
+    return AgnoDeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key)
+
+
+def ours_model(target: Target, **settings: Any) -> Any:
+    """A fresh `agno_deepinfra.DeepInfra` for `target`, with any extra settings."""
     from agno_deepinfra import DeepInfra
 
     return DeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key, **settings)
@@ -160,10 +163,7 @@ def streams(target: Target) -> dict[str, Stream]:
 
     def raw() -> Iterator[str]:
         with client.chat.completions.create(
-            model=target.model,
-            messages=_messages(),
-            stream=True,
-            stream_options={"include_usage": True},
+            model=target.model, messages=_messages(), stream=True, stream_options={"include_usage": True}
         ) as stream:
             for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:
@@ -210,9 +210,12 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
     client = openai.AsyncOpenAI(base_url=target.base_url, api_key=target.api_key, max_retries=0)
     models = _agno_models(target)
 
-    async def raw() -> str:
-        completion = await client.chat.completions.create(model=target.model, messages=_messages())
-        return str(completion.choices[0].message.content)
+    def raw_call(sdk: Any) -> AsyncCall:
+        async def call() -> str:
+            completion = await sdk.chat.completions.create(model=target.model, messages=_messages())
+            return str(completion.choices[0].message.content)
+
+        return call
 
     def agent_arun(name: str) -> AsyncCall:
         agent = Agent(model=models[name], telemetry=False)
@@ -230,20 +233,17 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
         )
         return str(response.choices[0].message.content)
 
-    calls: dict[str, AsyncCall] = _installed({RAW: raw, AGNO: agent_arun(AGNO), OURS: agent_arun(OURS), LITELLM: lite})
+    calls: dict[str, AsyncCall] = _installed(
+        {RAW: raw_call(client), AGNO: agent_arun(AGNO), OURS: agent_arun(OURS), LITELLM: lite}
+    )
     clients = [client]
     if find_spec("aiohttp") is not None:
         aio_client = openai.AsyncOpenAI(
             base_url=target.base_url, api_key=target.api_key, max_retries=0, http_client=openai.DefaultAioHttpClient()
         )
         clients.append(aio_client)
-
-        async def raw_aiohttp() -> str:
-            completion = await aio_client.chat.completions.create(model=target.model, messages=_messages())
-            return str(completion.choices[0].message.content)
-
-        models[OURS_AIOHTTP] = _ours(target, async_transport="aiohttp")
-        calls.update({OURS_AIOHTTP: agent_arun(OURS_AIOHTTP), RAW_AIOHTTP: raw_aiohttp})
+        models[OURS_AIOHTTP] = ours_model(target, async_transport="aiohttp")
+        calls.update({OURS_AIOHTTP: agent_arun(OURS_AIOHTTP), RAW_AIOHTTP: raw_call(aio_client)})
 
     async def close() -> None:
         for opened_client in clients:

@@ -119,18 +119,15 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
     """
     await asyncio.gather(*(call() for _ in range(min(concurrency, 50))))
     deadline = time.perf_counter() + seconds
-    counts = [0, 0]  # done, failed
-    last_error = [""]
+    done, failed = 0, Samples()  # `failed` counts the failures and keeps the last one's text
 
     async def worker() -> None:
+        nonlocal done
         while True:
-            try:
+            with failed.attempt():
                 await call()
-                counts[0] += 1
-            except Exception as error:
-                counts[1] += 1
-                last_error[0] = f"{type(error).__name__}: {error}"[:300]
-            if time.perf_counter() >= deadline and max(counts) >= concurrency:
+                done += 1
+            if time.perf_counter() >= deadline and max(done, failed.errors) >= concurrency:
                 return
 
     gc.collect()
@@ -140,17 +137,17 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     server = (server_cpu() - server0) if server_cpu else 0.0
-    if counts[0] == 0:
-        raise RuntimeError(f"capacity probe: all {counts[1]} requests failed; last error: {last_error[0]}")
+    if done == 0:
+        raise RuntimeError(f"capacity probe: all {failed.errors} requests failed; last error: {failed.last_error}")
     return Capacity(
-        requests_per_second=counts[0] / wall,
+        requests_per_second=done / wall,
         concurrency=concurrency,
         seconds=wall,
-        requests=counts[0],
-        errors=counts[1],
+        requests=done,
+        errors=failed.errors,
         client_cpu_share=cpu / wall,
         emulator_cpu_share=server / wall,
-        last_error=last_error[0],
+        last_error=failed.last_error,
     )
 
 
@@ -206,7 +203,7 @@ def _spread_notes(samples: dict[str, Samples], level: int) -> list[str]:
     verdict = "overlap, so the throughput ratio is within this setup's noise" if overlap else "do not overlap"
     return [
         f"Rounds ranged {ours[0]:,.0f}-{ours[1]:,.0f} calls/s for ours and {raw[0]:,.0f}-{raw[1]:,.0f} for the raw "
-        f"SDK: the ranges {verdict}.",
+        f"SDK: the ranges {verdict}."
     ]
 
 

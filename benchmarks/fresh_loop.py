@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.config import Sizes
-from benchmarks.contenders import AGNO, LABELS, OURS, PROMPT, Target
+from benchmarks.contenders import AGNO, LABELS, OURS, PROMPT, Target, agno_model, ours_model
 from benchmarks.measure import Samples, keep, schedule
 from benchmarks.report import Check, Metric, Row, Section
 
@@ -36,23 +36,9 @@ async def _first_token(model: Any) -> float:
     return elapsed
 
 
-def _models(target: Target) -> dict[str, Callable[[], Any]]:
-    from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
-
-    from agno_deepinfra import DeepInfra
-
-    def ours() -> Any:
-        return DeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key)
-
-    def agno() -> Any:
-        return AgnoDeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key)
-
-    return {OURS: ours, AGNO: agno}
-
-
 def fresh_loop_section(target: Target, sizes: Sizes) -> Section:
     """First-token wall time: a fresh `asyncio.run` per call against calls in one warm loop."""
-    makers = _models(target)
+    makers: dict[str, Callable[[], Any]] = {OURS: lambda: ours_model(target), AGNO: lambda: agno_model(target)}
     runs = max(5, sizes.streams)
     kept = {OURS: makers[OURS]()}  # ours keeps one model across loops, as a worker does
     asyncio.run(_first_token(kept[OURS]))  # the process's one-off costs (imports, the TLS context)

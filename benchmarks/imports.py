@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, HAS_LITELLM, LITELLM, OURS, RAW, SKIPPED_ROW
-from benchmarks.measure import median, rotated
+from benchmarks.measure import Samples, rotated
 from benchmarks.report import Metric, Row, Section
 
 # row key -> (contender, statement). `agno_deepinfra` resolves its names lazily, so the package
@@ -59,14 +59,14 @@ def _result(process: subprocess.Popen[str]) -> dict[str, float]:
     return result
 
 
-def probe(statement: str) -> dict[str, float]:
-    """Time and RSS of one import statement in a fresh interpreter."""
-    return _result(_start(statement))
+def probe_all(statements: list[str], parallel: bool) -> list[dict[str, float]]:
+    """Time and RSS of each statement in its own fresh interpreter, one after another or all at once.
 
-
-def probe_all(statements: list[str]) -> list[dict[str, float]]:
-    """Every statement in its own interpreter, all at once (quick mode: contention makes times rougher)."""
-    return [_result(process) for process in [_start(statement) for statement in statements]]
+    All at once is quick mode's way: contention makes the times rougher.
+    """
+    if parallel:
+        return [_result(process) for process in [_start(statement) for statement in statements]]
+    return [_result(_start(statement)) for statement in statements]
 
 
 def import_times(statement: str) -> list[ImportTime]:
@@ -94,23 +94,21 @@ def extra_imports(ours: str, theirs: str, top: int = 6) -> tuple[int, float, lis
 def import_section(sizes: Sizes) -> Section:
     """Import time and RSS of each contender's module, fresh interpreters, interleaved."""
     statements = {key: value for key, value in STATEMENTS.items() if key != LITELLM or HAS_LITELLM}
-    samples: dict[str, list[dict[str, float]]] = {key: [] for key in statements}
+    samples = {key: Samples() for key in statements}
     for round_index in range(sizes.import_runs):
         order = rotated(list(statements), round_index)
-        if sizes.import_parallel:
-            results = probe_all([STATEMENTS[key][1] for key in order])
-        else:
-            results = [probe(STATEMENTS[key][1]) for key in order]
-        for key, result in zip(order, results, strict=True):
-            samples[key].append(result)
+        results = probe_all([STATEMENTS[key][1] for key in order], sizes.import_parallel)
+        for key, run in zip(order, results, strict=True):
+            delta = run["rss_kb"] - run["base_rss_kb"]
+            samples[key].add(seconds=run["seconds"], rss=run["rss_kb"], rss_delta=delta, modules=run["modules"])
     rows = []
     for key, (contender, statement) in statements.items():
-        runs = samples[key]
+        record = samples[key]
         values = {
-            "import_ms": _scaled(median([run["seconds"] for run in runs]), 1e3),
-            "rss_mb": _scaled(median([run["rss_kb"] for run in runs]), 1 / 1024),
-            "rss_delta_mb": _scaled(median([run["rss_kb"] - run["base_rss_kb"] for run in runs]), 1 / 1024),
-            "modules": median([run["modules"] for run in runs]),
+            "import_ms": record.stat("seconds", scale=1e3),
+            "rss_mb": record.stat("rss", scale=1 / 1024),
+            "rss_delta_mb": record.stat("rss_delta", scale=1 / 1024),
+            "modules": record.stat("modules"),
         }
         rows.append(Row(key, contender, f"`{statement}`", values))
     if not HAS_LITELLM:
@@ -145,7 +143,3 @@ def import_section(sizes: Sizes) -> Section:
         agno_ref=AGNO,
         notes=notes,
     )
-
-
-def _scaled(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, LITELLM, OURS, RAW
-from benchmarks.measure import Samples, keep, median, schedule
-from benchmarks.report import Check, CheckKind, Metric, Row, Section
+from benchmarks.measure import Samples, keep, schedule
+from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import EMBED_DIMENSIONS, EMBED_MODEL, RERANK_MODEL, Endpoints
 
 Vectors = list[list[float]]
@@ -33,12 +33,11 @@ def texts(count: int) -> list[str]:
 
 def _ingest_values(record: Samples, texts: int, measured: int) -> dict[str, float | None]:
     """Median texts/s, and the seconds and client CPU seconds for all `texts` (scaled when sampled)."""
-    wall, cpu = median(record.values("wall")), median(record.values("cpu"))
-    scale = texts / measured
+    wall, scale = record.stat("wall"), texts / measured
     return {
         "texts_per_s": None if not wall else measured / wall,
-        "seconds": None if wall is None else wall * scale,
-        "client_cpu_s": None if cpu is None else cpu * scale,
+        "seconds": record.stat("wall", scale=scale),
+        "client_cpu_s": record.stat("cpu", scale=scale),
         "errors": float(record.errors),
     }
 
@@ -123,12 +122,9 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
         return [agno_embedder.get_embedding_and_usage(text)[0] for text in batch]
 
     client = openai.OpenAI(base_url=endpoints.base_url, api_key=endpoints.api_key, max_retries=0)
-    ours = DeepInfraEmbedder(enable_batch=True, dimensions=EMBED_DIMENSIONS, **common)  # type: ignore[arg-type]
-    ours_float = DeepInfraEmbedder(
-        enable_batch=True,
-        dimensions=EMBED_DIMENSIONS,
-        encoding_format="float",
-        **common,  # type: ignore[arg-type]
+    ours, ours_float = (
+        DeepInfraEmbedder(enable_batch=True, dimensions=EMBED_DIMENSIONS, **common, **extra)  # type: ignore[arg-type]
+        for extra in ({}, {"encoding_format": "float"})
     )
     closers: list[Closer] = [
         client.close,
@@ -138,11 +134,14 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
     ]
     batch_size, encoding = ours.batch_size, ours.encoding_format
 
-    async def concurrent(batch: list[str]) -> Vectors:
-        return list((await ours.async_get_embeddings_batch_and_usage(batch))[0])
+    def batched(embedder: Any) -> Callable[[list[str]], Vectors]:
+        return lambda batch: list(embedder.get_embeddings_batch_and_usage(batch)[0])
 
-    async def concurrent_float(batch: list[str]) -> Vectors:
-        return list((await ours_float.async_get_embeddings_batch_and_usage(batch))[0])
+    def concurrent(embedder: Any) -> Callable[[list[str]], Awaitable[Vectors]]:
+        async def run(batch: list[str]) -> Vectors:
+            return list((await embedder.async_get_embeddings_batch_and_usage(batch))[0])
+
+        return run
 
     def raw_batched(batch: list[str]) -> Vectors:
         vectors: Vectors = []
@@ -158,21 +157,20 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
             "ours_batched",
             OURS,
             f"DeepInfraEmbedder, batched (sync, {batch_size}/request, default {encoding})",
-            lambda batch: list(ours.get_embeddings_batch_and_usage(batch)[0]),
+            batched(ours),
         ),
         Embedding(
             "ours_concurrent",
             OURS,
             f"DeepInfraEmbedder, batched + {ours.max_concurrency} in flight (async, default {encoding})",
-            concurrent,
+            concurrent(ours),
         ),
         Embedding(
-            "ours_batched_float",
-            OURS,
-            "DeepInfraEmbedder, batched (sync), encoding_format=float",
-            lambda batch: list(ours_float.get_embeddings_batch_and_usage(batch)[0]),
+            "ours_batched_float", OURS, "DeepInfraEmbedder, batched (sync), encoding_format=float", batched(ours_float)
         ),
-        Embedding("ours_concurrent_float", OURS, "DeepInfraEmbedder, async, encoding_format=float", concurrent_float),
+        Embedding(
+            "ours_concurrent_float", OURS, "DeepInfraEmbedder, async, encoding_format=float", concurrent(ours_float)
+        ),
         Embedding(
             "agno_per_text",
             AGNO,
@@ -210,7 +208,6 @@ def embedding_section(endpoints: Endpoints, sizes: Sizes) -> Section:
         "The raw SDK asks for base64 vectors when `encoding_format` is not given and decodes them with numpy: "
         "that is its default and fastest path. agno's OpenAIEmbedder asks for floats.",
     ]
-    ratio_min: CheckKind = "ratio_min"
     return Section(
         key="embedding",
         title=f"Embedding ingestion of {sizes.embed_texts:,} short texts",
@@ -229,20 +226,12 @@ def embedding_section(endpoints: Endpoints, sizes: Sizes) -> Section:
         agno_ref="agno_per_text",
         notes=notes,
         checks=[
-            Check(
-                "embedding: ours batched >= 20x agno per-text", "ours_batched", "texts_per_s", ratio_min, 20, AGNO_REF
-            ),
-            Check(
-                "embedding: ours async >= 20x agno per-text", "ours_concurrent", "texts_per_s", ratio_min, 20, AGNO_REF
-            ),
-            Check(
-                "embedding: ours batched >= 0.9x raw SDK batched",
-                "ours_batched",
-                "texts_per_s",
-                ratio_min,
-                0.9,
-                RAW_REF,
-            ),
+            Check(f"embedding: ours {what} >= {bound:g}x {reference}", row, "texts_per_s", "ratio_min", bound, ref)
+            for what, row, bound, reference, ref in (
+                ("batched", "ours_batched", 20, "agno per-text", AGNO_REF),
+                ("async", "ours_concurrent", 20, "agno per-text", AGNO_REF),
+                ("batched", "ours_batched", 0.9, "raw SDK batched", RAW_REF),
+            )
         ],
     )
 
@@ -290,10 +279,7 @@ def rerank_section(endpoints: Endpoints, sizes: Sizes) -> Section:
         "ours_arerank": f"DeepInfraReranker.arerank ({batch_size}/request, {reranker.max_concurrency} in flight)",
         "raw_httpx": f"raw httpx POSTs ({batch_size}/request, sequential, no Document copies)",
     }
-    samples = run_then_close(
-        lambda: timed_rounds(contenders, sizes.rerank_calls),
-        [client.close, reranker.aclose],
-    )
+    samples = run_then_close(lambda: timed_rounds(contenders, sizes.rerank_calls), [client.close, reranker.aclose])
     keep("rerank", samples)
     rows = [
         Row(key, OURS if key.startswith("ours") else RAW, labels[key], _rerank_values(samples[key]))

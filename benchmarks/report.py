@@ -129,9 +129,7 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fmt(value: float | None, digits: int) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:,.{digits}f}"
+    return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
 def _ratio(value: float | None) -> str:
@@ -140,14 +138,10 @@ def _ratio(value: float | None) -> str:
 
 def section_markdown(section: Section) -> str:
     """One section as a Markdown table plus its notes."""
+    refs = [(title, ref) for title, ref in (("x raw", section.raw_ref), ("x agno", section.agno_ref)) if ref]
     headers = ["Contender"]
     for metric in section.metrics:
-        headers.append(metric.title)
-        if metric.ratio:
-            if section.raw_ref:
-                headers.append("x raw")
-            if section.agno_ref:
-                headers.append("x agno")
+        headers += [metric.title, *(title for title, _ in refs if metric.ratio)]
     lines = [f"### {section.title}", "", section.description, ""]
     lines.append("| " + " | ".join(headers) + " |")
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|")
@@ -156,11 +150,7 @@ def section_markdown(section: Section) -> str:
         cells = [label + (f" ({row.note})" if row.note else "")]
         for metric in section.metrics:
             cells.append(_fmt(row.values.get(metric.key), metric.digits))
-            if metric.ratio:
-                if section.raw_ref:
-                    cells.append(_ratio(section.ratio(row, metric.key, section.raw_ref)))
-                if section.agno_ref:
-                    cells.append(_ratio(section.ratio(row, metric.key, section.agno_ref)))
+            cells += [_ratio(section.ratio(row, metric.key, ref)) for _, ref in refs if metric.ratio]
         lines.append("| " + " | ".join(cells) + " |")
     if section.notes:
         lines.append("")
@@ -190,9 +180,7 @@ def write_json(path: Path, meta: dict[str, Any], sections: list[Section], extra:
 
 
 def _plain(value: Any) -> Any:
-    if hasattr(value, "__dataclass_fields__"):
-        return asdict(value)
-    return str(value)
+    return asdict(value) if hasattr(value, "__dataclass_fields__") else str(value)
 
 
 def contender_legend() -> str:

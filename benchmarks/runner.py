@@ -180,12 +180,7 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         lines += [section_markdown(section), ""]
     plots = meta.get("plots", [PLOT_NAME])  # results from before "plots" was recorded had the fan-out plot
     if PLOT_NAME in plots:
-        lines += [
-            "## Fan-out latency distributions",
-            "",
-            "![Fan-out latency CDFs](fanout_latency.png)",
-            "",
-        ]
+        lines += ["## Fan-out latency distributions", "", "![Fan-out latency CDFs](fanout_latency.png)", ""]
     if SCALE_PLOT_NAME in plots and any(section.key.startswith("scale_") for section in sections):
         lines += [
             "## Scale-out: requests in flight at the capped emulator",

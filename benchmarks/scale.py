@@ -287,7 +287,7 @@ def _setup(sizes: ScaleSizes) -> str:
     )
 
 
-def _targets(key: str, label: str, makespan_bound: float, max_429_pct: float, runs: int) -> list[Check]:
+def _targets(key: str, label: str, makespan_bound: float, max_429_pct: float) -> list[Check]:
     checks = [Check(f"{label}: every run completes", key, "failed", "value_max", 0)]
     if max_429_pct == 0:
         checks.append(Check(f"{label}: 0 429s", key, "rejected", "value_max", 0))
@@ -308,8 +308,8 @@ def _section_a(sizes: ScaleSizes, rows: list[Row]) -> Section:
         rows=rows,
         notes=_notes(rows),
         checks=[
-            *_targets("a_fixed", f"(a) max_concurrency={sizes.cap}", 1.10, 0, sizes.runs),
-            *_targets("a_auto", '(a) max_concurrency="auto"', 1.25, 5, sizes.runs),
+            *_targets("a_fixed", f"(a) max_concurrency={sizes.cap}", 1.10, 0),
+            *_targets("a_auto", '(a) max_concurrency="auto"', 1.25, 5),
             Check("(a) max_concurrency=None: every run completes", "a_none", "failed", "value_max", 0),
         ],
     )
@@ -326,8 +326,8 @@ def _section_b(sizes: ScaleSizes, rows: list[Row]) -> Section:
         rows=rows,
         notes=_notes(rows),
         checks=[
-            *_targets("b_auto", f'(b) {n} processes, "auto", no jitter', 1.25, 5, sizes.runs),
-            *_targets("b_auto_jitter", f'(b) {n} processes, "auto", jitter', 1.25, 5, sizes.runs),
+            *_targets("b_auto", f'(b) {n} processes, "auto", no jitter', 1.25, 5),
+            *_targets("b_auto_jitter", f'(b) {n} processes, "auto", jitter', 1.25, 5),
             Check(f"(b) {n} processes, None, no jitter: every run completes", "b_none", "failed", "value_max", 0),
             Check(f"(b) {n} processes, None, jitter: every run completes", "b_none_jitter", "failed", "value_max", 0),
         ],

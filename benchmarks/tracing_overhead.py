@@ -55,18 +55,17 @@ def per_call_ns(*statements: Callable[[], object], number: int = 200_000, wall: 
     return best
 
 
-def hook_rows() -> list[tuple[str, float, float]]:
-    """(entry point, ns undecorated, ns with the hook) for the four kinds, tracing off."""
+def print_hooks() -> None:
+    """ns per call of the four entry points, undecorated and with the hook, tracing off."""
     from agno_deepinfra import DeepInfra
 
     stand_in = object()  # the method's body fails on its first line, alike with and without the hook
-    rows = []
     for name in ENTRY_POINTS:
         hooked = getattr(DeepInfra, name)
-        plain = inspect.unwrap(hooked)
-        plain_ns, hooked_ns = per_call_ns(_calling(plain, stand_in), _calling(hooked, stand_in))
-        rows.append((name, plain_ns, hooked_ns))
-    return rows
+        plain, with_hook = per_call_ns(_calling(inspect.unwrap(hooked), stand_in), _calling(hooked, stand_in))
+        print(
+            f"  {name:<15} undecorated {plain:7.0f}   with the hook {with_hook:7.0f}   added {with_hook - plain:6.0f}"
+        )
 
 
 def _calling(function: Callable[..., Any], model: object) -> Callable[[], object]:
@@ -157,12 +156,6 @@ def span_us() -> list[float]:
                 if traced:
                     AgnoInstrumentor().uninstrument()
     return best
-
-
-def print_hooks() -> None:
-    """The four entry points, undecorated and with the hook."""
-    for name, plain, hooked in hook_rows():
-        print(f"  {name:<15} undecorated {plain:7.0f}   with the hook {hooked:7.0f}   added {hooked - plain:6.0f}")
 
 
 def main() -> int:
