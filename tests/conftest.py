@@ -150,3 +150,26 @@ def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog, "_known_tags", {})
     monkeypatch.setattr(model_strings, "_warned", threading.Event())
     chat._server_retry_hint.set(None)
+
+
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[Any]:
+    """agno's instrumentor on a private provider, as `instrument(tracer_provider=...)` allows; off after the module.
+
+    For the tracing and redaction tests: an `InMemorySpanExporter` holding every span the module made.
+    """
+    from openinference.instrumentation.agno import AgnoInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    instrumentor = AgnoInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:  # pragma: no cover - left on by someone else
+        instrumentor.uninstrument()
+    instrumentor.instrument(tracer_provider=provider)
+    yield memory
+    instrumentor.uninstrument()
+    provider.shutdown()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -24,9 +24,7 @@ from agno_deepinfra._shared.redact import REDACTED, is_secret_name, redacted
 from agno_deepinfra.testing import DeepInfraEmulator
 
 try:
-    from openinference.instrumentation.agno import AgnoInstrumentor
-    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 except ImportError as missing:  # pragma: no cover - the dev extra installs them
     pytest.skip(f"the tracing extra is not installed ({missing})", allow_module_level=True)
@@ -55,21 +53,6 @@ FIELDS: dict[str, dict[str, Any]] = {
     "metadata": {"metadata": {"api_key": SECRET}},
     "client_params": {"client_params": {"default_headers": {"X-Api-Key": SECRET}}},
 }
-
-
-@pytest.fixture(scope="module")
-def exporter() -> Iterator[InMemorySpanExporter]:
-    """agno's instrumentor on a private provider (as in test_tracing.py), off after the module."""
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    instrumentor = AgnoInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:  # pragma: no cover - left on by someone else
-        instrumentor.uninstrument()
-    instrumentor.instrument(tracer_provider=provider)
-    yield memory
-    instrumentor.uninstrument()
-    provider.shutdown()
 
 
 def model_with(field: str, emu: DeepInfraEmulator) -> DeepInfra:

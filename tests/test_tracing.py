@@ -28,9 +28,7 @@ from agno_deepinfra._shared import tracing as names
 from agno_deepinfra.testing import DeepInfraEmulator, Fault, Reply, ToolCall
 
 try:
-    from openinference.instrumentation.agno import AgnoInstrumentor
-    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 except ImportError as missing:  # pragma: no cover - the dev extra installs them
     pytest.skip(f"the tracing extra is not installed ({missing})", allow_module_level=True)
@@ -39,21 +37,6 @@ MakeModel = Callable[..., DeepInfra]
 CHILD = Path(__file__).resolve().parent / "tracing_child.py"
 SECRET = "sk-tracing-secret-0123456789"
 ENTRY = {"run": "invoke", "arun": "ainvoke", "stream": "invoke_stream", "astream": "ainvoke_stream"}
-
-
-@pytest.fixture(scope="module")
-def exporter() -> Iterator[InMemorySpanExporter]:
-    """agno's instrumentor on a private provider, as `instrument(tracer_provider=...)` allows."""
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    instrumentor = AgnoInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:  # pragma: no cover - left on by someone else
-        instrumentor.uninstrument()
-    instrumentor.instrument(tracer_provider=provider)
-    yield memory
-    instrumentor.uninstrument()
-    provider.shutdown()
 
 
 @pytest.fixture
