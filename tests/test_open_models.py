@@ -574,11 +574,15 @@ def test_response_format_does_not_suppress_tools(emu: DeepInfraEmulator, make_mo
 # -------------------------------------------------------------------------- 11. short error text
 
 
-@pytest.mark.parametrize(("path", "longest"), [("run", 600), ("stream", 900)])
+@pytest.mark.parametrize("path", PATHS)
 def test_a_retried_429s_log_line_stays_short(
-    emu: DeepInfraEmulator, make_model: MakeModel, caplog: pytest.LogCaptureFixture, path: str, longest: int
+    emu: DeepInfraEmulator, make_model: MakeModel, caplog: pytest.LogCaptureFixture, path: str
 ) -> None:
-    """120 characters of DeepInfra's text in the message (agno prints it 2x in a run, 3x in a stream)."""
+    """120 characters of DeepInfra's text in the message, and the message once per retry line.
+
+    agno's format prints the error twice in a run and three times in a stream (753 and 1,117
+    characters with the whole text, 593 and 877 with the message cut alone).
+    """
     from agno_deepinfra.testing import Fault
 
     long_text = "Model busy, retry later; " * 60
@@ -587,7 +591,33 @@ def test_a_retried_429s_log_line_stays_short(
     output, _ = drive(Agent(model=make_model(retries=1, delay_between_retries=0)), path, "hi")
     assert output.status == RunStatus.completed
     [line] = [r.getMessage() for r in caplog.records if "Retrying in" in r.getMessage()]
-    assert "Model busy, retry later" in line and len(line) < longest  # 753 and 1,117 before
+    assert line.count("DeepInfra HTTP 429") == 1 and "Model busy, retry later" in line
+    assert line.endswith("Retrying in 0s...") and len(line) < 500
+
+
+def test_a_logger_configured_for_agno_names_the_error_once(
+    emu: DeepInfraEmulator, make_model: MakeModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A logger the user hands agno (`configure_agno_logging`) gets the short line too; other lines pass untouched."""
+    from agno.utils import log as agno_log
+
+    from agno_deepinfra.testing import Fault
+
+    mine = logging.getLogger("my_app.agno")
+    before = (agno_log.logger, agno_log.agent_logger)
+    agno_log.configure_agno_logging(custom_default_logger=mine, custom_agent_logger=mine)
+    try:
+        emu.queue(Fault.status(503, body={"error": {"message": "No capacity"}}))
+        caplog.set_level(logging.WARNING)
+        output, _ = drive(Agent(model=make_model(retries=1, delay_between_retries=0)), "stream", "hi")
+        mine.warning("%s and %s", "same", "same")
+    finally:
+        agno_log.logger, agno_log.agent_logger = before
+    assert output.status == RunStatus.completed
+    lines = [r.getMessage() for r in caplog.records if r.name == "my_app.agno"]
+    [retry] = [line for line in lines if "Retrying in" in line]
+    assert retry.count("No capacity") == 1, retry
+    assert "same and same" in lines
 
 
 # ------------------------------------------------------------------------ 12. special id forms

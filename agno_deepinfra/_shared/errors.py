@@ -27,6 +27,7 @@ from agno_deepinfra._shared.error_text import (
     error_text,
     redact,
 )
+from agno_deepinfra._shared.retry_log import remember
 
 # No room for the request now: rate limited (429), no capacity for the model (503), overloaded (529).
 CAPACITY_STATUS_CODES = frozenset({429, 503, 529})
@@ -54,8 +55,9 @@ def is_retryable(error: ModelProviderError) -> bool:
     return not any(pattern in message for pattern in ModelProviderError.CONTEXT_WINDOW_PATTERNS)
 
 
-# Characters of DeepInfra's text in an error's message. agno's retry log prints the error two or
-# three times per line; the whole text stays on the error as `detail`.
+# Characters of DeepInfra's text in an error's message; the whole text stays on the error as
+# `detail`. agno's retry log prints the error two or three times per line: `_shared.retry_log`
+# keeps one copy.
 MAX_MESSAGE_TEXT = 120
 
 _HINTS = {
@@ -90,6 +92,9 @@ TIMEOUT_EXCEPTIONS = _with_httpx2("TimeoutException", openai.APITimeoutError, ht
 class DeepInfraError(ModelProviderError):
     """A DeepInfra failure: agno's `ModelProviderError`, plus what the retry policy needs.
 
+    Args:
+        message: what failed, with the model id, DeepInfra's text (120 characters) and a hint.
+
     Attributes:
         retryable: whether another attempt can succeed (None: decide from the status code).
         retry_after: seconds the server asked the client to wait (`Retry-After`), if any.
@@ -99,6 +104,10 @@ class DeepInfraError(ModelProviderError):
     retryable: bool | None = None
     retry_after: float | None = None
     detail: str | None = None
+
+    def __init__(self, message: str, *args: object, **kwargs: object) -> None:
+        super().__init__(message, *args, **kwargs)  # type: ignore[arg-type]
+        remember(message)  # agno's retry log line names it once (`_shared.retry_log`)
 
 
 class DeepInfraRateLimitError(DeepInfraError, ModelRateLimitError):
