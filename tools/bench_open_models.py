@@ -18,7 +18,10 @@ from agno.models.message import Message
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agno_deepinfra import DeepInfra
-from agno_deepinfra.chat._attempt import StreamScope as _StreamScope
+try:
+    from agno_deepinfra.chat._attempt import StreamScope as _StreamScope
+except ImportError:  # a revision from before the re-layout
+    from agno_deepinfra.chat import _StreamScope  # type: ignore[attr-defined,no-redef]
 from agno_deepinfra.testing import DeepInfraEmulator
 
 # A model in no family (added to the emulator), then three families.
