@@ -29,17 +29,20 @@ def wire_messages(messages: list[Message], formatted: list[Formatted], profile: 
     - tool-call arguments as valid JSON objects (a Python literal converted, anything else `{}`);
     - the model's reasoning sent back on assistant tool-call messages where the family wants it;
     - one leading system message, and no two user messages in a row, where the template says so.
+
+    This runs for every request of a tool loop: one pass, and new dicts or lists only where
+    something changes.
     """
-    ids = _id_map(messages, profile.tool_call_ids)
+    ids = None if profile.tool_call_ids == "server" else _Ids(profile.tool_call_ids)
     passback = profile.reasoning_passback == "tool_turns"
     for message, wire in zip(messages, formatted, strict=True):
         calls = wire.get("tool_calls")
         if calls:
-            wire["tool_calls"] = [_wire_call(call, ids) for call in calls]
+            wire["tool_calls"] = [_wire_call(call, ids.assign(call) if ids else None) for call in calls]
             if passback and message.reasoning_content:
                 wire[profile.reasoning_field] = message.reasoning_content
-        elif ids and wire.get("role") == "tool" and wire.get("tool_call_id") in ids:
-            wire["tool_call_id"] = ids[wire["tool_call_id"]]
+        elif ids and wire.get("role") == "tool":
+            wire["tool_call_id"] = ids.known(wire.get("tool_call_id"))
     if profile.single_leading_system:
         formatted = _one_leading_system(formatted)
     if profile.strict_alternation:
@@ -56,37 +59,44 @@ def format_messages(
     return wire_messages(messages, formatted, profile)
 
 
-def _wire_call(call: Any, ids: dict[str, str]) -> Any:
+def _wire_call(call: Any, new_id: str | None) -> Any:
     try:
         function = call["function"]
         arguments = function["arguments"]
     except (TypeError, KeyError):
         return call
     fixed = json_arguments(arguments)
-    new_id = ids.get(call.get("id")) if ids else None
     if new_id is None and (fixed is arguments or fixed == arguments):
         return call  # nothing to change: the stored dict travels as it is
     return {**call, "id": new_id or call.get("id"), "function": {**function, "arguments": fixed}}
 
 
-def _id_map(messages: list[Message], policy: ToolCallIds) -> dict[str, str]:
-    """Old id -> the id to send, for every tool call whose id does not fit the family's form."""
-    if policy == "server":
-        return {}
-    ids: dict[str, str] = {}
-    position = 0
-    for message in messages:
-        if message.role != "assistant" or not message.tool_calls:
-            continue
-        for call in message.tool_calls:
-            old = call.get("id")
-            name = (call.get("function") or {}).get("name", "tool")
-            if isinstance(old, str) and old not in ids:
-                new = _mistral_id(old) if policy == "mistral" else _kimi_id(old, name, position)
-                if new != old:
-                    ids[old] = new
-            position += 1
-    return ids
+class _Ids:
+    """Tool-call ids in the family's form, assigned in order as the assistant messages come."""
+
+    def __init__(self, policy: ToolCallIds) -> None:
+        self.policy = policy
+        self.ids: dict[str, str] = {}
+        self.position = 0
+
+    def assign(self, call: Any) -> str | None:
+        """The id to send for an assistant message's tool call, or None to keep its own."""
+        old = call.get("id") if isinstance(call, dict) else None
+        self.position += 1
+        if not isinstance(old, str):
+            return None
+        new = self.ids.get(old)
+        if new is None:
+            if self.policy == "mistral":
+                new = _mistral_id(old)
+            else:
+                new = _kimi_id(old, (call.get("function") or {}).get("name", "tool"), self.position - 1)
+            self.ids[old] = new
+        return None if new == old else new
+
+    def known(self, old: Any) -> Any:
+        """A tool message's `tool_call_id`: the id its call was sent with."""
+        return self.ids.get(old, old) if isinstance(old, str) else old
 
 
 @lru_cache(maxsize=4096)
@@ -118,11 +128,19 @@ def _one_leading_system(formatted: list[Formatted]) -> list[Formatted]:
 
 
 def _merge_consecutive_users(formatted: list[Formatted]) -> list[Formatted]:
+    previous = None
+    for wire in formatted:
+        role = wire.get("role")
+        if role == previous == "user":
+            break
+        previous = role
+    else:
+        return formatted  # the common case: nothing to merge, no new list
     merged: list[Formatted] = []
     for wire in formatted:
-        previous = merged[-1] if merged else None
-        if previous is not None and wire.get("role") == "user" and previous.get("role") == "user":
-            merged[-1] = {**previous, "content": _joined(previous.get("content"), wire.get("content"))}
+        last = merged[-1] if merged else None
+        if last is not None and wire.get("role") == "user" and last.get("role") == "user":
+            merged[-1] = {**last, "content": _joined(last.get("content"), wire.get("content"))}
         else:
             merged.append(wire)
     return merged
