@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from agno_deepinfra._shared.redact import REDACTED  # the one placeholder for a hidden credential
+
 MAX_TEXT = 300  # characters of a non-JSON body (an HTML proxy page) kept in a message
 # Characters of a non-JSON body read for its text: a proxy's error page says what it has to say
 # well within this (their inline styles included), and a larger body is not read further.
@@ -19,7 +21,6 @@ SCAN_LIMIT = 64 * 1024
 _MAX_NESTING = 8
 # A key shorter than this is not redacted from error text: it would blank ordinary words.
 MIN_SECRET = 8
-REDACTED = "[REDACTED]"
 
 
 class HTTPResponse(Protocol):

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from agno.exceptions import AgnoError, ModelProviderError
 
 from agno_deepinfra._shared.errors import is_retryable
-from agno_deepinfra._shared.redact import redacted
+from agno_deepinfra._shared.redact import REDACTED, redacted
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -89,7 +89,6 @@ RETRYABLE = "deepinfra.retryable"
 RETRY_EVENT = "deepinfra.retry"
 
 _INSTRUMENTOR_MODULE = "openinference.instrumentation.agno"
-REDACTED_VALUE = "[REDACTED]"
 # Request parameters never put on a span: headers (the rest goes through `_shared.redact`'s rule).
 HIDDEN_PARAMS = ("extra_headers",)
 
@@ -183,7 +182,7 @@ class Recorder:
 
     def scrub(self, value: Any) -> Any:
         if self.secret and isinstance(value, str) and self.secret in value:
-            return value.replace(self.secret, REDACTED_VALUE)
+            return value.replace(self.secret, REDACTED)
         return value
 
     def attach(self) -> None:
