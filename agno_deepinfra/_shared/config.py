@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable
 from os import getenv
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from agno_deepinfra._shared.url_logs import guard_url_logs, origin
+from agno_deepinfra._shared.url_logs import guard_url_logs, is_loopback, origin
 
 API_KEY_ENV = "DEEPINFRA_API_KEY"
 BASE_URL_ENV = "DEEPINFRA_BASE_URL"
@@ -69,20 +68,11 @@ def missing_key_message(owner: str) -> str:
 def warn_if_insecure(url: str) -> None:
     """Log a warning when the API key would travel in clear text to a host other than this machine."""
     parts = urlsplit(url)
-    if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
+    if parts.scheme != "http" or is_loopback(parts.hostname or ""):
         return
     logger.warning(
         "DeepInfra base URL %s uses plain http: the API key would be sent unencrypted. Use https.", origin(url)
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 T = TypeVar("T")

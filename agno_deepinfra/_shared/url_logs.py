@@ -5,10 +5,14 @@ with the URL whole: a key in `default_query={"api_key": ...}`, `extra_query`, or
 `user:key@` would be written to every log that keeps INFO. Importing the package's configuration
 installs `UrlLogFilter` on the `httpx` and `httpx2` loggers (once): it rewrites the URL arguments
 of their records. Other query values, hosts and paths stay readable.
+
+Also here, as plain functions the emulator shares: a URL's `origin` (what a warning may name) and
+`is_loopback`, the one test for "this machine" (the plain-http warning, the emulator's control routes).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +36,16 @@ def origin(url: str) -> str:
     except ValueError:  # not a number: leave it out rather than show what it might be
         port = ""
     return f"{parts.scheme}://{host}{port}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address) is this machine: `localhost`, 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class UrlLogFilter(logging.Filter):

@@ -19,10 +19,10 @@ with `kind`, e.g. `{"kind": "status", "status_code": 503, "headers": {"Retry-Aft
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from typing import Any, get_args
 from urllib.parse import parse_qs
 
+from agno_deepinfra._shared.url_logs import is_loopback
 from agno_deepinfra.testing.batches import BatchApi
 from agno_deepinfra.testing.capacity import ConcurrencyCap
 from agno_deepinfra.testing.catalog import Catalog, model_entry
@@ -35,16 +35,6 @@ _FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 class ControlError(ValueError):
     """A control request the emulator cannot carry out; its text is the 400 answer's `error`."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (a name or address the server binds) only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def host_allowed(host_header: str | None, bound: str, allowed: frozenset[str] | None) -> bool:

@@ -9,8 +9,9 @@ from http import HTTPStatus
 
 import h11
 
+from agno_deepinfra._shared.url_logs import is_loopback
 from agno_deepinfra.testing.app import App
-from agno_deepinfra.testing.control import host_allowed, is_loopback
+from agno_deepinfra.testing.control import host_allowed
 from agno_deepinfra.testing.errors import detail_error
 from agno_deepinfra.testing.outcome import Drop, Hang, Outcome, Respond, Stream, json_response
 
