@@ -1,7 +1,8 @@
 """Structured output: a validated pydantic object from DeepInfra's JSON mode.
 
-JSON mode works on every DeepInfra model; for models that support JSON schemas, pass
-`DeepInfra(..., supports_json_schema_outputs=True)` to send the schema itself.
+JSON mode works on most DeepInfra models; one that refuses it (a 405) gets agno's JSON prompt
+instead, in the same attempt (the model's profile holds the ladder). For models that support JSON
+schemas, pass `DeepInfra(..., supports_json_schema_outputs=True)` to send the schema itself.
 
 Run: `python cookbook/structured_output.py`.
 """
