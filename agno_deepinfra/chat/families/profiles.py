@@ -43,7 +43,8 @@ class ModelProfile:
             them (only calls of offered tools, only outside code fences and quotes); `()` is off.
         reasoning_passback: `"tool_turns"` sends the model's reasoning back on assistant messages
             that carry tool calls (thinking models lose their plan otherwise; DeepSeek and Moonshot
-            answer 400 without it); `"never"` where the API refuses it (the old DeepSeek-R1).
+            answer 400 without it); `"never"` where the API refuses it (the old DeepSeek-R1). A
+            first guess: the server's 400 saying otherwise is learned per model and wins.
         reasoning_field: the assistant-message field the reasoning goes back in.
         tool_call_ids: how tool-call ids go back: `"server"` (as sent), `"mistral"` (9 letters and
             digits), `"kimi"` (`functions.NAME:INDEX`). Always the same in assistant and tool messages.
