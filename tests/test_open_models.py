@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from agno.agent import Agent
+from agno.db.in_memory import InMemoryDb
 from agno.run.agent import RunContentEvent, RunErrorEvent, RunOutput
 from agno.run.base import RunStatus
 from paths import PATHS
@@ -433,6 +434,117 @@ def test_reasoning_is_never_sent_to_deepseek_r1_by_its_own_id() -> None:
         output, _ = drive(Agent(model=model, tools=weather.tools()), "run")
         assert output.status == RunStatus.completed, output.content
         assert all("reasoning_content" not in m for m in chat_bodies(own)[1]["messages"])
+
+
+# The server's answer settles the family's guess: a 400 that reasoning must go back (or must not)
+# is learned per model and the request is sent once more, without using up an agno retry.
+OSLO = "Look up Oslo first."
+
+
+def _tool_turns(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in body["messages"] if m.get("tool_calls")]
+
+
+def _stored_tool_turns(agent: Agent) -> list[Any]:
+    return [m for m in agent.get_session_messages() if m.tool_calls]
+
+
+@pytest.mark.parametrize("quirk", ["require_reasoning", "require_reasoning:moonshot"])
+@pytest.mark.parametrize("path", PATHS)
+def test_reasoning_required_by_the_server_is_learned(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str, quirk: str
+) -> None:
+    """A model in no family sends no reasoning back; DeepSeek's or Moonshot's 400 teaches it: one resend."""
+    model_id = quirky(emu, "acme/thinker", quirk)
+    weather = Weather()
+    model = make_model(id=model_id, retries=2, delay_between_retries=0)
+    agent = Agent(model=model, tools=weather.tools(), db=InMemoryDb(), session_id="s")
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content=OSLO))
+    output, _ = drive(agent, path)
+    assert output.status == RunStatus.completed, output.content
+    bodies = chat_bodies(emu)
+    assert len(bodies) == 3  # the tool call, the refused request, the one resend
+    assert "reasoning_content" not in _tool_turns(bodies[1])[0]
+    assert _tool_turns(bodies[2])[0]["reasoning_content"] == OSLO
+    assert weather.calls == [{"city": "Oslo"}]
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Bergen"})], reasoning_content="Now Bergen."))
+    again, _ = drive(agent, path, "And in Bergen?")
+    assert again.status == RunStatus.completed, again.content
+    bodies = chat_bodies(emu)
+    assert len(bodies) == 5 and _tool_turns(bodies[4])[0]["reasoning_content"] == "Now Bergen."  # from the start
+    stored = _stored_tool_turns(agent)  # agno's session: one tool turn per run, as the server sent it
+    assert [m.reasoning_content for m in stored] == [OSLO, "Now Bergen."]
+
+
+@pytest.mark.parametrize("quirk", ["reject_reasoning", "reject_reasoning:unsupported", "reject_reasoning:extra"])
+@pytest.mark.parametrize("path", PATHS)
+def test_reasoning_refused_by_the_server_is_learned(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str, quirk: str
+) -> None:
+    """DeepSeek's family sends reasoning back; a server refusing the field (400 or 422) teaches it: one resend."""
+    model_id = quirky(emu, "deepseek-ai/DeepSeek-V3.2", quirk)
+    weather = Weather()
+    model = make_model(id=model_id, retries=2, delay_between_retries=0)
+    agent = Agent(model=model, tools=weather.tools(), db=InMemoryDb(), session_id="s")
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content=OSLO))
+    output, _ = drive(agent, path)
+    assert output.status == RunStatus.completed, output.content
+    bodies = chat_bodies(emu)
+    assert len(bodies) == 3
+    assert _tool_turns(bodies[1])[0]["reasoning_content"] == OSLO
+    assert "reasoning_content" not in _tool_turns(bodies[2])[0]
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Bergen"})], reasoning_content="Now Bergen."))
+    again, _ = drive(agent, path, "And in Bergen?")
+    assert again.status == RunStatus.completed, again.content
+    bodies = chat_bodies(emu)
+    assert len(bodies) == 5 and "reasoning_content" not in _tool_turns(bodies[4])[0]  # withheld from the start
+    assert [m.reasoning_content for m in _stored_tool_turns(agent)] == [OSLO, "Now Bergen."]  # kept in the session
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_second_refusal_fails_the_run_and_is_not_retried(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str
+) -> None:
+    """A server that requires the reasoning and refuses it too: one resend, then a clear error; no agno retry."""
+    model_id = quirky(emu, "acme/thinker", "require_reasoning", "reject_reasoning:unsupported")
+    weather = Weather()
+    agent = Agent(model=make_model(id=model_id, retries=2, delay_between_retries=0), tools=weather.tools())
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content=OSLO))
+    output, _ = drive(agent, path)
+    assert output.status == RunStatus.error
+    message = str(output.content)
+    assert "refused again after one resend" in message and "(not retried)" in message
+    assert "for 'role:assistant' the following must be satisfied" in message  # DeepInfra's own text
+    assert len(emu.requests_for("chat")) == 3  # the tool call, the refusal, the one resend: never a fourth
+    assert weather.calls == [{"city": "Oslo"}]
+
+
+def test_required_reasoning_with_none_to_send_fails_without_a_resend(
+    emu: DeepInfraEmulator, make_model: MakeModel
+) -> None:
+    model_id = quirky(emu, "acme/thinker", "require_reasoning")
+    agent = Agent(model=make_model(id=model_id, retries=2, delay_between_retries=0), tools=Weather().tools())
+    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})]))  # no reasoning to send back
+    output, _ = drive(agent, "run")
+    assert output.status == RunStatus.error and "must be passed back" in str(output.content)
+    assert len(emu.requests_for("chat")) == 2
+
+
+def test_the_servers_answer_wins_over_an_explicit_profile_with_one_warning(
+    emu: DeepInfraEmulator, make_model: MakeModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    model_id = quirky(emu, "deepseek-ai/DeepSeek-V3.2", "require_reasoning")
+    model = make_model(id=model_id, profile={"reasoning_passback": "never"})
+    agent = Agent(model=model, tools=Weather().tools())
+    for city in ("Oslo", "Bergen"):
+        emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": city})], reasoning_content=f"Look up {city}."))
+        with caplog.at_level(logging.WARNING):
+            output, _ = drive(agent, "run", f"Weather in {city}?")
+        assert output.status == RunStatus.completed, output.content
+    warnings = [r.getMessage() for r in caplog.records if "requires its reasoning back" in r.getMessage()]
+    assert len(warnings) == 1 and "over the reasoning_passback='never' of profile=" in warnings[0]
+    assert len(emu.requests_for("chat")) == 5
+    assert model.model_profile().reasoning_passback == "tool_turns"
 
 
 # ------------------------------------------------------------------------------- 9. role rules

@@ -6,6 +6,8 @@ Typed against `AttemptOwner`, what a scope needs of its model, so this module si
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -17,7 +19,7 @@ from openai.types.chat import ChatCompletionChunk
 from agno_deepinfra import catalog
 from agno_deepinfra._shared.adaptive_limit import Ticket
 from agno_deepinfra._shared.config import resolve_api_key
-from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, incomplete_response_error, map_error
+from agno_deepinfra._shared.errors import MAPPED_EXCEPTIONS, DeepInfraError, incomplete_response_error, map_error
 from agno_deepinfra._shared.limiter import Limiter
 from agno_deepinfra.batch import _chat as _batch_chat
 from agno_deepinfra.batch._chat import BatchChatModel
@@ -40,6 +42,8 @@ class AttemptOwner(Protocol):
     api_key: str | None
     max_retry_delay: float
     _limiter: Limiter | None
+
+    profile: ModelProfile | str | dict[str, Any] | None  # the user's `profile=`
 
     @property
     def _catalog_url(self) -> str: ...
@@ -173,10 +177,12 @@ def _suggest_model_ids(error: AgnoError, model: AttemptOwner) -> None:
 # A 404 for an id whose case differs from exactly one catalog id (agno's eval endpoint
 # lowercases ids; people mistype case) is sent once more with the catalog's spelling, inside
 # the same attempt: it does not use up a retry. The spelling is then used from the start.
+# Likewise a 405 for a response format (a rung down the ladder) and a 400 or 422 about sent-back
+# reasoning (`rebuild` builds the request again under the lesson): once, and remembered.
 
 
-def create(model: CreateOwner, request: dict[str, Any]) -> Any:
-    """`chat.completions.create`, with the one case correction described above (or a batch call)."""
+def create(model: CreateOwner, request: dict[str, Any], rebuild: Callable[[], dict[str, Any]] | None = None) -> Any:
+    """`chat.completions.create`, with the one resend described above (or a batch call)."""
     if isinstance(model.batch_api, BatchOptions):
         return _batch_chat.create(model, model.batch_api, request)
     completions = model.get_client().chat.completions
@@ -186,15 +192,18 @@ def create(model: CreateOwner, request: dict[str, Any]) -> Any:
         spelling = catalog.case_correction(model.id, model._catalog_url, resolve_api_key(model.api_key))
         if spelling is None:
             raise
-    except openai.APIStatusError as exc:  # a 405: the model lacks a feature (see families.after_405)
-        instead = families.after_405(exc, request, model.model_profile(), model._catalog_url, model.name)
+    except openai.APIStatusError as exc:  # the model lacks a feature, or wants its reasoning otherwise
+        instead = _instead(model, exc, request, rebuild)
         if instead is None:
             raise
-        return completions.create(**instead)
+        with _final(model):
+            return completions.create(**instead)
     return completions.create(**for_model(request, spelling))
 
 
-async def acreate(model: CreateOwner, request: dict[str, Any]) -> Any:
+async def acreate(
+    model: CreateOwner, request: dict[str, Any], rebuild: Callable[[], dict[str, Any]] | None = None
+) -> Any:
     """Async twin of `create`; the catalog is fetched without blocking the event loop."""
     if isinstance(model.batch_api, BatchOptions):
         return await _batch_chat.acreate(model, model.batch_api, request)
@@ -206,8 +215,43 @@ async def acreate(model: CreateOwner, request: dict[str, Any]) -> Any:
         if spelling is None:
             raise
     except openai.APIStatusError as exc:
-        instead = families.after_405(exc, request, model.model_profile(), model._catalog_url, model.name)
+        instead = _instead(model, exc, request, rebuild)
         if instead is None:
             raise
-        return await completions.create(**instead)
+        with _final(model):
+            return await completions.create(**instead)
     return await completions.create(**for_model(request, spelling))
+
+
+def _instead(
+    model: CreateOwner,
+    error: openai.APIStatusError,
+    request: dict[str, Any],
+    rebuild: Callable[[], dict[str, Any]] | None,
+) -> dict[str, Any] | None:
+    """The request to send once more after a refusal, or None to fail (see `families`)."""
+    profile = model.model_profile()
+    if error.status_code == 405:
+        return families.after_405(error, request, profile, model._catalog_url, model.name)
+    if rebuild is None or error.status_code not in (400, 422):
+        return None
+    return families.after_reasoning_refusal(
+        error, request, rebuild, profile, model._catalog_url, model.id, model.profile
+    )
+
+
+@contextmanager
+def _final(model: CreateOwner) -> Iterator[None]:
+    """The resend's refusal is final: it says so, and is not retried (retrying cannot change it)."""
+    try:
+        yield
+    except openai.APIStatusError as again:
+        if again.status_code not in (400, 405, 422):
+            raise  # anything else (a 429, a 5xx) is the server's state, retried as usual
+        error = map_error(again, model_id=model.id, model_name=model.name, secret=resolve_api_key(model.api_key))
+        error.message = (
+            f"{error.message}; refused again after one resend adjusted to DeepInfra's first refusal (not retried)"
+        )
+        if isinstance(error, DeepInfraError):
+            error.retryable = False
+        raise error from again

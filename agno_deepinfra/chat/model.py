@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import MISSING, dataclass, field, fields
+from functools import partial
 from os import getenv
 from typing import Any, Literal
 
@@ -250,8 +251,9 @@ class DeepInfra(OpenAILike):
     # ------------------------------------------------------------------------------ request body
 
     def model_profile(self) -> ModelProfile:
-        """What this model's family needs: `profile=` if given, else the id's family (see `families`)."""
-        return families.profile_of(self.id, self.profile, catalog.cached_tags(self._catalog_url, self.id))
+        """What this model's family needs: `profile=` or the id's family, under what a 400 taught (see `families`)."""
+        url = self._catalog_url
+        return families.profile_of(self.id, self.profile, catalog.cached_tags(url, self.id), url)
 
     def _format_all_messages(
         self, messages: list[Message], compress_tool_results: bool = False
@@ -284,17 +286,21 @@ class DeepInfra(OpenAILike):
         wire_messages = families.format_messages(self, messages, compress_tool_results, self.model_profile())
         return chat_request(self, params, wire_messages, stream)
 
+    def _builder(self, *chat_request_args: Any) -> Callable[[], dict[str, Any]]:
+        """`_chat_request(*chat_request_args)` to call: `_create` builds the request again after a lesson."""
+        return partial(self._chat_request, *chat_request_args)
+
     @property
     def _catalog_url(self) -> str:
         return str(self.base_url)
 
-    def _create(self, request: dict[str, Any]) -> Any:
-        """`chat.completions.create`, with a 404's case correction and a 405's step down (see `chat._attempt`)."""
-        return create(self, request)
+    def _create(self, request: dict[str, Any], rebuild: Callable[[], dict[str, Any]] | None = None) -> Any:
+        """`chat.completions.create`, with a 404's case correction, a 405's step down, a reasoning 400's resend."""
+        return create(self, request, rebuild)
 
-    async def _acreate(self, request: dict[str, Any]) -> Any:
+    async def _acreate(self, request: dict[str, Any], rebuild: Callable[[], dict[str, Any]] | None = None) -> Any:
         """Async twin of `_create`; the catalog is fetched without blocking the event loop."""
-        return await acreate(self, request)
+        return await acreate(self, request, rebuild)
 
     # ------------------------------------------------------------------- the four entry points
     # `traced_model_call`: an OpenInference LLM span per call while agno's tracing is on (see `_shared.tracing`).
@@ -311,10 +317,11 @@ class DeepInfra(OpenAILike):
         compress_tool_results: bool = False,
     ) -> ModelResponse:
         """One chat completion; failures raise agno's exceptions (see `_shared.errors`)."""
-        request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
+        build = self._builder(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
+        request = build()
         with FailureScope(self):
             assistant_message.metrics.start_timer()
-            completion = self._create(request)
+            completion = self._create(request, build)
             assistant_message.metrics.stop_timer()
         return self._parse_reply(completion, request, response_format)
 
@@ -330,10 +337,11 @@ class DeepInfra(OpenAILike):
         compress_tool_results: bool = False,
     ) -> ModelResponse:
         """Async twin of `invoke`."""
-        request = self._chat_request(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
+        build = self._builder(messages, response_format, tools, tool_choice, run_response, compress_tool_results)
+        request = build()
         async with FailureScope(self):
             assistant_message.metrics.start_timer()
-            completion = await self._acreate(request)
+            completion = await self._acreate(request, build)
             assistant_message.metrics.stop_timer()
         return self._parse_reply(completion, request, response_format)
 
@@ -349,12 +357,11 @@ class DeepInfra(OpenAILike):
         compress_tool_results: bool = False,
     ) -> Iterator[ModelResponse]:
         """A streamed chat completion; retried by agno only until output reaches the consumer."""
-        request = self._chat_request(
-            messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
-        )
+        build = self._builder(messages, response_format, tools, tool_choice, run_response, compress_tool_results, True)
+        request = build()
         with StreamScope(self, request) as scope:
             assistant_message.metrics.start_timer()
-            with self._create(request) as stream:
+            with self._create(request, build) as stream:
                 for chunk in stream:
                     yield scope.deliver(chunk)
             scope.ended()
@@ -372,12 +379,11 @@ class DeepInfra(OpenAILike):
         compress_tool_results: bool = False,
     ) -> AsyncIterator[ModelResponse]:
         """Async twin of `invoke_stream`."""
-        request = self._chat_request(
-            messages, response_format, tools, tool_choice, run_response, compress_tool_results, stream=True
-        )
+        build = self._builder(messages, response_format, tools, tool_choice, run_response, compress_tool_results, True)
+        request = build()
         async with StreamScope(self, request) as scope:
             assistant_message.metrics.start_timer()
-            async with await self._acreate(request) as stream:
+            async with await self._acreate(request, build) as stream:
                 async for chunk in stream:
                     yield scope.deliver(chunk)
             scope.ended()

@@ -27,7 +27,9 @@ QUIRKS = (
     "alternate",
     "mistral_ids",
     "require_reasoning",
+    "require_reasoning:moonshot",
     "reject_reasoning",
+    "reject_reasoning:<unsupported|extra>",
     "strict_history_args",
     "leak:<grammar>",
     "ids:<kimi|mistral>",
@@ -35,6 +37,11 @@ QUIRKS = (
 )
 GRAMMARS = ("hermes", "qwen_xml", "llama_json", "kimi", "deepseek", "harmony", "minimax")
 _MISTRAL_ID = re.compile(r"[A-Za-z0-9]{9}")
+# The 400 for an assistant tool-call message without its reasoning, by API (sources in WIRE.md).
+_REASONING_REQUIRED = {
+    "deepseek": "The `reasoning_content` in the thinking mode must be passed back to the API.",
+    "moonshot": "thinking is enabled but reasoning_content is missing in assistant tool call message at index {at}",
+}
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error", param: str | None = None) -> ApiError:
@@ -70,20 +77,31 @@ def check_request(body: dict[str, Any], entry: ModelEntry) -> None:
             raise _error(
                 400, "Conversation roles must alternate user/assistant/user/assistant/...", kind="BadRequestError"
             )
-    for message in messages:
-        _check_assistant(message, quirks)
+    require = "deepseek" if "require_reasoning" in quirks else quirk_value(entry, "require_reasoning")
+    reject = "r1" if "reject_reasoning" in quirks else quirk_value(entry, "reject_reasoning")
+    for at, message in enumerate(messages):
+        if message.get("role") == "assistant":
+            _check_reasoning(message, at, require, reject)
+            _check_assistant(message, quirks)
+
+
+def _check_reasoning(message: dict[str, Any], at: int, require: str | None, reject: str | None) -> None:
+    """Sent-back reasoning refused where the API takes none, required where thinking needs it back."""
+    if reject is not None and "reasoning_content" in message:
+        if reject == "extra":  # a FastAPI server whose message model forbids extra fields
+            loc = ["body", "messages", at, "reasoning_content"]
+            item = {"type": "extra_forbidden", "loc": loc, "msg": "Extra inputs are not permitted"}
+            raise ApiError(422, {"detail": [{**item, "input": message["reasoning_content"]}]})
+        if reject == "unsupported":  # Groq's wording (Cerebras: the same with a dotted path)
+            text = f"'messages.{at}' : for 'role:assistant' the following must be satisfied"
+            raise _error(400, f"{text}[('messages.{at}' : property 'reasoning_content' is unsupported)]")
+        raise _error(400, "reasoning_content is not supported in input messages", kind="BadRequestError")
+    if require is not None and message.get("tool_calls") and not message.get("reasoning_content"):
+        raise _error(400, _REASONING_REQUIRED[require].format(at=at))
 
 
 def _check_assistant(message: dict[str, Any], quirks: tuple[str, ...]) -> None:
     calls = message.get("tool_calls") or []
-    if message.get("role") != "assistant":
-        return
-    if "reject_reasoning" in quirks and "reasoning_content" in message:
-        raise _error(400, "reasoning_content is not supported in input messages", kind="BadRequestError")
-    if "require_reasoning" in quirks and calls and not message.get("reasoning_content"):
-        raise _error(
-            400, 'The "reasoning_content" in the thinking mode must be passed back to the API.', kind="BadRequestError"
-        )
     for call in calls:
         call_id = str(call.get("id"))
         if "mistral_ids" in quirks and not _MISTRAL_ID.fullmatch(call_id):

@@ -126,6 +126,37 @@ def test_live_reasoning_content_accepted_in_input() -> None:
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.parametrize("send_reasoning", [False, True])
+@pytest.mark.parametrize(
+    "model", ["deepseek-ai/DeepSeek-V3.2", "moonshotai/Kimi-K2-Thinking", "deepseek-ai/DeepSeek-R1-0528"]
+)
+def test_live_reasoning_passback_required_or_refused(model: str, send_reasoning: bool) -> None:
+    """Q1: does DeepInfra require sent-back reasoning on tool-call turns (DeepSeek's and Moonshot's own
+    APIs answer 400 without it), or refuse it (the old DeepSeek-R1 API)? The emulator's
+    `require_reasoning` / `reject_reasoning` quirks, and `chat/families/_passback.py`, assume that a
+    refusal names the field: whatever DeepInfra answers, a 4xx must, or the client cannot learn from it."""
+    assistant: dict[str, Any] = {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+        ],
+    }
+    if send_reasoning:
+        assistant["reasoning_content"] = "I should look up Oslo."
+    messages = [
+        {"role": "user", "content": "Weather in Oslo?"},
+        assistant,
+        {"role": "tool", "tool_call_id": "call_1", "content": "windy"},
+    ]
+    response = chat({"model": model, "messages": messages, "tools": [WEATHER_TOOL]})
+    print(model, send_reasoning, response.status_code, response.text[:300])  # the finding is the output
+    if response.status_code in (400, 422):
+        assert "reasoning_content" in response.text, response.text
+    else:
+        assert response.status_code == 200, response.text
+
+
 def test_live_tools_with_response_format() -> None:
     """Q5: with `tools` and `response_format` together, are tool calls suppressed (vllm#39929)?"""
     response = chat(

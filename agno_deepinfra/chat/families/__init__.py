@@ -1,7 +1,8 @@
 """Open models just work: what each model family needs, applied to requests, replies and streams.
 
 `profiles` holds `ModelProfile` and the family table (data); `_markup` the tool-call grammars,
-`_outgoing` the request rewrites, `_stream` the stream repairs. `DeepInfra` calls the functions
+`_outgoing` the request rewrites, `_stream` the stream repairs, `_passback` the reasoning verdict
+learned from a 400. `DeepInfra` calls the functions
 below through thin hooks; every quirk is a profile field, not a branch in the model class.
 """
 
@@ -19,13 +20,23 @@ from agno_deepinfra._shared.error_text import error_text
 from agno_deepinfra._shared.errors import DeepInfraError
 from agno_deepinfra.chat.families._markup import recover, start_markers
 from agno_deepinfra.chat.families._outgoing import format_messages
+from agno_deepinfra.chat.families._passback import after_reasoning_refusal
 from agno_deepinfra.chat.families._stream import MarkupHold, ToolIndexer
-from agno_deepinfra.chat.families.profiles import ModelProfile, learn, learned, profile_for, resolve
+from agno_deepinfra.chat.families.profiles import (
+    ModelProfile,
+    _learned,
+    learn,
+    learned,
+    profile_for,
+    resolve,
+    taught,
+)
 
 __all__ = [
     "ModelProfile",
     "StreamFixes",
     "after_405",
+    "after_reasoning_refusal",
     "format_messages",
     "offered_names",
     "profile_of",
@@ -40,12 +51,18 @@ def _cached_profile(model_id: str, tags: tuple[str, ...] | None) -> ModelProfile
 
 
 def profile_of(
-    model_id: str, override: ModelProfile | str | dict[str, Any] | None, tags: tuple[str, ...] | None
+    model_id: str,
+    override: ModelProfile | str | dict[str, Any] | None,
+    tags: tuple[str, ...] | None,
+    base_url: str = "",
 ) -> ModelProfile:
-    """The model's profile: the user's override, else its id's family refined by cached catalog tags."""
-    if override is None:
-        return _cached_profile(model_id, tags)
-    return resolve(model_id, override)
+    """The model's profile: the user's override, else its id's family refined by cached catalog tags;
+    then the server's reasoning verdict for `base_url`, when a 400 taught one (see `_passback`)."""
+    profile = _cached_profile(model_id, tags) if override is None else resolve(model_id, override)
+    lessons = _learned.get((base_url, model_id)) if _learned else None  # runs several times per request
+    if lessons and ("reasoning_required" in lessons or "reasoning_refused" in lessons):
+        return taught(profile, lessons)
+    return profile
 
 
 def offered_names(body: dict[str, Any]) -> frozenset[str]:

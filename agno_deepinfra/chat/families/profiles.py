@@ -5,8 +5,9 @@ text, reasoning that must go back, template role rules, id formats). Each family
 here, in `FAMILIES`; the code that acts on them (`_markup`, `_outgoing`, `_stream`) reads only the
 profile. A profile is chosen from the id (`profile_for`), refined by the catalog's tags when the
 catalog is already cached (it is never fetched for this), and replaced or amended by the user in
-one place: `DeepInfra(profile=...)`. What a 405 teaches about a model (no tools, no JSON mode) is
-remembered per model id for the process (`learn` / `learned`).
+one place: `DeepInfra(profile=...)`. What a 405 teaches about a model (no tools, no JSON mode), and
+what a 400 teaches about its reasoning (it must go back, or must not), is remembered per model id
+for the process (`learn` / `learned`).
 
 Sources for every row: /work/shared/OPEN_MODELS.md and `testing/WIRE.md` ("Model families").
 """
@@ -17,6 +18,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 # Tool-call markup a server's parser may leave in `content` (see `_markup` for each grammar).
@@ -41,7 +43,8 @@ class ModelProfile:
             them (only calls of offered tools, only outside code fences and quotes); `()` is off.
         reasoning_passback: `"tool_turns"` sends the model's reasoning back on assistant messages
             that carry tool calls (thinking models lose their plan otherwise; DeepSeek and Moonshot
-            answer 400 without it); `"never"` where the API refuses it (the old DeepSeek-R1).
+            answer 400 without it); `"never"` where the API refuses it (the old DeepSeek-R1). A
+            first guess: the server's 400 saying otherwise is learned per model and wins.
         reasoning_field: the assistant-message field the reasoning goes back in.
         tool_call_ids: how tool-call ids go back: `"server"` (as sent), `"mistral"` (9 letters and
             digits), `"kimi"` (`functions.NAME:INDEX`). Always the same in assistant and tool messages.
@@ -159,30 +162,47 @@ def resolve(model_id: str, override: ModelProfile | str | dict[str, Any] | None)
     return base
 
 
-# ------------------------------------------------------------------ capabilities learned from 405s
+# -------------------------------------------------------- what the server taught: 405s and 400s
 
-Capability = Literal["tools", "json_schema", "json_object"]
+# A 405 teaches a feature the model lacks ("tools", "json_schema", "json_object"); a 400 teaches
+# whether its reasoning must go back ("reasoning_required") or must not ("reasoning_refused").
+Lesson = Literal["tools", "json_schema", "json_object", "reasoning_required", "reasoning_refused"]
+_OPPOSITE: dict[Lesson, Lesson] = {"reasoning_required": "reasoning_refused", "reasoning_refused": "reasoning_required"}
 _LEARNED_LIMIT = 1024  # model ids remembered per process; the oldest is forgotten first
-_learned: OrderedDict[tuple[str, str], frozenset[Capability]] = OrderedDict()
+_learned: OrderedDict[tuple[str, str], frozenset[Lesson]] = OrderedDict()
 _learned_lock = threading.Lock()
 
 
-def learn(base_url: str, model_id: str, missing: Capability) -> None:
-    """Remember that `model_id` at `base_url` lacks `missing` (DeepInfra answered 405 for it)."""
+def learn(base_url: str, model_id: str, lesson: Lesson) -> None:
+    """Remember what the server at `base_url` answered for `model_id` (a 405, or a reasoning 400).
+
+    The two reasoning lessons exclude each other: the latest answer wins.
+    """
     key = (base_url, model_id)
     with _learned_lock:
-        _learned[key] = _learned.get(key, frozenset()) | {missing}
+        kept = _learned.get(key, frozenset())
+        opposite = _OPPOSITE.get(lesson)
+        _learned[key] = (kept - {opposite} if opposite else kept) | {lesson}
         _learned.move_to_end(key)
         while len(_learned) > _LEARNED_LIMIT:
             _learned.popitem(last=False)
 
 
-def learned(base_url: str, model_id: str) -> frozenset[Capability]:
-    """What `model_id` is known to lack, from earlier 405s in this process."""
+def learned(base_url: str, model_id: str) -> frozenset[Lesson]:
+    """What the server taught about `model_id` in this process: features it lacks, the reasoning verdict."""
     return _learned.get((base_url, model_id), frozenset())
 
 
 def forget_learned() -> None:
-    """Forget every learned capability (tests; or after DeepInfra enables a feature)."""
+    """Forget every lesson (tests; or after DeepInfra enables a feature or changes a model)."""
     with _learned_lock:
         _learned.clear()
+
+
+@lru_cache(maxsize=256)
+def taught(profile: ModelProfile, lessons: frozenset[Lesson]) -> ModelProfile:
+    """`profile` with the server's reasoning verdict over its `reasoning_passback` (the server's answer wins)."""
+    passback: ReasoningPassback = "tool_turns" if "reasoning_required" in lessons else "never"
+    if "reasoning_required" not in lessons and "reasoning_refused" not in lessons:
+        return profile
+    return profile if profile.reasoning_passback == passback else profile.replace(reasoning_passback=passback)
