@@ -18,6 +18,7 @@ from agno.models.message import Message
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agno_deepinfra import DeepInfra
+
 try:
     from agno_deepinfra.chat._attempt import StreamScope as _StreamScope
 except ImportError:  # a revision from before the re-layout
