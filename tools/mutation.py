@@ -137,7 +137,7 @@ def read_statuses() -> dict[str, str]:
     from mutmut.stats import status_by_exit_code
 
     statuses: dict[str, str] = {}
-    for meta in (ROOT / "mutants" / "agno_deepinfra").glob("*.py.meta"):
+    for meta in (ROOT / "mutants" / "agno_deepinfra").rglob("*.py.meta"):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             if any(_matches(name, pattern) for pattern in SELECTION.values()):
                 statuses[name] = status_by_exit_code[code]
