@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import (
@@ -22,7 +23,7 @@ from benchmarks.contenders import (
     model_calls,
     streams,
 )
-from benchmarks.measure import Samples, check_reply, frozen_heap, keep, median, paired_ratio, percentile, schedule
+from benchmarks.measure import Job, Samples, check_reply, interleaved, keep, paired
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import SHORT_REPLY, long_reply
 
@@ -37,51 +38,45 @@ CALL_METRICS = [
 
 def time_calls(calls: dict[str, Call], sizes: Sizes) -> dict[str, Samples]:
     """`sizes.rounds` interleaved rounds of `sizes.batch` calls per contender, after checked warm-up calls."""
-    for name, call in calls.items():
-        for _ in range(sizes.warmup_calls):
-            check_reply(name, call(), SHORT_REPLY)
-    samples = {name: Samples() for name in calls}
-    process_time, perf_counter = time.process_time, time.perf_counter
-    with frozen_heap():
-        for name, record in schedule(samples, sizes.rounds):
-            call = calls[name]
-            for _ in range(sizes.batch):
-                with record.attempt():
-                    cpu0, wall0 = process_time(), perf_counter()
-                    call()
-                    wall1, cpu1 = perf_counter(), process_time()
-                    record.add(cpu=cpu1 - cpu0, wall=wall1 - wall0)
-    return samples
+    warmups = {name: partial(_checked_call, name, call) for name, call in calls.items()}
+    return interleaved(
+        calls, sizes.rounds, batch=sizes.batch, warmups=warmups, warmup_runs=sizes.warmup_calls, frozen=True
+    )
+
+
+def _checked_call(name: str, call: Call) -> None:
+    check_reply(name, call(), SHORT_REPLY)
+
+
+def _checked_stream(name: str, stream: Stream, expected: str) -> None:
+    if (text := "".join(stream())) != expected:
+        raise RuntimeError(f"{name}: the stream carried {len(text)} characters, expected {len(expected)}")
+
+
+def _stream_job(stream: Stream, chunks: int) -> Job:
+    """One stream, read to its end; TTFT (wall and client CPU) is call start to the first content piece."""
+
+    def job() -> dict[str, float]:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        first = first_cpu = 0.0
+        count = 0
+        for _piece in stream():
+            if count == 0:
+                first, first_cpu = time.perf_counter(), time.process_time()
+            count += 1
+        if count != chunks:
+            raise RuntimeError(f"{count} content chunks instead of {chunks}")
+        return {"ttft": first - wall0, "ttft_cpu": first_cpu - cpu0}
+
+    return job
 
 
 def time_streams(streams: dict[str, Stream], sizes: Sizes) -> dict[str, Samples]:
-    """One stream per contender per round; TTFT is call start to the first content piece.
-
-    Warm-up streams must carry exactly the reply's text; measured ones exactly `stream_chunks` pieces.
-    """
+    """One stream per contender per round; warm-up streams must carry exactly the reply's text."""
     expected = long_reply(sizes.stream_chunks)
-    for name, stream in streams.items():
-        for _ in range(sizes.stream_warmup):
-            if (text := "".join(stream())) != expected:
-                raise RuntimeError(f"{name}: the stream carried {len(text)} characters, expected {len(expected)}")
-    samples = {name: Samples() for name in streams}
-    process_time, perf_counter = time.process_time, time.perf_counter
-    with frozen_heap():
-        for name, record in schedule(samples, sizes.streams):
-            with record.attempt():
-                cpu0, wall0 = process_time(), perf_counter()
-                first = first_cpu = 0.0
-                count = 0
-                for _piece in streams[name]():
-                    if count == 0:
-                        first, first_cpu = perf_counter(), process_time()
-                    count += 1
-                wall1, cpu1 = perf_counter(), process_time()
-                if count != sizes.stream_chunks:
-                    raise RuntimeError(f"{count} content chunks instead of {sizes.stream_chunks}")
-                cpu_per_chunk = (cpu1 - cpu0) / count
-                record.add(ttft=first - wall0, ttft_cpu=first_cpu - cpu0, wall=wall1 - wall0, per_chunk=cpu_per_chunk)
-    return samples
+    jobs = {name: _stream_job(stream, sizes.stream_chunks) for name, stream in streams.items()}
+    warmups = {name: partial(_checked_stream, name, stream, expected) for name, stream in streams.items()}
+    return interleaved(jobs, sizes.streams, warmups=warmups, warmup_runs=sizes.stream_warmup, frozen=True)
 
 
 def _call_values(record: Samples) -> dict[str, float | None]:
@@ -101,7 +96,7 @@ def _stream_values(record: Samples, chunks: int) -> dict[str, float | None]:
         "ttft_p25_ms": record.stat("ttft", 25, 1e3),
         "ttft_p75_ms": record.stat("ttft", 75, 1e3),
         "ttft_cpu_ms": record.stat("ttft_cpu", scale=1e3),
-        "cpu_per_chunk_us": record.stat("per_chunk", scale=1e6),
+        "cpu_per_chunk_us": record.stat("cpu", scale=1e6 / chunks),  # every measured stream had `chunks`
         "stream_wall_ms": record.stat("wall", scale=1e3),
         "chunks": float(chunks) if streamed else None,  # every measured stream had exactly this many
         "streams": float(len(streamed)),
@@ -122,39 +117,32 @@ def _rows(samples: dict[str, Samples], values: Values, missing_note: str = "") -
     return rows
 
 
-def _paired_notes(samples: dict[str, Samples], references: tuple[str, ...]) -> list[str]:
-    """Per-round paired CPU ratios of ours against each reference, with their spread."""
+def _paired_notes(samples: dict[str, Samples], references: tuple[str, ...], metric: str = "cpu") -> list[str]:
+    """Per-round paired figures of ours against each reference, with their spread.
+
+    CPU per call as a ratio; client CPU to first token as a difference (one stream per round).
+    """
     notes = []
     for reference in references:
         if OURS not in samples or reference not in samples:
             continue
-        paired = paired_ratio(samples[OURS], samples[reference])
-        if paired is not None:
-            middle, low, high = paired
+        if metric == "cpu":
+            summary = paired(samples[OURS], samples[reference])
+            what, unit, sign = f"CPU ratio ours / {LABELS[reference]}", "", ""
+        else:
+            summary = paired(samples[OURS], samples[reference], metric, lambda a, b: (a - b) * 1e3)
+            what, unit, sign = f"TTFT client CPU, ours - {LABELS[reference]}", " ms", "+"
+        if summary is not None:
+            middle, low, high, rounds = summary
             notes.append(
-                f"Paired per-round CPU ratio ours / {LABELS[reference]}: median {middle:.3f}, interquartile range "
-                f"{low:.3f} to {high:.3f} over {len(samples[OURS].rounds['cpu'])} rounds (the spread is the noise "
-                "floor of this machine: differences inside it are not significant)."
+                f"Paired per-round {what}: median {middle:{sign}.3f}{unit}, interquartile range {low:{sign}.3f} to "
+                f"{high:{sign}.3f}{unit} over {rounds} rounds"
+                + (
+                    " (the spread is the noise floor of this machine: differences inside it are not significant)."
+                    if metric == "cpu"
+                    else "."
+                )
             )
-    return notes
-
-
-def _paired_ttft_notes(samples: dict[str, Samples]) -> list[str]:
-    """Per-round differences of client CPU to first token, ours minus each reference (streams alternate)."""
-    notes = []
-    for reference in (RAW, AGNO):
-        ours, theirs = samples.get(OURS), samples.get(reference)
-        if ours is None or theirs is None or ours.errors or theirs.errors or not ours.values("ttft_cpu"):
-            continue
-        pairs = zip(ours.values("ttft_cpu"), theirs.values("ttft_cpu"), strict=False)
-        differences = [(mine - other) * 1e3 for mine, other in pairs]
-        middle, low, high = median(differences), percentile(differences, 25), percentile(differences, 75)
-        if middle is None or low is None or high is None:
-            continue
-        notes.append(
-            f"Paired per-round TTFT client CPU, ours - {LABELS[reference]}: median {middle:+.3f} ms, interquartile "
-            f"range {low:+.3f} to {high:+.3f} ms over {len(differences)} rounds."
-        )
     return notes
 
 
@@ -162,9 +150,7 @@ def per_call_sections(target: Target, sizes: Sizes) -> list[Section]:
     """Model layer (`model.response` / `create` / `litellm.completion`) and agent layer (`Agent.run`)."""
 
     model = keep("per_call_model", time_calls(model_calls(target), sizes))
-    agent = keep(
-        "per_call_agent", time_calls({name: call for name, call in agent_calls(target).items() if call}, sizes)
-    )
+    agent = keep("per_call_agent", time_calls(agent_calls(target), sizes))
     count = sizes.rounds * sizes.batch
     model_section = Section(
         key="per_call_model",
@@ -229,7 +215,7 @@ def streaming_section(target: Target, sizes: Sizes) -> Section:
         raw_ref=RAW,
         agno_ref=AGNO,
         notes=[
-            *_paired_ttft_notes(samples),
+            *_paired_notes(samples, (RAW, AGNO), "ttft_cpu"),
             "Wall TTFT includes the emulator building all the reply's SSE events before it sends the first "
             "(it renders a stream in full, then writes it), which dominates TTFT and its spread (p25 to p75). The "
             "client's own overhead is therefore read from TTFT client CPU: the client is single-threaded, so its CPU "

@@ -7,6 +7,7 @@ import gc
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import (
@@ -23,17 +24,18 @@ from benchmarks.contenders import (
     Target,
     async_calls,
 )
-from benchmarks.measure import Samples, check_reply, keep, median, schedule
+from benchmarks.measure import Job, Samples, check_reply, event_loop, interleaved, keep, median
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import SHORT_REPLY
 
 AsyncCall = Callable[[], Awaitable[str]]
 CpuClock = Callable[[], float]
+Resolve = Callable[[Any], Any]
 
 
 def _values(record: Samples, level: int) -> dict[str, float | None]:
     """Median throughput and its range over rounds (calls/s), p50/p99 latency (ms), errors, CPU per call (µs)."""
-    walls = record.values("round")
+    walls = record.values("wall")
     return {
         "throughput_rps": level / median(walls) if walls else None,  # type: ignore[operator]
         "throughput_min_rps": level / max(walls) if walls else None,
@@ -41,47 +43,33 @@ def _values(record: Samples, level: int) -> dict[str, float | None]:
         "p50_ms": record.stat("latency", 50, 1e3),
         "p99_ms": record.stat("latency", 99, 1e3),
         "errors": float(record.errors),
-        "client_cpu_us": record.stat("client_cpu", scale=1e6),
+        "client_cpu_us": record.stat("cpu", scale=1e6 / level),
         "emulator_cpu_us": record.stat("emulator_cpu", scale=1e6),
     }
 
 
-async def _timed(call: AsyncCall, expected: str) -> tuple[float, str | None]:
+async def _timed(call: AsyncCall) -> tuple[float, str | None]:
     start = time.perf_counter()
     try:
-        check_reply("fan-out", await call(), expected)
+        check_reply("fan-out", await call(), SHORT_REPLY)
     except Exception as error:
         return time.perf_counter() - start, f"{type(error).__name__}: {error}"[:300]
     return time.perf_counter() - start, None
 
 
-async def fanout(
-    calls: dict[str, AsyncCall],
-    *,
-    level: int,
-    rounds: int,
-    expected: str,
-    server_cpu: CpuClock | None = None,
-    warmup: int = 20,
-) -> dict[str, Samples]:
-    """Start `level` calls at once per contender and wait for all, `rounds` times in rotating order."""
-    for call in calls.values():
-        await asyncio.gather(*(_timed(call, expected) for _ in range(min(warmup, level))))
-    samples = {name: Samples() for name in calls}
-    for name, record in schedule(samples, rounds):
+def fanout_job(call: AsyncCall, level: int, run: Resolve, server_cpu: CpuClock | None) -> Job:
+    """One round: start `level` calls at once, wait for all; their latencies, failures and emulator CPU."""
+
+    async def together() -> list[tuple[float, str | None]]:
+        return await asyncio.gather(*(_timed(call) for _ in range(level)))
+
+    def job() -> dict[str, Any]:
         server0 = server_cpu() if server_cpu else 0.0
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        results = await asyncio.gather(*(_timed(calls[name], expected) for _ in range(level)))
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        record.add(round=wall, client_cpu=cpu / level)
-        if server_cpu is not None:
-            record.add(emulator_cpu=(server_cpu() - server0) / level)
-        for latency, error in results:
-            record.add(latency=latency)
-            if error is not None:
-                record.errors += 1
-                record.last_error = error
-    return samples
+        results = run(together())
+        measured = {"latency": [latency for latency, _ in results], "errors": [e for _, e in results if e]}
+        return measured | ({"emulator_cpu": (server_cpu() - server0) / level} if server_cpu else {})
+
+    return job
 
 
 @dataclass(frozen=True)
@@ -161,27 +149,26 @@ class LoadResults:
     latencies_ms: dict[int, dict[str, list[float]]]
 
 
+async def _built(target: Target) -> tuple[dict[str, AsyncCall], Callable[[], Awaitable[None]]]:
+    return async_calls(target)  # inside the loop that will await them
+
+
 def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> LoadResults:
     """Measure the emulator's capacity, then fan out at each level of `sizes.fanout_levels`."""
 
-    async def main() -> tuple[list[Capacity], dict[int, dict[str, Samples]]]:
-        calls, close = async_calls(target)
-        try:
-            probes = [
-                await capacity(calls[RAW], concurrency=level, seconds=sizes.capacity_seconds, server_cpu=server_cpu)
-                for level in sizes.capacity_concurrency
-            ]
-            levels = {}
-            for level in sizes.fanout_levels:
-                measured = await fanout(
-                    calls, level=level, rounds=sizes.fanout_rounds, expected=SHORT_REPLY, server_cpu=server_cpu
-                )
-                levels[level] = keep(f"fanout_{level}", measured)
-        finally:
-            await close()
-        return probes, levels
-
-    probes, levels = asyncio.run(main())
+    closers: list[Callable[[], Any]] = []
+    with event_loop(closers) as run:
+        calls, close = run(_built(target))
+        closers.append(close)
+        probes = [
+            run(capacity(calls[RAW], concurrency=level, seconds=sizes.capacity_seconds, server_cpu=server_cpu))
+            for level in sizes.capacity_concurrency
+        ]
+        levels = {}
+        for level in sizes.fanout_levels:
+            jobs = {name: fanout_job(call, level, run, server_cpu) for name, call in calls.items()}
+            warmups = {name: fanout_job(call, min(20, level), run, None) for name, call in calls.items()}
+            levels[level] = keep(f"fanout_{level}", interleaved(jobs, sizes.fanout_rounds, warmups=warmups))
     sections = [_fanout_section(level, samples, sizes.fanout_rounds) for level, samples in levels.items()]
     latencies = {
         level: {name: [latency * 1e3 for latency in record.values("latency")] for name, record in samples.items()}
@@ -194,7 +181,7 @@ def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> 
 def _spread_notes(samples: dict[str, Samples], level: int) -> list[str]:
     """Say whether the contenders' round-to-round ranges overlap (then their ratios are within noise)."""
     ranges = {
-        name: (level / max(walls), level / min(walls)) for name, r in samples.items() if (walls := r.values("round"))
+        name: (level / max(walls), level / min(walls)) for name, r in samples.items() if (walls := r.values("wall"))
     }
     if OURS not in ranges or RAW not in ranges:
         return []
@@ -209,8 +196,8 @@ def _spread_notes(samples: dict[str, Samples], level: int) -> list[str]:
 
 def _transport_notes(samples: dict[str, Samples]) -> list[str]:
     """The like-for-like ratio on aiohttp, where both sides share the transport."""
-    ours = median(samples[OURS_AIOHTTP].values("round")) if OURS_AIOHTTP in samples else None
-    raw = median(samples[RAW_AIOHTTP].values("round")) if RAW_AIOHTTP in samples else None
+    ours = median(samples[OURS_AIOHTTP].values("wall")) if OURS_AIOHTTP in samples else None
+    raw = median(samples[RAW_AIOHTTP].values("wall")) if RAW_AIOHTTP in samples else None
     if not ours or not raw:
         return ["The aiohttp rows are missing: install the `aiohttp` extra (`pip install -e '.[bench]'`)."]
     ratio = raw / ours  # throughput ratio: the same calls per round, so the inverse of the round times
@@ -220,6 +207,19 @@ def _transport_notes(samples: dict[str, Samples]) -> list[str]:
         "which a client-bound setup shows directly. The transport, not the agent layer, is what separates "
         "httpx from aiohttp here."
     ]
+
+
+def _checks(level: int) -> list[Check]:
+    """Zero errors, and throughput >= 0.95x the raw SDK's, for ours on each transport."""
+    checks = []
+    for row, variant, transport, suffix in (
+        (OURS, "", "default httpx", ""),
+        (OURS_AIOHTTP, ", aiohttp", "async_transport='aiohttp'", " (its default)"),
+    ):
+        throughput = f"fan-out {level:,}: throughput of ours ({transport}) >= 0.95x raw SDK{suffix}"
+        checks.append(Check(f"fan-out {level:,}: zero errors (ours{variant})", row, "errors", "value_max", 0))
+        checks.append(Check(throughput, row, "throughput_rps", "ratio_min", 0.95, RAW))
+    return checks
 
 
 def _fanout_section(level: int, samples: dict[str, Samples], rounds: int) -> Section:
@@ -251,24 +251,5 @@ def _fanout_section(level: int, samples: dict[str, Samples], rounds: int) -> Sec
         raw_ref=RAW,
         agno_ref=AGNO,
         notes=_spread_notes(samples, level) + _transport_notes(samples),
-        checks=[
-            Check(f"fan-out {level:,}: zero errors (ours)", OURS, "errors", "value_max", 0),
-            Check(
-                f"fan-out {level:,}: throughput of ours (default httpx) >= 0.95x raw SDK",
-                OURS,
-                "throughput_rps",
-                "ratio_min",
-                0.95,
-                RAW,
-            ),
-            Check(f"fan-out {level:,}: zero errors (ours, aiohttp)", OURS_AIOHTTP, "errors", "value_max", 0),
-            Check(
-                f"fan-out {level:,}: throughput of ours (async_transport='aiohttp') >= 0.95x raw SDK (its default)",
-                OURS_AIOHTTP,
-                "throughput_rps",
-                "ratio_min",
-                0.95,
-                RAW,
-            ),
-        ],
+        checks=_checks(level),
     )

@@ -16,18 +16,25 @@ examine any row, and test whether a difference is significant.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import inspect
+import operator
 import statistics
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyperf
 
 # pyperf accepts only positive values: a reading below the clock's resolution counts as 1 ns.
 _TINY = 1e-9
 _KEPT: list[pyperf.Benchmark] = []
+# A timed job: one call, request, stream or round; it may return further metrics of the same run.
+Job = Callable[[], Any]
 
 
 def rotated(names: Sequence[str], shift: int) -> list[str]:
@@ -62,6 +69,63 @@ def frozen_heap() -> Iterator[None]:
         gc.collect()
 
 
+def interleaved(
+    jobs: Mapping[str, Job],
+    rounds: int,
+    *,
+    batch: int = 1,
+    warmups: Mapping[str, Job] | None = None,
+    warmup_runs: int = 1,
+    frozen: bool = False,
+) -> dict[str, Samples]:
+    """The shared driver: `rounds` rounds of `batch` runs of every job, in an order that rotates each round.
+
+    Each run records its client CPU (`cpu`: every thread of this process; the emulator runs in
+    another) and `wall` seconds, plus the metrics a job returns as a dict (seconds, or lists of
+    them; under "errors", the failures of a run that went on). First `warmup_runs` of each warm-up
+    (or job): their failure ends the stage. In the rounds, an exception counts as the contender's
+    failure. `frozen` keeps the warm-up's heap out of the collector's view (every contender alike).
+    """
+    for warmup in (warmups or jobs).values():
+        for _ in range(warmup_runs):
+            warmup()
+    samples = {name: Samples() for name in jobs}
+    process_time, perf_counter = time.process_time, time.perf_counter
+    with frozen_heap() if frozen else nullcontext():
+        for name, record in schedule(samples, rounds):
+            job = jobs[name]
+            for _ in range(batch):
+                with record.attempt():
+                    cpu0, wall0 = process_time(), perf_counter()
+                    result = job()
+                    wall1, cpu1 = perf_counter(), process_time()
+                    extra = dict(result) if isinstance(result, dict) else {}
+                    for error in extra.pop("errors", ()):
+                        record.fail(error)
+                    record.add(cpu=cpu1 - cpu0, wall=wall1 - wall0, **extra)
+    return samples
+
+
+@contextmanager
+def event_loop(closers: list[Callable[[], Any]]) -> Iterator[Callable[[Any], Any]]:
+    """One event loop for a whole stage (async clients bind to theirs), driven from synchronous code.
+
+    Yields a function that resolves a value, awaiting it on that loop when it is awaitable; at the
+    end every closer in `closers` (a list the stage may still add to) runs there.
+    """
+    loop = asyncio.new_event_loop()
+
+    def run(value: Any) -> Any:
+        return loop.run_until_complete(value) if inspect.isawaitable(value) else value
+
+    try:
+        yield run
+    finally:
+        for close in closers:
+            run(close())
+        loop.close()
+
+
 def median(values: Sequence[float]) -> float | None:
     """The median, or None for no values."""
     return statistics.median(values) if values else None
@@ -80,12 +144,13 @@ class Samples:
         """Record later `add`s into round `index` (rounds stay aligned across contenders for pairing)."""
         self.current = index
 
-    def add(self, **seconds: float) -> None:
-        """Record one measurement of each named metric in the current round."""
+    def add(self, **seconds: float | Sequence[float]) -> None:
+        """Record one measurement (or a list of them) of each named metric in the current round."""
         for metric, value in seconds.items():
             per_round = self.rounds.setdefault(metric, [])
             per_round.extend([] for _ in range(self.current + 1 - len(per_round)))
-            per_round[self.current].append(max(value, _TINY))
+            values = value if isinstance(value, Sequence) else [value]
+            per_round[self.current].extend(max(item, _TINY) for item in values)
 
     @contextmanager
     def attempt(self) -> Iterator[None]:
@@ -93,8 +158,12 @@ class Samples:
         try:
             yield
         except Exception as error:
-            self.errors += 1
-            self.last_error = f"{type(error).__name__}: {error}"[:300]
+            self.fail(error)
+
+    def fail(self, error: BaseException | str) -> None:
+        """Count a failure, keeping its text."""
+        self.errors += 1
+        self.last_error = (error if isinstance(error, str) else f"{type(error).__name__}: {error}")[:300]
 
     def values(self, metric: str) -> list[float]:
         """Every value of `metric`, rounds pooled."""
@@ -151,16 +220,17 @@ def check_reply(name: str, reply: str, expected: str) -> None:
         raise RuntimeError(f"{name}: unexpected reply {reply[:200]!r} (expected {expected!r})")
 
 
-def paired_ratio(ours: Samples, reference: Samples, metric: str = "cpu") -> tuple[float, float, float] | None:
-    """Median ratio of two contenders' `metric` within each round (adjacent in time), summarised over rounds.
+def paired(
+    ours: Samples, reference: Samples, metric: str = "cpu", compare: Callable[[float, float], float] = operator.truediv
+) -> tuple[float, float, float, int] | None:
+    """`compare` (ratio by default) of two contenders' medians of `metric` within each round (adjacent in time).
 
-    Returns (median, 25th, 75th percentile) of the per-round ratios: drift that hits a whole round
-    cancels out, and the spread shows how much of a difference is noise.
+    Returns the median, 25th and 75th percentile of the per-round figures, and how many rounds:
+    drift that hits a whole round cancels out, and the spread shows how much of a difference is noise.
     """
     pairs = zip(ours.round_medians(metric), reference.round_medians(metric), strict=False)
-    ratios = [mine / theirs for mine, theirs in pairs if mine and theirs]
-    if not ratios:
+    figures = [compare(mine, theirs) for mine, theirs in pairs if mine and theirs]
+    middle, low, high = median(figures), percentile(figures, 25), percentile(figures, 75)
+    if middle is None or low is None or high is None:
         return None
-    middle, low, high = median(ratios), percentile(ratios, 25), percentile(ratios, 75)
-    assert middle is not None and low is not None and high is not None
-    return middle, low, high
+    return middle, low, high, len(figures)
