@@ -58,6 +58,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     from benchmarks.fresh_loop import fresh_loop_section
     from benchmarks.imports import import_section
     from benchmarks.ingest import embedding_section, rerank_section
+    from benchmarks.open_models import open_model_sections
     from benchmarks.plot import fanout_plot
     from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_plot, scale_sections
     from benchmarks.server import CHAT_MODEL, EmulatorProcess
@@ -79,6 +80,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
         sections += current.stage(
             "per-call CPU and wall (model and agent layers)", lambda: per_call_sections(fast, sizes)
         )
+        sections += current.stage("open-model handling (CPU per call)", lambda: open_model_sections(fast, sizes))
         sections.append(current.stage("streaming", lambda: streaming_section(slow, sizes)))
         sections.append(current.stage("first token in a fresh loop", lambda: fresh_loop_section(fast, sizes)))
         load = current.stage(

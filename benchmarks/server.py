@@ -30,6 +30,7 @@ EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 EMBED_DIMENSIONS = 384
 RERANK_MODEL = "Qwen/Qwen3-Reranker-0.6B"
 SHORT_REPLY = "Hello from the DeepInfra emulator."
+NO_FAMILY_MODEL = "acme/custom-model"
 STREAM_CHUNKS = 2000
 
 
@@ -47,6 +48,7 @@ def serve(stream_chunks: int = STREAM_CHUNKS) -> None:
 
     fast = DeepInfraEmulator(api_key=API_KEY, record=False).start()
     fast.always(Reply(content=SHORT_REPLY))
+    fast.add_model(NO_FAMILY_MODEL)  # the open-model section's control: a model in no family
     stream = DeepInfraEmulator(api_key=API_KEY, record=False).start()
     stream.always(Reply(content=long_reply(stream_chunks), chunks=stream_chunks))
     print(json.dumps({"fast": fast.port, "stream": stream.port}), flush=True)
