@@ -112,11 +112,12 @@ def _creates(target: Target, client: Any) -> dict[str, Callable[..., Any]]:
     return creates
 
 
-def _reply(completion: Any) -> str:
+def reply(completion: Any) -> str:
+    """A chat completion's text."""
     return str(completion.choices[0].message.content)
 
 
-def _checked(run: Any) -> str:
+def run_content(run: Any) -> str:
     """An agno run's content, raising when the run ended in anything but success."""
     status = getattr(run, "status", None)
     if getattr(status, "value", status) != "COMPLETED":
@@ -134,7 +135,7 @@ def model_calls(target: Target) -> dict[str, Call]:
     from agno.models.message import Message
 
     def sdk(create: Callable[..., Any]) -> Call:
-        return lambda: _reply(create(messages=_messages()))
+        return lambda: reply(create(messages=_messages()))
 
     def agno(model: Any) -> Call:
         return lambda: str(model.response(messages=[Message(role="user", content=PROMPT)]).content)
@@ -150,7 +151,7 @@ def agent_calls(target: Target) -> dict[str, Call]:
 
     def agent_run(model: Any) -> Call:
         agent = Agent(model=model, telemetry=False)
-        return lambda: _checked(agent.run(PROMPT))
+        return lambda: run_content(agent.run(PROMPT))
 
     return {name: agent_run(model) for name, model in _agno_models(target).items()}
 
@@ -191,7 +192,7 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
 
     def sdk(create: Callable[..., Any]) -> AsyncCall:
         async def call() -> str:
-            return _reply(await create(messages=_messages()))
+            return reply(await create(messages=_messages()))
 
         return call
 
@@ -199,7 +200,7 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
         agent = Agent(model=models[name], telemetry=False)
 
         async def call() -> str:
-            return _checked(await agent.arun(PROMPT))
+            return run_content(await agent.arun(PROMPT))
 
         return call
 

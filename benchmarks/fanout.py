@@ -24,7 +24,7 @@ from benchmarks.contenders import (
     Target,
     async_calls,
 )
-from benchmarks.measure import Job, Samples, check_reply, event_loop, interleaved, keep, median
+from benchmarks.measure import Job, Samples, event_loop, interleaved, keep, median, timed
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import SHORT_REPLY
 
@@ -48,20 +48,11 @@ def _values(record: Samples, level: int) -> dict[str, float | None]:
     }
 
 
-async def _timed(call: AsyncCall) -> tuple[float, str | None]:
-    start = time.perf_counter()
-    try:
-        check_reply("fan-out", await call(), SHORT_REPLY)
-    except Exception as error:
-        return time.perf_counter() - start, f"{type(error).__name__}: {error}"[:300]
-    return time.perf_counter() - start, None
-
-
 def fanout_job(call: AsyncCall, level: int, run: Resolve, server_cpu: CpuClock | None) -> Job:
     """One round: start `level` calls at once, wait for all; their latencies, failures and emulator CPU."""
 
     async def together() -> list[tuple[float, str | None]]:
-        return await asyncio.gather(*(_timed(call) for _ in range(level)))
+        return await asyncio.gather(*(timed(call, SHORT_REPLY) for _ in range(level)))
 
     def job() -> dict[str, Any]:
         server0 = server_cpu() if server_cpu else 0.0

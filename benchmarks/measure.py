@@ -22,7 +22,7 @@ import inspect
 import operator
 import statistics
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,6 +218,16 @@ def check_reply(name: str, reply: str, expected: str) -> None:
     """Fail fast when a contender did not get the emulator's scripted answer."""
     if expected not in reply:
         raise RuntimeError(f"{name}: unexpected reply {reply[:200]!r} (expected {expected!r})")
+
+
+async def timed(call: Callable[[], Awaitable[str]], expected: str) -> tuple[float, str | None]:
+    """Seconds one async call took, and the text of its failure (None when its reply held `expected`)."""
+    start = time.perf_counter()
+    try:
+        check_reply("async call", await call(), expected)
+    except Exception as error:
+        return time.perf_counter() - start, f"{type(error).__name__}: {error}"[:300]
+    return time.perf_counter() - start, None
 
 
 def paired(
