@@ -149,44 +149,32 @@ def _paired_notes(samples: dict[str, Samples], references: tuple[str, ...], metr
 def per_call_sections(target: Target, sizes: Sizes) -> list[Section]:
     """Model layer (`model.response` / `create` / `litellm.completion`) and agent layer (`Agent.run`)."""
 
-    model = keep("per_call_model", time_calls(model_calls(target), sizes))
-    agent = keep("per_call_agent", time_calls(agent_calls(target), sizes))
     count = sizes.rounds * sizes.batch
-    model_section = Section(
-        key="per_call_model",
-        title="Non-streamed call, model layer",
-        description=(
-            f"Medians of {count} calls per contender ({sizes.rounds} interleaved rounds of {sizes.batch}, after "
-            f"{sizes.warmup_calls} warm-up calls): `model.response(messages=[Message(...)])` for the agno classes, "
-            "`client.chat.completions.create` for the raw SDK, `litellm.completion` for LiteLLM. Short fixed reply."
-        ),
-        metrics=CALL_METRICS,
-        rows=_rows(model, _call_values),
-        raw_ref=RAW,
-        agno_ref=AGNO,
-        notes=_paired_notes(model, (RAW, AGNO)),
-        checks=[
-            Check("model layer: client CPU/call of ours <= agno's built-in", OURS, "cpu_us", "ratio_max", 1.0, AGNO),
-            Check("model layer: client CPU/call of ours <= 1.10x raw SDK", OURS, "cpu_us", "ratio_max", 1.10, RAW),
-        ],
+    model = (
+        f"Medians of {count} calls per contender ({sizes.rounds} interleaved rounds of {sizes.batch}, after "
+        f"{sizes.warmup_calls} warm-up calls): `model.response(messages=[Message(...)])` for the agno classes, "
+        "`client.chat.completions.create` for the raw SDK, `litellm.completion` for LiteLLM. Short fixed reply."
     )
-    agent_section = Section(
-        key="per_call_agent",
-        title="Non-streamed call, agent layer",
-        description=(
-            f"Medians of {count} `Agent(model=...).run(prompt)` calls per contender (no tools, no storage). The raw "
-            "SDK has no agent layer; LiteLLM's row is agno's `agno.models.litellm.LiteLLM` model in an Agent."
-        ),
-        metrics=CALL_METRICS,
-        rows=_rows(agent, _call_values, "no agent layer"),
-        raw_ref=RAW,
-        agno_ref=AGNO,
-        notes=_paired_notes(agent, (AGNO,)),
-        checks=[
-            Check("agent layer: client CPU/call of ours <= agno's built-in", OURS, "cpu_us", "ratio_max", 1.0, AGNO)
-        ],
+    agent = (
+        f"Medians of {count} `Agent(model=...).run(prompt)` calls per contender (no tools, no storage). The raw "
+        "SDK has no agent layer; LiteLLM's row is agno's `agno.models.litellm.LiteLLM` model in an Agent."
     )
-    return [model_section, agent_section]
+    bounds = {AGNO: (1.0, "agno's built-in"), RAW: (1.10, "1.10x raw SDK")}
+    sections = []
+    for layer, calls, description, references, absent in (
+        ("model", model_calls, model, (RAW, AGNO), ""),
+        ("agent", agent_calls, agent, (AGNO,), "no agent layer"),
+    ):
+        samples = keep(f"per_call_{layer}", time_calls(calls(target), sizes))
+        checks = [
+            Check(f"{layer} layer: client CPU/call of ours <= {what}", OURS, "cpu_us", "ratio_max", bound, reference)
+            for reference, (bound, what) in bounds.items()
+            if reference in references
+        ]
+        title = f"Non-streamed call, {layer} layer"
+        rows, notes = _rows(samples, _call_values, absent), _paired_notes(samples, references)
+        sections.append(Section(f"per_call_{layer}", title, description, CALL_METRICS, rows, RAW, AGNO, notes, checks))
+    return sections
 
 
 def streaming_section(target: Target, sizes: Sizes) -> Section:

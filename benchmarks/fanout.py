@@ -113,21 +113,12 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
     server0 = server_cpu() if server_cpu else 0.0
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - wall0
-    cpu = time.process_time() - cpu0
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     server = (server_cpu() - server0) if server_cpu else 0.0
     if done == 0:
         raise RuntimeError(f"capacity probe: all {failed.errors} requests failed; last error: {failed.last_error}")
-    return Capacity(
-        requests_per_second=done / wall,
-        concurrency=concurrency,
-        seconds=wall,
-        requests=done,
-        errors=failed.errors,
-        client_cpu_share=cpu / wall,
-        emulator_cpu_share=server / wall,
-        last_error=failed.last_error,
-    )
+    shares = (cpu / wall, server / wall)
+    return Capacity(done / wall, concurrency, wall, done, failed.errors, *shares, failed.last_error)
 
 
 @dataclass

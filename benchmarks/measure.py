@@ -23,7 +23,7 @@ import operator
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,34 +39,8 @@ Job = Callable[[], Any]
 
 def rotated(names: Sequence[str], shift: int) -> list[str]:
     """`names` rotated left by `shift`: round r starts with a different contender each time."""
-    if not names:
-        return []
-    shift %= len(names)
+    shift = shift % len(names) if names else 0
     return [*names[shift:], *names[:shift]]
-
-
-def schedule(samples: dict[str, Samples], rounds: int) -> Iterator[tuple[str, Samples]]:
-    """Each contender and its samples once per round, in an order that rotates each round.
-
-    `gc.collect()` runs before each, and the samples record into that round.
-    """
-    for round_index in range(rounds):
-        for name in rotated(list(samples), round_index):
-            samples[name].next_round(round_index)
-            gc.collect()
-            yield name, samples[name]
-
-
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Collect, then move every surviving object out of the collector's view for the block (all contenders alike)."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        gc.collect()
 
 
 def interleaved(
@@ -84,25 +58,34 @@ def interleaved(
     another) and `wall` seconds, plus the metrics a job returns as a dict (seconds, or lists of
     them; under "errors", the failures of a run that went on). First `warmup_runs` of each warm-up
     (or job): their failure ends the stage. In the rounds, an exception counts as the contender's
-    failure. `frozen` keeps the warm-up's heap out of the collector's view (every contender alike).
+    failure, and `gc.collect()` runs before each job's batch. `frozen` moves what survived the
+    warm-ups out of the collector's view for the rounds (`gc.freeze()`, every contender alike).
     """
     for warmup in (warmups or jobs).values():
         for _ in range(warmup_runs):
             warmup()
     samples = {name: Samples() for name in jobs}
     process_time, perf_counter = time.process_time, time.perf_counter
-    with frozen_heap() if frozen else nullcontext():
-        for name, record in schedule(samples, rounds):
-            job = jobs[name]
-            for _ in range(batch):
-                with record.attempt():
-                    cpu0, wall0 = process_time(), perf_counter()
-                    result = job()
-                    wall1, cpu1 = perf_counter(), process_time()
-                    extra = dict(result) if isinstance(result, dict) else {}
-                    for error in extra.pop("errors", ()):
-                        record.fail(error)
-                    record.add(cpu=cpu1 - cpu0, wall=wall1 - wall0, **extra)
+    gc.collect()
+    if frozen:
+        gc.freeze()
+    try:
+        for round_index in range(rounds):
+            for name in rotated(list(jobs), round_index):
+                record, job = samples[name], jobs[name]
+                record.current = round_index  # rounds stay aligned across contenders for pairing
+                gc.collect()
+                for _ in range(batch):
+                    with record.attempt():
+                        cpu0, wall0 = process_time(), perf_counter()
+                        result = job()
+                        wall1, cpu1 = perf_counter(), process_time()
+                        extra = dict(result) if isinstance(result, dict) else {}
+                        for error in extra.pop("errors", ()):
+                            record.fail(error)
+                        record.add(cpu=cpu1 - cpu0, wall=wall1 - wall0, **extra)
+    finally:
+        gc.unfreeze()
     return samples
 
 
@@ -139,10 +122,6 @@ class Samples:
     errors: int = 0
     last_error: str = ""
     current: int = 0  # the round `add` records into
-
-    def next_round(self, index: int) -> None:
-        """Record later `add`s into round `index` (rounds stay aligned across contenders for pairing)."""
-        self.current = index
 
     def add(self, **seconds: float | Sequence[float]) -> None:
         """Record one measurement (or a list of them) of each named metric in the current round."""

@@ -9,7 +9,7 @@ The child hosts one `DeepInfraEmulator` per *profile*, each on its own loopback 
 Two ports instead of one script keep the public emulator API untouched: a scripted `always`
 rule applies to every request of a route, so the long reply needs an emulator of its own.
 
-`python -m benchmarks.server capped C S R` serves one emulator with DeepInfra's concurrency cap
+`python -m benchmarks.server N C S R` serves one emulator with DeepInfra's concurrency cap
 instead (C requests per model at once, S seconds each, `Retry-After: R`) for the scale-out
 simulation; each line "stats" on stdin answers with the cap's counts and in-flight timeline.
 """
@@ -42,41 +42,33 @@ def long_reply(chunks: int) -> str:
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def serve(stream_chunks: int = STREAM_CHUNKS) -> None:
-    """Child process body: start both emulators, print their ports, serve until stdin closes."""
+def serve(stream_chunks: int, capped: tuple[int, float, float] | None = None) -> None:
+    """Child process body: start the emulators, print their ports, serve until stdin closes.
+
+    `capped` (cap, service time, Retry-After): one capped emulator instead, and each "stats" line on
+    stdin is answered with its counters.
+    """
     from agno_deepinfra.testing import DeepInfraEmulator, Reply
 
-    fast = DeepInfraEmulator(api_key=API_KEY, record=False).start()
+    names = ("concurrency_limit", "service_time", "retry_after")
+    limits: dict[str, Any] = dict(zip(names, capped, strict=True)) if capped else {}
+    fast = DeepInfraEmulator(api_key=API_KEY, record=False, **limits).start()
     fast.always(Reply(content=SHORT_REPLY))
     fast.add_model(NO_FAMILY_MODEL)  # the open-model section's control: a model in no family
-    stream = DeepInfraEmulator(api_key=API_KEY, record=False).start()
-    stream.always(Reply(content=long_reply(stream_chunks), chunks=stream_chunks))
-    print(json.dumps({"fast": fast.port, "stream": stream.port}), flush=True)
-    try:
-        sys.stdin.read()  # EOF (the parent closed the pipe or died) means stop
-    finally:
-        fast.stop()
-        stream.stop()
-
-
-def serve_capped(cap: int, service_time: float, retry_after: float) -> None:
-    """Child process body for the scale-out runs: one capped emulator; "stats" lines read its counters."""
-    from agno_deepinfra.testing import DeepInfraEmulator, Reply
-
-    emulator = DeepInfraEmulator(
-        api_key=API_KEY, record=False, concurrency_limit=cap, service_time=service_time, retry_after=retry_after
-    ).start()
-    emulator.always(Reply(content=SHORT_REPLY))
-    print(json.dumps({"fast": emulator.port, "stream": emulator.port}), flush=True)
+    emulators = [fast]
+    if capped is None:
+        emulators.append(DeepInfraEmulator(api_key=API_KEY, record=False).start())
+        emulators[1].always(Reply(content=long_reply(stream_chunks), chunks=stream_chunks))
+    print(json.dumps({"fast": fast.port, "stream": emulators[-1].port}), flush=True)
     try:
         for line in sys.stdin:  # EOF (the parent closed the pipe or died) means stop
             if line.strip() == "stats":
-                stats = {"rejected": emulator.rejected(), "peak": max(emulator.cap.peak.values(), default=0)}
-                timelines = {"timeline": emulator.cap.timeline, "rejections": emulator.cap.rejections}
-                print(json.dumps({**stats, **timelines}), flush=True)
-                emulator.cap.reset()
+                stats = {"rejected": fast.rejected(), "peak": max(fast.cap.peak.values(), default=0)}
+                print(json.dumps({**stats, "timeline": fast.cap.timeline}), flush=True)
+                fast.cap.reset()
     finally:
-        emulator.stop()
+        for emulator in emulators:
+            emulator.stop()
 
 
 @dataclass(frozen=True)
@@ -113,9 +105,7 @@ class EmulatorProcess:
         self.endpoints: Endpoints | None = None
 
     def __enter__(self) -> Endpoints:
-        command = [sys.executable, "-m", "benchmarks.server", str(self.stream_chunks)]
-        if self.capped is not None:
-            command = [sys.executable, "-m", "benchmarks.server", "capped", *map(str, self.capped)]
+        command = [sys.executable, "-m", "benchmarks.server", str(self.stream_chunks), *map(str, self.capped or ())]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -168,8 +158,7 @@ class EmulatorProcess:
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["capped"]:
-        serve_capped(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
-    else:
-        serve(int(sys.argv[1]) if len(sys.argv) > 1 else STREAM_CHUNKS)
+if __name__ == "__main__":  # `python -m benchmarks.server CHUNKS [CAP SERVICE RETRY_AFTER]`
+    cap_args = sys.argv[2:5]
+    capped = (int(cap_args[0]), float(cap_args[1]), float(cap_args[2])) if cap_args else None
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else STREAM_CHUNKS, capped)
