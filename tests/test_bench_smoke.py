@@ -192,7 +192,7 @@ def test_the_readme_block_renders_from_a_fresh_run(results: tuple[Path, dict[str
     from benchmarks.readme import generated_block
 
     _, data = results
-    block = generated_block(data, None)  # a run with scale-out sections needs no SCALE.md
+    block = generated_block(data)
     for key in ("scale_one_process", "scale_processes"):
         section = next(section for section in data["sections"] if section["key"] == key)
         assert all(f"| {row['label']} | {row['values']['completed']:,.0f} |" in block for row in section["rows"])
