@@ -16,10 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletionUserMessageParam
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 RAW = "raw_sdk"
@@ -60,10 +57,8 @@ class Target:
     model: str
 
 
-def _messages() -> list[ChatCompletionUserMessageParam]:
-    from openai.types.chat import ChatCompletionUserMessageParam
-
-    return [ChatCompletionUserMessageParam(role="user", content=PROMPT)]
+def _messages() -> list[dict[str, str]]:
+    return [{"role": "user", "content": PROMPT}]  # a fresh list per call, as a caller builds it
 
 
 def _agno_models(target: Target) -> dict[str, Any]:

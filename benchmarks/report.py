@@ -77,19 +77,12 @@ class Section:
 
     def evaluate(self, check: Check) -> tuple[float | None, bool | None]:
         """(the measured ratio, difference or value, whether it meets the bound); None when unmeasured."""
-        value = self.value(check.row, check.metric)
-        base = self.value(check.ref, check.metric) if check.ref else None
-        if value is None or (check.ref is not None and base is None):
+        ratio = check.kind.startswith("ratio")
+        value, base = self.value(check.row, check.metric), self.value(check.ref, check.metric) if check.ref else 0.0
+        if value is None or base is None or (ratio and not base):
             return None, None
-        if check.kind == "value_max":
-            return value, value <= check.bound
-        assert base is not None
-        if check.kind == "diff_max":
-            return value - base, value - base <= check.bound
-        measured = value / base if base else None
-        if measured is None:
-            return None, None
-        return measured, measured <= check.bound if check.kind == "ratio_max" else measured >= check.bound
+        measured = value / base if ratio else value - base  # a plain value has no reference: base 0
+        return measured, measured >= check.bound if check.kind == "ratio_min" else measured <= check.bound
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Section:
