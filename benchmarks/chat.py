@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from functools import partial
 
 from benchmarks.config import Sizes
-from benchmarks.contenders import (
-    AGNO,
-    CONTENDERS,
-    HAS_LITELLM,
-    LABELS,
-    LITELLM,
-    OURS,
-    RAW,
-    SKIPPED_ROW,
-    Call,
-    Stream,
-    Target,
-    agent_calls,
-    model_calls,
-    streams,
-)
+from benchmarks.contenders import AGNO, LABELS, OURS, RAW, Call, Stream, Target, agent_calls, model_calls, streams
 from benchmarks.measure import Job, Samples, check_reply, interleaved, keep, paired
-from benchmarks.report import Check, Metric, Row, Section
+from benchmarks.report import Check, Metric, Section, contender_rows
 from benchmarks.server import SHORT_REPLY, long_reply
 
-Values = Callable[[Samples], dict[str, float | None]]
 CALL_METRICS = [
     Metric("cpu_us", "client CPU / call (µs)", ratio=True),
     Metric("wall_us", "wall / call (µs)", ratio=True),
@@ -104,19 +87,6 @@ def _stream_values(record: Samples, chunks: int) -> dict[str, float | None]:
     }
 
 
-def _rows(samples: dict[str, Samples], values: Values, missing_note: str = "") -> list[Row]:
-    rows = []
-    for name in CONTENDERS:
-        record = samples.get(name)
-        if record is None:
-            absent = name == LITELLM and not HAS_LITELLM
-            rows.append(Row(name, name, LABELS[name], {}, SKIPPED_ROW if absent else missing_note))
-            continue
-        note = f"last error: {record.last_error}" if record.errors else ""
-        rows.append(Row(name, name, LABELS[name], values(record), note))
-    return rows
-
-
 def _paired_notes(samples: dict[str, Samples], references: tuple[str, ...], metric: str = "cpu") -> list[str]:
     """Per-round paired figures of ours against each reference, with their spread.
 
@@ -172,7 +142,7 @@ def per_call_sections(target: Target, sizes: Sizes) -> list[Section]:
             if reference in references
         ]
         title = f"Non-streamed call, {layer} layer"
-        rows, notes = _rows(samples, _call_values, absent), _paired_notes(samples, references)
+        rows, notes = contender_rows(samples, _call_values, absent), _paired_notes(samples, references)
         sections.append(Section(f"per_call_{layer}", title, description, CALL_METRICS, rows, RAW, AGNO, notes, checks))
     return sections
 
@@ -199,7 +169,7 @@ def streaming_section(target: Target, sizes: Sizes) -> Section:
             Metric("chunks", "chunks"),
             Metric("errors", "errors"),
         ],
-        rows=_rows(samples, lambda record: _stream_values(record, sizes.stream_chunks)),
+        rows=contender_rows(samples, lambda record: _stream_values(record, sizes.stream_chunks)),
         raw_ref=RAW,
         agno_ref=AGNO,
         notes=[

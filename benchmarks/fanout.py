@@ -10,22 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.config import Sizes
-from benchmarks.contenders import (
-    AGNO,
-    HAS_LITELLM,
-    LABELS,
-    LITELLM,
-    OURS,
-    OURS_AIOHTTP,
-    RAW,
-    RAW_AIOHTTP,
-    SKIPPED_ROW,
-    VARIANT_OF,
-    Target,
-    async_calls,
-)
+from benchmarks.contenders import AGNO, OURS, OURS_AIOHTTP, RAW, RAW_AIOHTTP, Target, async_calls
 from benchmarks.measure import Job, Samples, event_loop, interleaved, keep, median, timed
-from benchmarks.report import Check, Metric, Row, Section
+from benchmarks.report import Check, Metric, Section, contender_rows
 from benchmarks.server import SHORT_REPLY
 
 AsyncCall = Callable[[], Awaitable[str]]
@@ -205,12 +192,6 @@ def _checks(level: int) -> list[Check]:
 
 
 def _fanout_section(level: int, samples: dict[str, Samples], rounds: int) -> Section:
-    rows = []
-    for name, record in samples.items():
-        note = f"last error: {record.last_error}" if record.errors else ""
-        rows.append(Row(name, VARIANT_OF.get(name, name), LABELS[name], _values(record, level), note))
-    if not HAS_LITELLM:
-        rows.insert(min(3, len(rows)), Row(LITELLM, LITELLM, LABELS[LITELLM], {}, SKIPPED_ROW))
     return Section(
         key=f"fanout_{level}",
         title=f"Async fan-out: {level:,} concurrent calls",
@@ -229,7 +210,7 @@ def _fanout_section(level: int, samples: dict[str, Samples], rounds: int) -> Sec
             Metric("client_cpu_us", "client CPU / call (µs)", digits=0),
             Metric("emulator_cpu_us", "emulator CPU / call (µs)", digits=0),
         ],
-        rows=rows,
+        rows=contender_rows(samples, lambda record: _values(record, level)),
         raw_ref=RAW,
         agno_ref=AGNO,
         notes=_spread_notes(samples, level) + _transport_notes(samples),

@@ -76,9 +76,7 @@ def open_model_sections(target: Target, sizes: Sizes) -> list[Section]:
 
 
 def _row(mode: str, own: Samples, default: Samples) -> Row:
-    low = middle = high = None
-    if summary := paired(own, default):
-        middle, low, high, _ = summary
+    middle, low, high, _ = paired(own, default) or (None, None, None, 0)
     values = {"own_us": own.stat("cpu", scale=1e6), "default_us": default.stat("cpu", scale=1e6)}
     values |= {"x_default": middle, "x_p25": low, "x_p75": high, "errors": float(own.errors + default.errors)}
     note = "; ".join(f"last error: {record.last_error}" for record in (own, default) if record.errors)

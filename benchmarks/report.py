@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from benchmarks.contenders import LABELS
+from benchmarks.contenders import CONTENDERS, HAS_LITELLM, LABELS, LITELLM, SKIPPED_ROW, VARIANT_OF
+from benchmarks.measure import Samples
 
+Values = dict[str, float | None]
 CheckKind = Literal["ratio_max", "ratio_min", "diff_max", "value_max"]
 
 
@@ -114,6 +117,23 @@ class Section:
             measured, passed = self.evaluate(check)
             checks.append({**asdict(check), "measured": measured, "passed": passed})
         return {**asdict(self), "rows": rows, "checks": checks}
+
+
+def contender_rows(samples: dict[str, Samples], values: Callable[[Samples], Values], absent: str = "") -> list[Row]:
+    """A row per contender, in their order, then the variants measured (aiohttp).
+
+    A contender without samples gets `absent` as its note, LiteLLM's that it is not installed.
+    """
+    rows = []
+    for name in (*CONTENDERS, *VARIANT_OF):
+        record = samples.get(name)
+        if record is not None:
+            note = f"last error: {record.last_error}" if record.errors else ""
+            rows.append(Row(name, VARIANT_OF.get(name, name), LABELS[name], values(record), note))
+        elif name in CONTENDERS:
+            note = SKIPPED_ROW if name == LITELLM and not HAS_LITELLM else absent
+            rows.append(Row(name, name, LABELS[name], {}, note))
+    return rows
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:

@@ -59,8 +59,8 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     from benchmarks.imports import import_section
     from benchmarks.ingest import embedding_section, rerank_section
     from benchmarks.open_models import open_model_sections
-    from benchmarks.plot import fanout_plot
-    from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_plot, scale_sections
+    from benchmarks.plot import fanout_plot, scale_plot
+    from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_sections
     from benchmarks.server import CHAT_MODEL, EmulatorProcess
 
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -293,45 +293,13 @@ def _notes(rows: list[Row]) -> list[str]:
     return [f"Runs failed (out of retries) in: {', '.join(failed)}."]
 
 
-def scale_plot(results: ScaleResults, path: Any) -> None:
-    """Requests in flight at the emulator over time, one panel per part, one line per mode."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sizes = results.sizes
-    figure, axes = plt.subplots(1, 2, figsize=(13, 4.6), squeeze=False)
-    for axis, prefix, title in zip(
-        axes[0], ("a_", "b_"), ("(a) one process", f"(b) {sizes.workers} processes sharing the cap"), strict=True
-    ):
-        for key, timeline in results.timelines.items():
-            if key.startswith(prefix) and timeline:
-                times, counts = zip(*timeline, strict=True)
-                axis.step(times, counts, where="post", label=results.labels[key], linewidth=1.2)
-        axis.axhline(sizes.cap, color="black", linestyle="--", linewidth=0.8, label=f"cap C = {sizes.cap}")
-        axis.axvline(
-            sizes.ideal, color="grey", linestyle=":", linewidth=0.8, label=f"ideal makespan {sizes.ideal:.1f} s"
-        )
-        axis.set_title(title)
-        axis.set_xlabel("seconds since the batch started")
-        axis.set_ylabel("requests in flight at the server")
-        axis.grid(alpha=0.3)
-        axis.legend(loc="upper right", fontsize=7)
-    figure.suptitle(
-        f"{sizes.runs:,} agent runs against a per-model cap of {sizes.cap}, {sizes.service:g} s per request"
-    )
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
 def main() -> None:
     """`python -m benchmarks.scale [--quick]`: the scale-out sections alone, printed as Markdown."""
     import argparse
     from pathlib import Path
 
     from benchmarks.environment import apply_quiet_env, forbid_remote_hosts
+    from benchmarks.plot import scale_plot
     from benchmarks.report import checks_markdown, section_markdown
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale")
