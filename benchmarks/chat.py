@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import time
+from collections.abc import Callable
 from functools import partial
 
 from benchmarks.config import Sizes
@@ -17,6 +19,22 @@ CALL_METRICS = [
     Metric("wall_p90_us", "wall p90 (µs)"),
     Metric("errors", "errors"),
 ]
+
+# Per-round paired figures of ours against a reference: how to compare the round medians, and the
+# note that reports the median, interquartile range and rounds. CPU per call as a ratio; client CPU
+# to first token as a difference (one stream per round).
+PAIRED: dict[str, tuple[Callable[[float, float], float], str]] = {
+    "cpu": (
+        operator.truediv,
+        "Paired per-round CPU ratio ours / {reference}: median {0:.3f}, interquartile range {1:.3f} to {2:.3f} "
+        "over {3} rounds (the spread is the noise floor of this machine: differences inside it are not significant).",
+    ),
+    "ttft_cpu": (
+        lambda ours, theirs: (ours - theirs) * 1e3,
+        "Paired per-round TTFT client CPU, ours - {reference}: median {0:+.3f} ms, interquartile range {1:+.3f} to "
+        "{2:+.3f} ms over {3} rounds.",
+    ),
+}
 
 
 def time_calls(calls: dict[str, Call], sizes: Sizes) -> dict[str, Samples]:
@@ -88,31 +106,13 @@ def _stream_values(record: Samples, chunks: int) -> dict[str, float | None]:
 
 
 def _paired_notes(samples: dict[str, Samples], references: tuple[str, ...], metric: str = "cpu") -> list[str]:
-    """Per-round paired figures of ours against each reference, with their spread.
-
-    CPU per call as a ratio; client CPU to first token as a difference (one stream per round).
-    """
+    """Per-round paired figures of ours against each reference, with their spread (the sentences of PAIRED)."""
+    compare, sentence = PAIRED[metric]
     notes = []
     for reference in references:
-        if OURS not in samples or reference not in samples:
-            continue
-        if metric == "cpu":
-            summary = paired(samples[OURS], samples[reference])
-            what, unit, sign = f"CPU ratio ours / {LABELS[reference]}", "", ""
-        else:
-            summary = paired(samples[OURS], samples[reference], metric, lambda a, b: (a - b) * 1e3)
-            what, unit, sign = f"TTFT client CPU, ours - {LABELS[reference]}", " ms", "+"
-        if summary is not None:
-            middle, low, high, rounds = summary
-            notes.append(
-                f"Paired per-round {what}: median {middle:{sign}.3f}{unit}, interquartile range {low:{sign}.3f} to "
-                f"{high:{sign}.3f}{unit} over {rounds} rounds"
-                + (
-                    " (the spread is the noise floor of this machine: differences inside it are not significant)."
-                    if metric == "cpu"
-                    else "."
-                )
-            )
+        present = OURS in samples and reference in samples
+        if present and (summary := paired(samples[OURS], samples[reference], metric, compare)):
+            notes.append(sentence.format(*summary, reference=LABELS[reference]))
     return notes
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,12 +40,15 @@ def _ingest_values(record: Samples, texts: int, measured: int) -> dict[str, floa
 
 @dataclass(frozen=True)
 class Embedding:
-    """One embedding contender: a label, its row's contender, and a run over a list of texts."""
+    """One embedding contender: a label, its row's contender, and a run over a list of texts.
+
+    The run returns the vectors, or (vectors, usage) as agno's embedders do, or an awaitable of either.
+    """
 
     key: str
     contender: str
     label: str
-    run: Callable[[list[str]], Vectors | Awaitable[Vectors]]
+    run: Callable[[list[str]], Any]
     sample: int | None = None  # embed only this many texts and scale (linear per-text paths)
 
 
@@ -54,6 +57,7 @@ def embedding_job(item: Embedding, texts: list[str], run: Resolve) -> Job:
 
     def job() -> None:
         vectors = run(item.run(texts))
+        vectors = vectors[0] if isinstance(vectors, tuple) else vectors
         if len(vectors) != len(texts) or any(len(vector) != EMBED_DIMENSIONS for vector in vectors):
             sizes = sorted({len(vector) for vector in vectors})
             raise RuntimeError(f"{item.key}: {len(vectors)} vectors of sizes {sizes} for {len(texts)} texts")
@@ -96,15 +100,6 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
     ]
     batch_size, encoding = ours.batch_size, ours.encoding_format
 
-    def batched(embedder: Any) -> Callable[[list[str]], Vectors]:
-        return lambda batch: list(embedder.get_embeddings_batch_and_usage(batch)[0])
-
-    def concurrent(embedder: Any) -> Callable[[list[str]], Awaitable[Vectors]]:
-        async def run(batch: list[str]) -> Vectors:
-            return list((await embedder.async_get_embeddings_batch_and_usage(batch))[0])
-
-        return run
-
     def raw_batched(batch: list[str]) -> Vectors:
         vectors: Vectors = []
         for start in range(0, len(batch), batch_size):
@@ -119,19 +114,25 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
             "ours_batched",
             OURS,
             f"DeepInfraEmbedder, batched (sync, {batch_size}/request, default {encoding})",
-            batched(ours),
+            ours.get_embeddings_batch_and_usage,
         ),
         Embedding(
             "ours_concurrent",
             OURS,
             f"DeepInfraEmbedder, batched + {ours.max_concurrency} in flight (async, default {encoding})",
-            concurrent(ours),
+            ours.async_get_embeddings_batch_and_usage,
         ),
         Embedding(
-            "ours_batched_float", OURS, "DeepInfraEmbedder, batched (sync), encoding_format=float", batched(ours_float)
+            "ours_batched_float",
+            OURS,
+            "DeepInfraEmbedder, batched (sync), encoding_format=float",
+            ours_float.get_embeddings_batch_and_usage,
         ),
         Embedding(
-            "ours_concurrent_float", OURS, "DeepInfraEmbedder, async, encoding_format=float", concurrent(ours_float)
+            "ours_concurrent_float",
+            OURS,
+            "DeepInfraEmbedder, async, encoding_format=float",
+            ours_float.async_get_embeddings_batch_and_usage,
         ),
         Embedding(
             "agno_per_text",

@@ -29,11 +29,8 @@ SAMPLES_PATH = Path(".cache") / "samples.pyperf.json.gz"
 
 @dataclass
 class Run:
-    """A run in progress: its sizes, where it writes, and how long each stage took."""
+    """A run in progress: how long each stage took."""
 
-    sizes: Sizes
-    output_dir: Path
-    command: str
     started: float = field(default_factory=time.perf_counter)
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -64,7 +61,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     from benchmarks.server import CHAT_MODEL, EmulatorProcess
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    current = Run(sizes, output_dir, command)
+    current = Run()
     meta = machine()
     sections: list[Section] = [current.stage("import cost (fresh interpreters)", lambda: import_section(sizes))]
     emulator = EmulatorProcess(sizes.stream_chunks)

@@ -143,16 +143,11 @@ class EmulatorProcess:
         result: dict[str, Any] = json.loads(process.stdout.readline())
         return result
 
-    @property
-    def pid(self) -> int:
-        """The child's process id."""
-        if self._process is None:
-            raise RuntimeError("the emulator process is not running")
-        return self._process.pid
-
     def cpu_seconds(self) -> float:
         """CPU time (user + system, all threads) the emulator process has used so far."""
-        with open(f"/proc/{self.pid}/stat") as stat:
+        if self._process is None:
+            raise RuntimeError("the emulator process is not running")
+        with open(f"/proc/{self._process.pid}/stat") as stat:
             fields = stat.read().rpartition(")")[2].split()
         # After the command name: the state is field 0, utime field 11 and stime field 12.
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
