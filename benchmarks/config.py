@@ -33,10 +33,9 @@ class Sizes:
     # Reranking: candidates per call and calls per method.
     rerank_candidates: int = 1_000
     rerank_calls: int = 10
-    # Import cost: fresh interpreters per statement; `import_parallel` runs them side by side
-    # (quick mode: less exact, faster); `import_breakdown` adds one `-X importtime` comparison.
+    # Import cost: fresh interpreters per statement, interleaved; `import_breakdown` adds one
+    # `-X importtime` comparison.
     import_runs: int = 4
-    import_parallel: bool = False
     import_breakdown: bool = True
     # Streaming warm-up streams per contender (each checked against the full reply text).
     stream_warmup: int = 1
@@ -64,7 +63,6 @@ QUICK = Sizes(
     rerank_candidates=50,
     rerank_calls=1,
     import_runs=1,
-    import_parallel=True,
     import_breakdown=False,
     stream_warmup=0,
 )

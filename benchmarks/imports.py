@@ -6,10 +6,11 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, HAS_LITELLM, LITELLM, OURS, RAW, SKIPPED_ROW
-from benchmarks.measure import Samples, rotated
+from benchmarks.measure import interleaved
 from benchmarks.report import Metric, Row, Section
 
 # row key -> (contender, statement). `agno_deepinfra` resolves its names lazily, so the package
@@ -36,27 +37,19 @@ print(json.dumps({{"seconds": seconds, "rss_kb": rss_kb(), "base_rss_kb": before
 """
 
 
-def _start(statement: str) -> subprocess.Popen[str]:
+def probe(statement: str) -> dict[str, float]:
+    """Time, RSS and modules of one import statement in a fresh interpreter."""
     command = [sys.executable, "-c", _PROBE.format(statement=statement)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-
-
-def _result(process: subprocess.Popen[str]) -> dict[str, float]:
-    stdout, stderr = process.communicate(timeout=120)
-    if process.returncode != 0:
-        raise RuntimeError(f"import probe failed ({process.returncode}): {stderr.strip()[-500:]}")
-    result: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])
-    return result
-
-
-def probe_all(statements: list[str], parallel: bool) -> list[dict[str, float]]:
-    """Time and RSS of each statement in its own fresh interpreter, one after another or all at once.
-
-    All at once is quick mode's way: contention makes the times rougher.
-    """
-    if parallel:
-        return [_result(process) for process in [_start(statement) for statement in statements]]
-    return [_result(_start(statement)) for statement in statements]
+    done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"import probe failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "seconds": run["seconds"],
+        "rss": run["rss_kb"],
+        "rss_delta": run["rss_kb"] - run["base_rss_kb"],
+        "modules": run["modules"],
+    }
 
 
 def import_times(statement: str) -> dict[str, int]:
@@ -85,13 +78,8 @@ def extra_imports_note(ours: str, theirs: str, top: int = 6) -> str:
 def import_section(sizes: Sizes) -> Section:
     """Import time and RSS of each contender's module, fresh interpreters, interleaved."""
     statements = {key: value for key, value in STATEMENTS.items() if key != LITELLM or HAS_LITELLM}
-    samples = {key: Samples() for key in statements}
-    for round_index in range(sizes.import_runs):
-        order = rotated(list(statements), round_index)
-        results = probe_all([STATEMENTS[key][1] for key in order], sizes.import_parallel)
-        for key, run in zip(order, results, strict=True):
-            delta = run["rss_kb"] - run["base_rss_kb"]
-            samples[key].add(seconds=run["seconds"], rss=run["rss_kb"], rss_delta=delta, modules=run["modules"])
+    jobs = {key: partial(probe, statement) for key, (_, statement) in statements.items()}
+    samples = interleaved(jobs, sizes.import_runs, warmup_runs=0)
     rows = []
     for key, (contender, statement) in statements.items():
         record = samples[key]
@@ -101,12 +89,10 @@ def import_section(sizes: Sizes) -> Section:
             "rss_delta_mb": record.stat("rss_delta", scale=1 / 1024),
             "modules": record.stat("modules"),
         }
-        rows.append(Row(key, contender, f"`{statement}`", values))
+        rows.append(Row(key, contender, f"`{statement}`", values, record.last_error and f"failed: {record.last_error}"))
     if not HAS_LITELLM:
         rows.append(Row(LITELLM, LITELLM, f"`{STATEMENTS[LITELLM][1]}`", {}, SKIPPED_ROW))
     notes = []
-    if sizes.import_parallel:
-        notes.append("Quick mode: the interpreters ran side by side, so these times include contention.")
     if sizes.import_breakdown:
         notes.append(extra_imports_note(STATEMENTS["agno_deepinfra_chat"][1], STATEMENTS[AGNO][1]))
     return Section(
