@@ -108,17 +108,16 @@ def imports(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def capacity(data: dict[str, Any]) -> list[str]:
-    """What the emulator setup sustained (the fan-out plot's title quotes the same figure)."""
-    probe = data["capacity"]
+def capacity(probe: dict[str, Any]) -> str:
+    """What the emulator setup sustained (RESULTS.md and the fan-out plot's title quote the same figure)."""
     ceiling = probe.get("emulator_ceiling_rps")
     alone = f"; the emulator alone would serve about {ceiling:,.0f} requests/s on a full core" if ceiling else ""
-    return [
+    return (
         f"The setup sustained {probe['requests_per_second']:,.0f} requests/s (raw `AsyncOpenAI`, "
         f"{probe['concurrency']} in flight, {probe['errors']} errors; the fan-out plot's title quotes this figure). "
         f"The {probe['bottleneck']} was the limit: client {probe['client_cpu_share']:.0%}, emulator "
         f"{probe['emulator_cpu_share']:.0%} of a core{alone}."
-    ]
+    )
 
 
 def scale(data: dict[str, Any]) -> list[str]:
@@ -168,7 +167,7 @@ def generated_block(data: dict[str, Any]) -> str:
         "",
         *imports(data),
         "",
-        *capacity(data),
+        capacity(data["capacity"]),
         *scaled,
         END,
     ]

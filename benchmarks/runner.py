@@ -11,6 +11,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
 
+from benchmarks import readme
 from benchmarks.config import Sizes
 from benchmarks.contenders import HAS_LITELLM, SKIPPED_LITELLM
 from benchmarks.environment import machine, silence_logging
@@ -144,12 +145,8 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
     """The whole RESULTS.md."""
     packages = ", ".join(f"{name} {version}" for name, version in meta["packages"].items())
     load_start, load_end = meta["load_average_start"], meta["load_average_end"]
-    ceiling_rps = capacity.get("emulator_ceiling_rps")
     probes = ", ".join(
         f"{probe['requests_per_second']:,.0f} req/s at {probe['concurrency']} in flight" for probe in capacity["probes"]
-    )
-    ceiling = (
-        f" (the emulator alone would manage about {ceiling_rps:,.0f} requests/s on a full core)" if ceiling_rps else ""
     )
     lines = [
         "# Benchmarks",
@@ -160,12 +157,9 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         f"- Packages: {packages}.",
         f"- Load average (1/5/15 min) at start {load_start}, at end {load_end}: other processes on these "
         f"{meta['nproc']} cores add noise, which the interleaved rounds spread evenly over the contenders.",
-        f"- **Emulator capacity: {capacity['requests_per_second']:,.0f} requests/s** (trivial chat requests, raw "
-        f"`AsyncOpenAI`, {capacity['concurrency']} in flight for {capacity['seconds']:.1f} s, {capacity['errors']} "
-        f"errors; probes: {probes}). CPU share during the probe: emulator {capacity['emulator_cpu_share']:.0%}, client "
-        f"{capacity['client_cpu_share']:.0%} of one core, so the limit is the {capacity['bottleneck']}"
-        f"{ceiling}. No contender can exceed this rate; throughput ratios near 1.00 mean the setup, not the "
-        "library, is the limit.",
+        f"- **Emulator capacity** (trivial chat requests for {capacity['seconds']:.1f} s; probes: {probes}): "
+        f"{readme.capacity(capacity)} No contender can exceed this rate; throughput ratios near 1.00 mean the "
+        "setup, not the library, is the limit.",
         *[f"- Left out of this run: {note}." for note in meta.get("skipped", [])],
         "",
         '## Targets (the issue\'s "done when")',
@@ -194,11 +188,12 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         "(`python -m benchmarks.server`), so its CPU never counts as client CPU; client CPU is "
         "`time.process_time()` of the benchmark process (all its threads).",
         "- Two emulators in that process: one answers every chat request with a short fixed reply (per-call, agent, "
-        "fan-out), the other streams a fixed reply in exactly `stream_chunks` chunks (streaming). Embeddings and "
-        "rerank scores are the emulator's deterministic unscripted answers.",
+        "open-model, fan-out), the other streams a fixed reply in exactly `stream_chunks` chunks (streaming). "
+        "Embeddings and rerank scores are the emulator's deterministic unscripted answers.",
         "- Contenders run in interleaved rounds whose order rotates every round; `gc.collect()` before every batch, "
-        "and `gc.freeze()` after warm-up for the per-call and streaming stages (applied to all contenders alike). "
-        "Medians and percentiles of timings are pyperf's (`pyperf.Benchmark`, one run per round); a run keeps "
+        "and `gc.freeze()` after warm-up for the per-call, open-model and streaming stages (applied to all "
+        "contenders alike). Medians and percentiles of timings are pyperf's (`pyperf.Benchmark`, one run per round); "
+        "a run keeps "
         f"every timing in `{SAMPLES_PATH}` beside results.json (not committed) for `python -m pyperf stats`, "
         "`hist` or `compare_to` (significance tests).",
         "- Where the client spends its CPU was profiled once (cProfile, pyinstrument, per-step `timeit`, run of "
