@@ -176,11 +176,11 @@ def streams(target: Target) -> dict[str, Stream]:
     return _ordered(calls | {name: agno(models[name]) for name in (AGNO, OURS)})
 
 
-def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
+async def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
     """One concurrent-safe async call per contender (raw `AsyncOpenAI`, `Agent.arun`, `litellm.acompletion`).
 
-    Build these inside the event loop that will await them (async HTTP clients bind to it), and
-    await the returned closer before that loop ends: it closes every async client they opened.
+    Built inside the event loop that will await them (async HTTP clients bind to it); await the
+    returned closer before that loop ends: it closes every async client they opened.
     """
     import openai
     from agno.agent import Agent

@@ -52,7 +52,11 @@ def fanout_job(call: AsyncCall, level: int, run: Resolve, server_cpu: CpuClock |
 
 @dataclass(frozen=True)
 class Capacity:
-    """What the emulator sustained under the raw SDK at high concurrency."""
+    """What the emulator sustained under the raw SDK at high concurrency.
+
+    `emulator_ceiling_rps`: what the emulator could serve with a whole core to itself (requests / its
+    CPU seconds). `bottleneck`: the busier process, the one near a full core limits the setup.
+    """
 
     requests_per_second: float
     concurrency: int
@@ -61,18 +65,9 @@ class Capacity:
     errors: int
     client_cpu_share: float
     emulator_cpu_share: float
+    emulator_ceiling_rps: float | None
+    bottleneck: str
     last_error: str = ""
-
-    @property
-    def emulator_ceiling_rps(self) -> float | None:
-        """Requests/s the emulator could serve with a whole core to itself (requests / its CPU seconds)."""
-        busy = self.emulator_cpu_share * self.seconds
-        return self.requests / busy if busy else None
-
-    @property
-    def bottleneck(self) -> str:
-        """Which process was busier: the one near a full core limits the setup."""
-        return "emulator" if self.emulator_cpu_share >= self.client_cpu_share else "client (raw SDK)"
 
 
 async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_cpu: CpuClock | None) -> Capacity:
@@ -104,8 +99,10 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
     server = (server_cpu() - server0) if server_cpu else 0.0
     if done == 0:
         raise RuntimeError(f"capacity probe: all {failed.errors} requests failed; last error: {failed.last_error}")
-    shares = (cpu / wall, server / wall)
-    return Capacity(done / wall, concurrency, wall, done, failed.errors, *shares, failed.last_error)
+    ceiling = done / server if server else None
+    bottleneck = "emulator" if server >= cpu else "client (raw SDK)"
+    counts = (done / wall, concurrency, wall, done, failed.errors)
+    return Capacity(*counts, cpu / wall, server / wall, ceiling, bottleneck, failed.last_error)
 
 
 @dataclass
@@ -118,16 +115,12 @@ class LoadResults:
     latencies_ms: dict[int, dict[str, list[float]]]
 
 
-async def _built(target: Target) -> tuple[dict[str, AsyncCall], Callable[[], Awaitable[None]]]:
-    return async_calls(target)  # inside the loop that will await them
-
-
 def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> LoadResults:
     """Measure the emulator's capacity, then fan out at each level of `sizes.fanout_levels`."""
 
     closers: list[Callable[[], Any]] = []
     with event_loop(closers) as run:
-        calls, close = run(_built(target))
+        calls, close = run(async_calls(target))
         closers.append(close)
         probes = [
             run(capacity(calls[RAW], concurrency=level, seconds=sizes.capacity_seconds, server_cpu=server_cpu))

@@ -112,12 +112,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
             "skipped": skipped(),
         }
     )
-    capacity = {
-        **vars(load.capacity),
-        "bottleneck": load.capacity.bottleneck,
-        "emulator_ceiling_rps": load.capacity.emulator_ceiling_rps,
-        "probes": [{**vars(probe), "emulator_ceiling_rps": probe.emulator_ceiling_rps} for probe in load.probes],
-    }
+    capacity = {**vars(load.capacity), "probes": [vars(probe) for probe in load.probes]}
     extra = {"capacity": capacity, "scale": {"sizes": vars(scale_sizes)}}
     write_json(output_dir / "results.json", meta, sections, extra)
     dump(output_dir / SAMPLES_PATH)

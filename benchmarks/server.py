@@ -122,15 +122,11 @@ class EmulatorProcess:
         process = self._process
         if process is None:
             return
-        if process.stdin is not None:
-            process.stdin.close()
         try:
-            process.wait(15)
+            process.communicate(timeout=15)  # closes stdin: the child stops at its EOF
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+            process.communicate()
         self._process = None
 
     def stats(self) -> dict[str, Any]:
