@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,6 @@ class Sizes:
     import_breakdown: bool = True
     # Streaming warm-up streams per contender (each checked against the full reply text).
     stream_warmup: int = 1
-
-    def to_json(self) -> dict[str, Any]:
-        """The sizes as a plain dict."""
-        return asdict(self)
 
 
 FULL = Sizes()

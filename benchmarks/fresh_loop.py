@@ -29,11 +29,8 @@ async def _first_token(model: Any) -> float:
     start = time.perf_counter()
     async for response in model.aresponse_stream(messages=[Message(role="user", content=PROMPT)]):
         if getattr(response, "content", None):
-            elapsed = time.perf_counter() - start
-            break
-    else:
-        raise RuntimeError("the stream ended without content")
-    return elapsed
+            return time.perf_counter() - start
+    raise RuntimeError("the stream ended without content")
 
 
 def fresh_loop_section(target: Target, sizes: Sizes) -> Section:

@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,7 +104,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     meta.update(
         {
             "command": command,
-            "sizes": sizes.to_json(),
+            "sizes": asdict(sizes),
             "stage_seconds": current.stages,
             "total_seconds": round(current.elapsed(), 1),
             "load_average_end": [round(value, 2) for value in os.getloadavg()],
