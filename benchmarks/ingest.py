@@ -109,40 +109,26 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
             vectors.extend(list(item.embedding) for item in response.data)
         return vectors
 
-    contenders = [
-        Embedding(
+    ours_runs = (
+        (
             "ours_batched",
-            OURS,
-            f"DeepInfraEmbedder, batched (sync, {batch_size}/request, default {encoding})",
+            f"batched (sync, {batch_size}/request, default {encoding})",
             ours.get_embeddings_batch_and_usage,
         ),
-        Embedding(
+        (
             "ours_concurrent",
-            OURS,
-            f"DeepInfraEmbedder, batched + {ours.max_concurrency} in flight (async, default {encoding})",
+            f"batched + {ours.max_concurrency} in flight (async, default {encoding})",
             ours.async_get_embeddings_batch_and_usage,
         ),
-        Embedding(
-            "ours_batched_float",
-            OURS,
-            "DeepInfraEmbedder, batched (sync), encoding_format=float",
-            ours_float.get_embeddings_batch_and_usage,
-        ),
-        Embedding(
-            "ours_concurrent_float",
-            OURS,
-            "DeepInfraEmbedder, async, encoding_format=float",
-            ours_float.async_get_embeddings_batch_and_usage,
-        ),
-        Embedding(
-            "agno_per_text",
-            AGNO,
-            "agno OpenAIEmbedder, one text per request (enable_batch=False, sync)",
-            per_text,
-            sample=sizes.per_text_sample,
-        ),
-        Embedding("raw_batched", RAW, f"raw openai SDK, batched (sync, {batch_size}/request)", raw_batched),
-    ]
+        ("ours_batched_float", "batched (sync), encoding_format=float", ours_float.get_embeddings_batch_and_usage),
+        ("ours_concurrent_float", "async, encoding_format=float", ours_float.async_get_embeddings_batch_and_usage),
+    )
+    contenders = [Embedding(key, OURS, f"DeepInfraEmbedder, {label}", run) for key, label, run in ours_runs]
+    per_text_label = "agno OpenAIEmbedder, one text per request (enable_batch=False, sync)"
+    contenders.append(Embedding("agno_per_text", AGNO, per_text_label, per_text, sample=sizes.per_text_sample))
+    contenders.append(
+        Embedding("raw_batched", RAW, f"raw openai SDK, batched (sync, {batch_size}/request)", raw_batched)
+    )
     return contenders, closers
 
 

@@ -102,7 +102,6 @@ class EmulatorProcess:
         self.stream_chunks = stream_chunks
         self.capped = capped  # (cap, service time, Retry-After): the scale-out emulator instead
         self._process: subprocess.Popen[str] | None = None
-        self.endpoints: Endpoints | None = None
 
     def __enter__(self) -> Endpoints:
         command = [sys.executable, "-m", "benchmarks.server", str(self.stream_chunks), *map(str, self.capped or ())]
@@ -113,8 +112,7 @@ class EmulatorProcess:
             self._process.wait(10)
             raise RuntimeError(f"the emulator process exited with status {self._process.returncode}")
         ports = json.loads(line)
-        self.endpoints = Endpoints(ports["fast"], ports["stream"])
-        return self.endpoints
+        return Endpoints(ports["fast"], ports["stream"])
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
