@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.config import Sizes
-from benchmarks.contenders import AGNO, OURS, OURS_AIOHTTP, RAW, RAW_AIOHTTP, Target, async_calls
-from benchmarks.measure import Job, Samples, event_loop, interleaved, keep, median, timed
+from benchmarks.contenders import AGNO, OURS, OURS_AIOHTTP, RAW, RAW_AIOHTTP, AsyncCall, Target, async_calls
+from benchmarks.measure import Job, Resolve, Samples, event_loop, interleaved, keep, median, timed
 from benchmarks.report import Check, Metric, Section, contender_rows
 from benchmarks.server import SHORT_REPLY
 
-AsyncCall = Callable[[], Awaitable[str]]
 CpuClock = Callable[[], float]
-Resolve = Callable[[Any], Any]
 
 
 def _values(record: Samples, level: int) -> dict[str, float | None]:
@@ -141,13 +139,11 @@ def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> 
 
 
 def _spread_notes(samples: dict[str, Samples], level: int) -> list[str]:
-    """Say whether the contenders' round-to-round ranges overlap (then their ratios are within noise)."""
-    ranges = {
-        name: (level / max(walls), level / min(walls)) for name, r in samples.items() if (walls := r.values("wall"))
-    }
-    if OURS not in ranges or RAW not in ranges:
+    """Say whether ours' and the raw SDK's round-to-round ranges overlap (then their ratio is within noise)."""
+    walls = [samples[name].values("wall") if name in samples else [] for name in (OURS, RAW)]
+    if not all(walls):
         return []
-    ours, raw = ranges[OURS], ranges[RAW]
+    ours, raw = ((level / max(rounds), level / min(rounds)) for rounds in walls)
     overlap = ours[0] <= raw[1] and raw[0] <= ours[1]
     verdict = "overlap, so the throughput ratio is within this setup's noise" if overlap else "do not overlap"
     return [

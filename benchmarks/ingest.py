@@ -8,13 +8,12 @@ from typing import Any
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, LITELLM, OURS, RAW
-from benchmarks.measure import Job, Samples, event_loop, interleaved, keep
+from benchmarks.measure import Job, Resolve, Samples, event_loop, interleaved, keep
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import EMBED_DIMENSIONS, EMBED_MODEL, RERANK_MODEL, Endpoints
 
 Vectors = list[list[float]]
 Closer = Callable[[], Any]
-Resolve = Callable[[Any], Any]
 AGNO_REF, RAW_REF = "agno_per_text", "raw_batched"
 
 

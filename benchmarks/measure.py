@@ -35,6 +35,8 @@ _TINY = 1e-9
 _KEPT: list[pyperf.Benchmark] = []
 # A timed job: one call, request, stream or round; it may return further metrics of the same run.
 Job = Callable[[], Any]
+# What `event_loop` yields: resolve a value, awaiting it on the stage's loop when it is awaitable.
+Resolve = Callable[[Any], Any]
 
 
 def rotated(names: Sequence[str], shift: int) -> list[str]:
@@ -90,7 +92,7 @@ def interleaved(
 
 
 @contextmanager
-def event_loop(closers: list[Callable[[], Any]]) -> Iterator[Callable[[Any], Any]]:
+def event_loop(closers: list[Callable[[], Any]]) -> Iterator[Resolve]:
     """One event loop for a whole stage (async clients bind to theirs), driven from synchronous code.
 
     Yields a function that resolves a value, awaiting it on that loop when it is awaitable; at the
