@@ -231,27 +231,17 @@ def scale_sections(sizes: ScaleSizes, only: set[str] | None = None) -> ScaleResu
             if not only or mode.key in only:
                 rows[mode.key], timelines[mode.key] = run_mode(mode, sizes, emulator, endpoints.base_url)
     n, cap = sizes.workers, sizes.cap
-    one_rows, many_rows = ([rows[mode.key] for mode in part if mode.key in rows] for part in (one, many))
+
+    def section(key: str, title: str, description: str, part: list[Mode]) -> Section:
+        measured = [rows[mode.key] for mode in part if mode.key in rows]
+        return Section(key, title, description, METRICS, measured, notes=_notes(measured), checks=_checks(part))
+
+    one_title = f"Scale-out (a): one process, {sizes.runs:,} concurrent `arun` under a cap of {cap}"
+    many_title = f"Scale-out (b): {n} processes x {sizes.runs // n:,} concurrent `arun` sharing one cap of {cap}"
     jitter = f" The {n} processes know nothing of each other; jitter adds up to {sizes.jitter:.0%} to each retry wait."
     sections = [
-        Section(
-            "scale_one_process",
-            f"Scale-out (a): one process, {sizes.runs:,} concurrent `arun` under a cap of {cap}",
-            _setup(sizes),
-            METRICS,
-            one_rows,
-            notes=_notes(one_rows),
-            checks=_checks(one),
-        ),
-        Section(
-            "scale_processes",
-            f"Scale-out (b): {n} processes x {sizes.runs // n:,} concurrent `arun` sharing one cap of {cap}",
-            _setup(sizes) + jitter,
-            METRICS,
-            many_rows,
-            notes=_notes(many_rows),
-            checks=_checks(many),
-        ),
+        section("scale_one_process", one_title, _setup(sizes), one),
+        section("scale_processes", many_title, _setup(sizes) + jitter, many),
     ]
     return ScaleResults(sections, timelines, {key: row.label for key, row in rows.items()}, sizes)
 
