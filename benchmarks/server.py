@@ -73,26 +73,16 @@ def serve(stream_chunks: int, capped: tuple[int, float, float] | None = None) ->
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where the emulators listen."""
+    """Where the emulators listen.
 
-    fast_port: int
-    stream_port: int
+    `root_url` stands for DeepInfra's `https://api.deepinfra.com` (for `/v1/inference/...`);
+    `base_url` and `stream_base_url` are the OpenAI-compatible URLs of the two emulators.
+    """
+
+    root_url: str
+    base_url: str
+    stream_base_url: str
     api_key: str = API_KEY
-
-    @property
-    def root_url(self) -> str:
-        """DeepInfra's `https://api.deepinfra.com` equivalent (for `/v1/inference/...`)."""
-        return f"http://127.0.0.1:{self.fast_port}"
-
-    @property
-    def base_url(self) -> str:
-        """The OpenAI-compatible URL of the short-reply emulator."""
-        return f"{self.root_url}/v1/openai"
-
-    @property
-    def stream_base_url(self) -> str:
-        """The OpenAI-compatible URL of the long-stream emulator."""
-        return f"http://127.0.0.1:{self.stream_port}/v1/openai"
 
 
 class EmulatorProcess:
@@ -112,7 +102,8 @@ class EmulatorProcess:
             self._process.wait(10)
             raise RuntimeError(f"the emulator process exited with status {self._process.returncode}")
         ports = json.loads(line)
-        return Endpoints(ports["fast"], ports["stream"])
+        root, stream_root = (f"http://127.0.0.1:{ports[name]}" for name in ("fast", "stream"))
+        return Endpoints(root, f"{root}/v1/openai", f"{stream_root}/v1/openai")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
