@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletionUserMessageParam
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 RAW = "raw_sdk"
@@ -59,10 +57,8 @@ class Target:
     model: str
 
 
-def _messages() -> list[ChatCompletionUserMessageParam]:
-    from openai.types.chat import ChatCompletionUserMessageParam
-
-    return [ChatCompletionUserMessageParam(role="user", content=PROMPT)]
+def _messages() -> list[dict[str, str]]:
+    return [{"role": "user", "content": PROMPT}]  # a fresh list per call, as a caller builds it
 
 
 def _agno_models(target: Target) -> dict[str, Any]:
@@ -75,11 +71,11 @@ def _agno_models(target: Target) -> dict[str, Any]:
     return models
 
 
-def agno_model(target: Target) -> Any:
-    """A fresh `agno.models.deepinfra.DeepInfra` for `target`."""
+def agno_model(target: Target, **settings: Any) -> Any:
+    """A fresh `agno.models.deepinfra.DeepInfra` for `target`, with any extra settings."""
     from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
 
-    return AgnoDeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key)
+    return AgnoDeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key, **settings)
 
 
 def ours_model(target: Target, **settings: Any) -> Any:
@@ -89,7 +85,34 @@ def ours_model(target: Target, **settings: Any) -> Any:
     return DeepInfra(id=target.model, base_url=target.base_url, api_key=target.api_key, **settings)
 
 
-def _checked(run: Any) -> str:
+def sdk_client(target: Target, asynchronous: bool = False, **options: Any) -> Any:
+    """A raw openai SDK client for `target` (`max_retries=0` unless `options` say otherwise)."""
+    import openai
+
+    client = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+    return client(base_url=target.base_url, api_key=target.api_key, **{"max_retries": 0, **options})
+
+
+def _creates(target: Target, client: Any) -> dict[str, Callable[..., Any]]:
+    """`create(messages=..., **options)` of the raw SDK on `client`, and LiteLLM's (async when `client` is)."""
+    import openai
+
+    creates: dict[str, Callable[..., Any]] = {RAW: partial(client.chat.completions.create, model=target.model)}
+    if HAS_LITELLM:
+        import litellm
+
+        completion = litellm.acompletion if isinstance(client, openai.AsyncOpenAI) else litellm.completion
+        model = f"deepinfra/{target.model}"
+        creates[LITELLM] = partial(completion, model, api_base=target.base_url, api_key=target.api_key)
+    return creates
+
+
+def reply(completion: Any) -> str:
+    """A chat completion's text."""
+    return str(completion.choices[0].message.content)
+
+
+def run_content(run: Any) -> str:
     """An agno run's content, raising when the run ended in anything but success."""
     status = getattr(run, "status", None)
     if getattr(status, "value", status) != "COMPLETED":
@@ -97,123 +120,74 @@ def _checked(run: Any) -> str:
     return str(run.content)
 
 
-def _installed(calls: dict[str, T]) -> dict[str, T]:
-    """`calls` without the LiteLLM contender when litellm is not installed."""
-    return {name: call for name, call in calls.items() if name != LITELLM or HAS_LITELLM}
+def _ordered(calls: dict[str, T]) -> dict[str, T]:
+    """`calls` in the contenders' order (the rounds rotate from it)."""
+    return {name: calls[name] for name in (*CONTENDERS, OURS_AIOHTTP, RAW_AIOHTTP) if name in calls}
 
 
 def model_calls(target: Target) -> dict[str, Call]:
     """One non-streamed chat completion at the model layer, per contender."""
-    import openai
     from agno.models.message import Message
 
-    client = openai.OpenAI(base_url=target.base_url, api_key=target.api_key, max_retries=0)
+    def sdk(create: Callable[..., Any]) -> Call:
+        return lambda: reply(create(messages=_messages()))
+
+    def agno(model: Any) -> Call:
+        return lambda: str(model.response(messages=[Message(role="user", content=PROMPT)]).content)
+
+    calls = {name: sdk(create) for name, create in _creates(target, sdk_client(target)).items()}
     models = _agno_models(target)
-
-    def raw() -> str:
-        completion = client.chat.completions.create(model=target.model, messages=_messages())
-        return str(completion.choices[0].message.content)
-
-    def agno_model(name: str) -> Call:
-        model = models[name]
-
-        def call() -> str:
-            return str(model.response(messages=[Message(role="user", content=PROMPT)]).content)
-
-        return call
-
-    def lite() -> str:
-        import litellm
-
-        response: Any = litellm.completion(
-            f"deepinfra/{target.model}", messages=_messages(), api_base=target.base_url, api_key=target.api_key
-        )
-        return str(response.choices[0].message.content)
-
-    return _installed({RAW: raw, AGNO: agno_model(AGNO), OURS: agno_model(OURS), LITELLM: lite})
+    return _ordered(calls | {name: agno(models[name]) for name in (AGNO, OURS)})
 
 
-def agent_calls(target: Target) -> dict[str, Call | None]:
-    """One `Agent.run` per contender; the raw SDK has no agent layer (None)."""
+def agent_calls(target: Target) -> dict[str, Call]:
+    """One `Agent.run` per contender that has an agent layer (the raw SDK has none)."""
     from agno.agent import Agent
 
-    models = _agno_models(target)
+    def agent_run(model: Any) -> Call:
+        agent = Agent(model=model, telemetry=False)
+        return lambda: run_content(agent.run(PROMPT))
 
-    def agent_run(name: str) -> Call:
-        agent = Agent(model=models[name], telemetry=False)
-
-        def call() -> str:
-            return _checked(agent.run(PROMPT))
-
-        return call
-
-    calls: dict[str, Call | None] = {RAW: None, AGNO: agent_run(AGNO), OURS: agent_run(OURS)}
-    if HAS_LITELLM:
-        calls[LITELLM] = agent_run(LITELLM)
-    return calls
+    return {name: agent_run(model) for name, model in _agno_models(target).items()}
 
 
 def streams(target: Target) -> dict[str, Stream]:
     """One streamed completion per contender, yielding each non-empty content piece as it arrives."""
-    import openai
     from agno.models.message import Message
 
-    client = openai.OpenAI(base_url=target.base_url, api_key=target.api_key, max_retries=0)
-    models = _agno_models(target)
-
-    def raw() -> Iterator[str]:
-        with client.chat.completions.create(
-            model=target.model, messages=_messages(), stream=True, stream_options={"include_usage": True}
-        ) as stream:
-            for chunk in stream:
+    def sdk(create: Callable[..., Any]) -> Stream:
+        def stream() -> Iterator[str]:
+            for chunk in create(messages=_messages(), stream=True, stream_options={"include_usage": True}):
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
 
-    def agno_model(name: str) -> Stream:
-        model = models[name]
+        return stream
 
+    def agno(model: Any) -> Stream:
         def stream() -> Iterator[str]:
             for response in model.response_stream(messages=[Message(role="user", content=PROMPT)]):
-                content = getattr(response, "content", None)
-                if content:
+                if content := getattr(response, "content", None):
                     yield str(content)
 
         return stream
 
-    def lite() -> Iterator[str]:
-        import litellm
-
-        response: Any = litellm.completion(
-            f"deepinfra/{target.model}",
-            messages=_messages(),
-            api_base=target.base_url,
-            api_key=target.api_key,
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-        for chunk in response:
-            if chunk.choices and chunk.choices[0].delta.content:
-                yield chunk.choices[0].delta.content
-
-    return _installed({RAW: raw, AGNO: agno_model(AGNO), OURS: agno_model(OURS), LITELLM: lite})
+    calls = {name: sdk(create) for name, create in _creates(target, sdk_client(target)).items()}
+    models = _agno_models(target)
+    return _ordered(calls | {name: agno(models[name]) for name in (AGNO, OURS)})
 
 
-def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
+async def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
     """One concurrent-safe async call per contender (raw `AsyncOpenAI`, `Agent.arun`, `litellm.acompletion`).
 
-    Build these inside the event loop that will await them (async HTTP clients bind to it), and
-    await the returned closer before that loop ends: it closes every async client they opened.
+    Built inside the event loop that will await them (async HTTP clients bind to it); await the
+    returned closer before that loop ends: it closes every async client they opened.
     """
     import openai
     from agno.agent import Agent
 
-    client = openai.AsyncOpenAI(base_url=target.base_url, api_key=target.api_key, max_retries=0)
-    models = _agno_models(target)
-
-    def raw_call(sdk: Any) -> AsyncCall:
+    def sdk(create: Callable[..., Any]) -> AsyncCall:
         async def call() -> str:
-            completion = await sdk.chat.completions.create(model=target.model, messages=_messages())
-            return str(completion.choices[0].message.content)
+            return reply(await create(messages=_messages()))
 
         return call
 
@@ -221,29 +195,18 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
         agent = Agent(model=models[name], telemetry=False)
 
         async def call() -> str:
-            return _checked(await agent.arun(PROMPT))
+            return run_content(await agent.arun(PROMPT))
 
         return call
 
-    async def lite() -> str:
-        import litellm
-
-        response: Any = await litellm.acompletion(
-            f"deepinfra/{target.model}", messages=_messages(), api_base=target.base_url, api_key=target.api_key
-        )
-        return str(response.choices[0].message.content)
-
-    calls: dict[str, AsyncCall] = _installed(
-        {RAW: raw_call(client), AGNO: agent_arun(AGNO), OURS: agent_arun(OURS), LITELLM: lite}
-    )
-    clients = [client]
+    models = _agno_models(target)
+    clients = [sdk_client(target, asynchronous=True)]
+    calls = {name: sdk(create) for name, create in _creates(target, clients[0]).items()}
+    calls.update({AGNO: agent_arun(AGNO), OURS: agent_arun(OURS)})
     if find_spec("aiohttp") is not None:
-        aio_client = openai.AsyncOpenAI(
-            base_url=target.base_url, api_key=target.api_key, max_retries=0, http_client=openai.DefaultAioHttpClient()
-        )
-        clients.append(aio_client)
+        clients.append(sdk_client(target, asynchronous=True, http_client=openai.DefaultAioHttpClient()))
         models[OURS_AIOHTTP] = ours_model(target, async_transport="aiohttp")
-        calls.update({OURS_AIOHTTP: agent_arun(OURS_AIOHTTP), RAW_AIOHTTP: raw_call(aio_client)})
+        calls.update({OURS_AIOHTTP: agent_arun(OURS_AIOHTTP), RAW_AIOHTTP: sdk(_creates(target, clients[1])[RAW])})
 
     async def close() -> None:
         for opened_client in clients:
@@ -257,4 +220,4 @@ def async_calls(target: Target) -> tuple[dict[str, AsyncCall], Closer]:
 
             await close_litellm_async_clients()
 
-    return calls, close
+    return _ordered(calls), close

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import Any
 
 from benchmarks.config import Sizes
+from benchmarks.contenders import OURS
 from benchmarks.report import Metric, Row, Section
 
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -62,12 +64,12 @@ def cost_section(sizes: Sizes) -> Section:
 
     sessions, turns = (4, 3) if sizes.name == "quick" else (40, 5)
     with DeepInfraEmulator(api_key="bench-key", record=False) as emu:
-        base = {"base_url": emu.base_url, "api_key": emu.api_key, "sessions": sessions, "turns": turns}
+        measure = partial(_measure, emu.base_url, emu.api_key, sessions, turns)
         batch = BatchOptions(window=60, max_requests=sessions, poll_interval=0.1, max_poll_interval=0.1)
         rows = [
-            Row("realtime", "agno_deepinfra", "real time", _measure(**base, session_prompt_cache=False)),
-            Row("batch", "agno_deepinfra", "batch mode", _measure(**base, session_prompt_cache=False, batch_api=batch)),
-            Row("session_cache", "agno_deepinfra", "real time + session cache key", _measure(**base)),
+            Row("realtime", OURS, "real time", measure(session_prompt_cache=False)),
+            Row("batch", OURS, "batch mode", measure(session_prompt_cache=False, batch_api=batch)),
+            Row("session_cache", OURS, "real time + session cache key", measure()),
         ]
     return Section(
         key="cost_levers",

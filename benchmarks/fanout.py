@@ -5,35 +5,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from benchmarks.config import Sizes
-from benchmarks.contenders import (
-    AGNO,
-    HAS_LITELLM,
-    LABELS,
-    LITELLM,
-    OURS,
-    OURS_AIOHTTP,
-    RAW,
-    RAW_AIOHTTP,
-    SKIPPED_ROW,
-    VARIANT_OF,
-    Target,
-    async_calls,
-)
-from benchmarks.measure import Samples, check_reply, keep, median, schedule
-from benchmarks.report import Check, Metric, Row, Section
+from benchmarks.contenders import AGNO, OURS, OURS_AIOHTTP, RAW, RAW_AIOHTTP, AsyncCall, Target, async_calls
+from benchmarks.measure import Job, Resolve, Samples, event_loop, interleaved, keep, median, timed
+from benchmarks.report import Check, Metric, Section, contender_rows
 from benchmarks.server import SHORT_REPLY
 
-AsyncCall = Callable[[], Awaitable[str]]
 CpuClock = Callable[[], float]
 
 
 def _values(record: Samples, level: int) -> dict[str, float | None]:
     """Median throughput and its range over rounds (calls/s), p50/p99 latency (ms), errors, CPU per call (µs)."""
-    walls = record.values("round")
+    walls = record.values("wall")
     return {
         "throughput_rps": level / median(walls) if walls else None,  # type: ignore[operator]
         "throughput_min_rps": level / max(walls) if walls else None,
@@ -41,52 +28,33 @@ def _values(record: Samples, level: int) -> dict[str, float | None]:
         "p50_ms": record.stat("latency", 50, 1e3),
         "p99_ms": record.stat("latency", 99, 1e3),
         "errors": float(record.errors),
-        "client_cpu_us": record.stat("client_cpu", scale=1e6),
+        "client_cpu_us": record.stat("cpu", scale=1e6 / level),
         "emulator_cpu_us": record.stat("emulator_cpu", scale=1e6),
     }
 
 
-async def _timed(call: AsyncCall, expected: str) -> tuple[float, str | None]:
-    start = time.perf_counter()
-    try:
-        check_reply("fan-out", await call(), expected)
-    except Exception as error:
-        return time.perf_counter() - start, f"{type(error).__name__}: {error}"[:300]
-    return time.perf_counter() - start, None
+def fanout_job(call: AsyncCall, level: int, run: Resolve, server_cpu: CpuClock | None) -> Job:
+    """One round: start `level` calls at once, wait for all; their latencies, failures and emulator CPU."""
 
+    async def together() -> list[tuple[float, str | None]]:
+        return await asyncio.gather(*(timed(call, SHORT_REPLY) for _ in range(level)))
 
-async def fanout(
-    calls: dict[str, AsyncCall],
-    *,
-    level: int,
-    rounds: int,
-    expected: str,
-    server_cpu: CpuClock | None = None,
-    warmup: int = 20,
-) -> dict[str, Samples]:
-    """Start `level` calls at once per contender and wait for all, `rounds` times in rotating order."""
-    for call in calls.values():
-        await asyncio.gather(*(_timed(call, expected) for _ in range(min(warmup, level))))
-    samples = {name: Samples() for name in calls}
-    for name, record in schedule(samples, rounds):
+    def job() -> dict[str, Any]:
         server0 = server_cpu() if server_cpu else 0.0
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        results = await asyncio.gather(*(_timed(calls[name], expected) for _ in range(level)))
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        record.add(round=wall, client_cpu=cpu / level)
-        if server_cpu is not None:
-            record.add(emulator_cpu=(server_cpu() - server0) / level)
-        for latency, error in results:
-            record.add(latency=latency)
-            if error is not None:
-                record.errors += 1
-                record.last_error = error
-    return samples
+        results = run(together())
+        measured = {"latency": [latency for latency, _ in results], "errors": [e for _, e in results if e]}
+        return measured | ({"emulator_cpu": (server_cpu() - server0) / level} if server_cpu else {})
+
+    return job
 
 
 @dataclass(frozen=True)
 class Capacity:
-    """What the emulator sustained under the raw SDK at high concurrency."""
+    """What the emulator sustained under the raw SDK at high concurrency.
+
+    `emulator_ceiling_rps`: what the emulator could serve with a whole core to itself (requests / its
+    CPU seconds). `bottleneck`: the busier process, the one near a full core limits the setup.
+    """
 
     requests_per_second: float
     concurrency: int
@@ -95,18 +63,9 @@ class Capacity:
     errors: int
     client_cpu_share: float
     emulator_cpu_share: float
+    emulator_ceiling_rps: float | None
+    bottleneck: str
     last_error: str = ""
-
-    @property
-    def emulator_ceiling_rps(self) -> float | None:
-        """Requests/s the emulator could serve with a whole core to itself (requests / its CPU seconds)."""
-        busy = self.emulator_cpu_share * self.seconds
-        return self.requests / busy if busy else None
-
-    @property
-    def bottleneck(self) -> str:
-        """Which process was busier: the one near a full core limits the setup."""
-        return "emulator" if self.emulator_cpu_share >= self.client_cpu_share else "client (raw SDK)"
 
 
 async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_cpu: CpuClock | None) -> Capacity:
@@ -134,21 +93,14 @@ async def capacity(call: AsyncCall, *, concurrency: int, seconds: float, server_
     server0 = server_cpu() if server_cpu else 0.0
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - wall0
-    cpu = time.process_time() - cpu0
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     server = (server_cpu() - server0) if server_cpu else 0.0
     if done == 0:
         raise RuntimeError(f"capacity probe: all {failed.errors} requests failed; last error: {failed.last_error}")
-    return Capacity(
-        requests_per_second=done / wall,
-        concurrency=concurrency,
-        seconds=wall,
-        requests=done,
-        errors=failed.errors,
-        client_cpu_share=cpu / wall,
-        emulator_cpu_share=server / wall,
-        last_error=failed.last_error,
-    )
+    ceiling = done / server if server else None
+    bottleneck = "emulator" if server >= cpu else "client (raw SDK)"
+    counts = (done / wall, concurrency, wall, done, failed.errors)
+    return Capacity(*counts, cpu / wall, server / wall, ceiling, bottleneck, failed.last_error)
 
 
 @dataclass
@@ -164,24 +116,19 @@ class LoadResults:
 def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> LoadResults:
     """Measure the emulator's capacity, then fan out at each level of `sizes.fanout_levels`."""
 
-    async def main() -> tuple[list[Capacity], dict[int, dict[str, Samples]]]:
-        calls, close = async_calls(target)
-        try:
-            probes = [
-                await capacity(calls[RAW], concurrency=level, seconds=sizes.capacity_seconds, server_cpu=server_cpu)
-                for level in sizes.capacity_concurrency
-            ]
-            levels = {}
-            for level in sizes.fanout_levels:
-                measured = await fanout(
-                    calls, level=level, rounds=sizes.fanout_rounds, expected=SHORT_REPLY, server_cpu=server_cpu
-                )
-                levels[level] = keep(f"fanout_{level}", measured)
-        finally:
-            await close()
-        return probes, levels
-
-    probes, levels = asyncio.run(main())
+    closers: list[Callable[[], Any]] = []
+    with event_loop(closers) as run:
+        calls, close = run(async_calls(target))
+        closers.append(close)
+        probes = [
+            run(capacity(calls[RAW], concurrency=level, seconds=sizes.capacity_seconds, server_cpu=server_cpu))
+            for level in sizes.capacity_concurrency
+        ]
+        levels = {}
+        for level in sizes.fanout_levels:
+            jobs = {name: fanout_job(call, level, run, server_cpu) for name, call in calls.items()}
+            warmups = {name: fanout_job(call, min(20, level), run, None) for name, call in calls.items()}
+            levels[level] = keep(f"fanout_{level}", interleaved(jobs, sizes.fanout_rounds, warmups=warmups))
     sections = [_fanout_section(level, samples, sizes.fanout_rounds) for level, samples in levels.items()]
     latencies = {
         level: {name: [latency * 1e3 for latency in record.values("latency")] for name, record in samples.items()}
@@ -192,13 +139,11 @@ def load_sections(target: Target, sizes: Sizes, server_cpu: CpuClock | None) -> 
 
 
 def _spread_notes(samples: dict[str, Samples], level: int) -> list[str]:
-    """Say whether the contenders' round-to-round ranges overlap (then their ratios are within noise)."""
-    ranges = {
-        name: (level / max(walls), level / min(walls)) for name, r in samples.items() if (walls := r.values("round"))
-    }
-    if OURS not in ranges or RAW not in ranges:
+    """Say whether ours' and the raw SDK's round-to-round ranges overlap (then their ratio is within noise)."""
+    walls = [samples[name].values("wall") if name in samples else [] for name in (OURS, RAW)]
+    if not all(walls):
         return []
-    ours, raw = ranges[OURS], ranges[RAW]
+    ours, raw = ((level / max(rounds), level / min(rounds)) for rounds in walls)
     overlap = ours[0] <= raw[1] and raw[0] <= ours[1]
     verdict = "overlap, so the throughput ratio is within this setup's noise" if overlap else "do not overlap"
     return [
@@ -209,8 +154,8 @@ def _spread_notes(samples: dict[str, Samples], level: int) -> list[str]:
 
 def _transport_notes(samples: dict[str, Samples]) -> list[str]:
     """The like-for-like ratio on aiohttp, where both sides share the transport."""
-    ours = median(samples[OURS_AIOHTTP].values("round")) if OURS_AIOHTTP in samples else None
-    raw = median(samples[RAW_AIOHTTP].values("round")) if RAW_AIOHTTP in samples else None
+    ours = median(samples[OURS_AIOHTTP].values("wall")) if OURS_AIOHTTP in samples else None
+    raw = median(samples[RAW_AIOHTTP].values("wall")) if RAW_AIOHTTP in samples else None
     if not ours or not raw:
         return ["The aiohttp rows are missing: install the `aiohttp` extra (`pip install -e '.[bench]'`)."]
     ratio = raw / ours  # throughput ratio: the same calls per round, so the inverse of the round times
@@ -222,13 +167,20 @@ def _transport_notes(samples: dict[str, Samples]) -> list[str]:
     ]
 
 
+def _checks(level: int) -> list[Check]:
+    """Zero errors, and throughput >= 0.95x the raw SDK's, for ours on each transport."""
+    checks = []
+    for row, variant, transport, suffix in (
+        (OURS, "", "default httpx", ""),
+        (OURS_AIOHTTP, ", aiohttp", "async_transport='aiohttp'", " (its default)"),
+    ):
+        throughput = f"fan-out {level:,}: throughput of ours ({transport}) >= 0.95x raw SDK{suffix}"
+        checks.append(Check(f"fan-out {level:,}: zero errors (ours{variant})", row, "errors", "value_max", 0))
+        checks.append(Check(throughput, row, "throughput_rps", "ratio_min", 0.95, RAW))
+    return checks
+
+
 def _fanout_section(level: int, samples: dict[str, Samples], rounds: int) -> Section:
-    rows = []
-    for name, record in samples.items():
-        note = f"last error: {record.last_error}" if record.errors else ""
-        rows.append(Row(name, VARIANT_OF.get(name, name), LABELS[name], _values(record, level), note))
-    if not HAS_LITELLM:
-        rows.insert(min(3, len(rows)), Row(LITELLM, LITELLM, LABELS[LITELLM], {}, SKIPPED_ROW))
     return Section(
         key=f"fanout_{level}",
         title=f"Async fan-out: {level:,} concurrent calls",
@@ -247,28 +199,9 @@ def _fanout_section(level: int, samples: dict[str, Samples], rounds: int) -> Sec
             Metric("client_cpu_us", "client CPU / call (µs)", digits=0),
             Metric("emulator_cpu_us", "emulator CPU / call (µs)", digits=0),
         ],
-        rows=rows,
+        rows=contender_rows(samples, lambda record: _values(record, level)),
         raw_ref=RAW,
         agno_ref=AGNO,
         notes=_spread_notes(samples, level) + _transport_notes(samples),
-        checks=[
-            Check(f"fan-out {level:,}: zero errors (ours)", OURS, "errors", "value_max", 0),
-            Check(
-                f"fan-out {level:,}: throughput of ours (default httpx) >= 0.95x raw SDK",
-                OURS,
-                "throughput_rps",
-                "ratio_min",
-                0.95,
-                RAW,
-            ),
-            Check(f"fan-out {level:,}: zero errors (ours, aiohttp)", OURS_AIOHTTP, "errors", "value_max", 0),
-            Check(
-                f"fan-out {level:,}: throughput of ours (async_transport='aiohttp') >= 0.95x raw SDK (its default)",
-                OURS_AIOHTTP,
-                "throughput_rps",
-                "ratio_min",
-                0.95,
-                RAW,
-            ),
-        ],
+        checks=_checks(level),
     )

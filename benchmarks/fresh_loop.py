@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, LABELS, OURS, PROMPT, Target, agno_model, ours_model
-from benchmarks.measure import Samples, keep, schedule
+from benchmarks.measure import Job, interleaved, keep
 from benchmarks.report import Check, Metric, Row, Section
 
 
@@ -29,11 +29,8 @@ async def _first_token(model: Any) -> float:
     start = time.perf_counter()
     async for response in model.aresponse_stream(messages=[Message(role="user", content=PROMPT)]):
         if getattr(response, "content", None):
-            elapsed = time.perf_counter() - start
-            break
-    else:
-        raise RuntimeError("the stream ended without content")
-    return elapsed
+            return time.perf_counter() - start
+    raise RuntimeError("the stream ended without content")
 
 
 def fresh_loop_section(target: Target, sizes: Sizes) -> Section:
@@ -41,16 +38,15 @@ def fresh_loop_section(target: Target, sizes: Sizes) -> Section:
     makers: dict[str, Callable[[], Any]] = {OURS: lambda: ours_model(target), AGNO: lambda: agno_model(target)}
     runs = max(5, sizes.streams)
     kept = {OURS: makers[OURS]()}  # ours keeps one model across loops, as a worker does
-    asyncio.run(_first_token(kept[OURS]))  # the process's one-off costs (imports, the TLS context)
 
     async def warm_loop(model: Any) -> list[float]:
         await _first_token(model)  # the loop's client and connection
         return [await _first_token(model) for _ in range(runs)]
 
-    samples = {name: Samples() for name in makers}
-    for name, record in schedule(samples, runs):
-        model = kept.get(name) or makers[name]()  # agno's class: a fresh model per loop (see above)
-        record.add(fresh=asyncio.run(_first_token(model)))
+    def fresh(name: str) -> Job:  # agno's class: a fresh model per loop (see above)
+        return lambda: {"fresh": asyncio.run(_first_token(kept.get(name) or makers[name]()))}
+
+    samples = interleaved({name: fresh(name) for name in makers}, runs, warmups={OURS: fresh(OURS)})
     for name, make in makers.items():
         for seconds in asyncio.run(warm_loop(make())):
             samples[name].add(warm=seconds)

@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from functools import partial
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, HAS_LITELLM, LITELLM, OURS, RAW, SKIPPED_ROW
-from benchmarks.measure import Samples, rotated
+from benchmarks.measure import interleaved
 from benchmarks.report import Metric, Row, Section
 
 # row key -> (contender, statement). `agno_deepinfra` resolves its names lazily, so the package
@@ -37,70 +37,49 @@ print(json.dumps({{"seconds": seconds, "rss_kb": rss_kb(), "base_rss_kb": before
 """
 
 
-@dataclass(frozen=True)
-class ImportTime:
-    """One line of `python -X importtime`: a module with its self and cumulative microseconds."""
-
-    module: str
-    self_us: int
-    cumulative_us: int
-
-
-def _start(statement: str) -> subprocess.Popen[str]:
+def probe(statement: str) -> dict[str, float]:
+    """Time, RSS and modules of one import statement in a fresh interpreter."""
     command = [sys.executable, "-c", _PROBE.format(statement=statement)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"import probe failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "seconds": run["seconds"],
+        "rss": run["rss_kb"],
+        "rss_delta": run["rss_kb"] - run["base_rss_kb"],
+        "modules": run["modules"],
+    }
 
 
-def _result(process: subprocess.Popen[str]) -> dict[str, float]:
-    stdout, stderr = process.communicate(timeout=120)
-    if process.returncode != 0:
-        raise RuntimeError(f"import probe failed ({process.returncode}): {stderr.strip()[-500:]}")
-    result: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])
-    return result
+def import_times(statement: str) -> dict[str, int]:
+    """`python -X importtime -c statement`, parsed: each module's own import time (µs)."""
+    command = [sys.executable, "-X", "importtime", "-c", statement]
+    times = {}
+    for line in subprocess.run(command, capture_output=True, text=True, check=True).stderr.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            self_us, _cumulative, name = line.removeprefix("import time:").split("|")
+            times[name.strip()] = int(self_us)
+    return times
 
 
-def probe_all(statements: list[str], parallel: bool) -> list[dict[str, float]]:
-    """Time and RSS of each statement in its own fresh interpreter, one after another or all at once.
-
-    All at once is quick mode's way: contention makes the times rougher.
-    """
-    if parallel:
-        return [_result(process) for process in [_start(statement) for statement in statements]]
-    return [_result(_start(statement)) for statement in statements]
-
-
-def import_times(statement: str) -> list[ImportTime]:
-    """`python -X importtime -c statement`, parsed."""
-    output = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True
+def extra_imports_note(ours: str, theirs: str, top: int = 6) -> str:
+    """How many modules `ours` imports that `theirs` does not, their own import time, and the costliest."""
+    baseline = import_times(theirs)
+    extra = {module: us for module, us in import_times(ours).items() if module not in baseline}
+    costly = sorted(extra.items(), key=lambda item: item[1], reverse=True)[:top]
+    listed = ", ".join(f"`{module}` {us / 1e3:.1f} ms" for module, us in costly)
+    return (
+        f"`{ours}` loads {len(extra)} modules that `{theirs}` does not ({sum(extra.values()) / 1e3:.0f} ms of their "
+        f"own import time, one `-X importtime` run); the costliest: {listed}."
     )
-    rows = []
-    for line in output.stderr.splitlines():
-        if not line.startswith("import time:") or "self [us]" in line:
-            continue
-        self_us, cumulative, name = (part.strip() for part in line[len("import time:") :].split("|"))
-        rows.append(ImportTime(name.strip(), int(self_us), int(cumulative)))
-    return rows
-
-
-def extra_imports(ours: str, theirs: str, top: int = 6) -> tuple[int, float, list[ImportTime]]:
-    """Modules `ours` imports that `theirs` does not: how many, their total self time (ms), the costliest."""
-    baseline = {row.module for row in import_times(theirs)}
-    extra = [row for row in import_times(ours) if row.module not in baseline]
-    costly = sorted(extra, key=lambda row: row.self_us, reverse=True)[:top]
-    return len(extra), sum(row.self_us for row in extra) / 1e3, costly
 
 
 def import_section(sizes: Sizes) -> Section:
     """Import time and RSS of each contender's module, fresh interpreters, interleaved."""
     statements = {key: value for key, value in STATEMENTS.items() if key != LITELLM or HAS_LITELLM}
-    samples = {key: Samples() for key in statements}
-    for round_index in range(sizes.import_runs):
-        order = rotated(list(statements), round_index)
-        results = probe_all([STATEMENTS[key][1] for key in order], sizes.import_parallel)
-        for key, run in zip(order, results, strict=True):
-            delta = run["rss_kb"] - run["base_rss_kb"]
-            samples[key].add(seconds=run["seconds"], rss=run["rss_kb"], rss_delta=delta, modules=run["modules"])
+    jobs = {key: partial(probe, statement) for key, (_, statement) in statements.items()}
+    samples = interleaved(jobs, sizes.import_runs, warmup_runs=0)
     rows = []
     for key, (contender, statement) in statements.items():
         record = samples[key]
@@ -110,20 +89,12 @@ def import_section(sizes: Sizes) -> Section:
             "rss_delta_mb": record.stat("rss_delta", scale=1 / 1024),
             "modules": record.stat("modules"),
         }
-        rows.append(Row(key, contender, f"`{statement}`", values))
+        rows.append(Row(key, contender, f"`{statement}`", values, record.last_error and f"failed: {record.last_error}"))
     if not HAS_LITELLM:
         rows.append(Row(LITELLM, LITELLM, f"`{STATEMENTS[LITELLM][1]}`", {}, SKIPPED_ROW))
     notes = []
-    if sizes.import_parallel:
-        notes.append("Quick mode: the interpreters ran side by side, so these times include contention.")
     if sizes.import_breakdown:
-        ours, theirs = STATEMENTS["agno_deepinfra_chat"][1], STATEMENTS[AGNO][1]
-        count, self_ms, costly = extra_imports(ours, theirs)
-        listed = ", ".join(f"`{row.module}` {row.self_us / 1e3:.1f} ms" for row in costly)
-        notes.append(
-            f"`{ours}` loads {count} modules that `{theirs}` does not ({self_ms:.0f} ms of their own import "
-            f"time, one `-X importtime` run); the costliest: {listed}."
-        )
+        notes.append(extra_imports_note(STATEMENTS["agno_deepinfra_chat"][1], STATEMENTS[AGNO][1]))
     return Section(
         key="imports",
         title="Import time and memory",

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from benchmarks.config import Sizes
 from benchmarks.contenders import AGNO, LITELLM, OURS, RAW
-from benchmarks.measure import Samples, keep, schedule
+from benchmarks.measure import Job, Resolve, Samples, event_loop, interleaved, keep
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import EMBED_DIMENSIONS, EMBED_MODEL, RERANK_MODEL, Endpoints
 
 Vectors = list[list[float]]
-T = TypeVar("T")
 Closer = Callable[[], Any]
-Job = Callable[[], Awaitable[None]]
 AGNO_REF, RAW_REF = "agno_per_text", "raw_batched"
 
 
@@ -44,40 +39,24 @@ def _ingest_values(record: Samples, texts: int, measured: int) -> dict[str, floa
 
 @dataclass(frozen=True)
 class Embedding:
-    """One embedding contender: a label, its row's contender, and a run over a list of texts."""
+    """One embedding contender: a label, its row's contender, and a run over a list of texts.
+
+    The run returns the vectors, or (vectors, usage) as agno's embedders do, or an awaitable of either.
+    """
 
     key: str
     contender: str
     label: str
-    run: Callable[[list[str]], Vectors | Awaitable[Vectors]]
+    run: Callable[[list[str]], Any]
     sample: int | None = None  # embed only this many texts and scale (linear per-text paths)
 
 
-async def timed_rounds(
-    jobs: Mapping[str, Job], rounds: int, warmups: Mapping[str, Job] | None = None
-) -> dict[str, Samples]:
-    """Run each warm-up (or each job) once, then time `rounds` runs of every job in rotating order.
-
-    Every job checks its own answer and raises on a wrong one (a length check: microseconds against
-    the milliseconds to seconds a job takes); a warm-up's failure ends the run.
-    """
-    for job in (warmups or jobs).values():
-        await job()
-    samples = {key: Samples() for key in jobs}
-    for key, record in schedule(samples, rounds):
-        with record.attempt():
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            await jobs[key]()
-            record.add(wall=time.perf_counter() - wall0, cpu=time.process_time() - cpu0)
-    return samples
-
-
-def embedding_job(item: Embedding, texts: list[str]) -> Job:
+def embedding_job(item: Embedding, texts: list[str], run: Resolve) -> Job:
     """Embed `texts` with one contender, checking the number and size of the vectors."""
 
-    async def job() -> None:
-        result = item.run(texts)
-        vectors = await result if inspect.isawaitable(result) else result
+    def job() -> None:
+        vectors = run(item.run(texts))
+        vectors = vectors[0] if isinstance(vectors, tuple) else vectors
         if len(vectors) != len(texts) or any(len(vector) != EMBED_DIMENSIONS for vector in vectors):
             sizes = sorted({len(vector) for vector in vectors})
             raise RuntimeError(f"{item.key}: {len(vectors)} vectors of sizes {sizes} for {len(texts)} texts")
@@ -92,20 +71,6 @@ def _rerank_values(record: Samples) -> dict[str, float | None]:
         "client_cpu_ms": record.stat("cpu", scale=1e3),
         "errors": float(record.errors),
     }
-
-
-def run_then_close(measure: Callable[[], Awaitable[T]], closers: list[Closer]) -> T:
-    """`asyncio.run(measure())`, then every closer on that same loop (awaited when async), even on failure."""
-
-    async def main() -> T:
-        try:
-            return await measure()
-        finally:
-            for close in closers:
-                if inspect.isawaitable(result := close()):
-                    await result
-
-    return asyncio.run(main())
 
 
 def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embedding], list[Closer]]:
@@ -134,15 +99,6 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
     ]
     batch_size, encoding = ours.batch_size, ours.encoding_format
 
-    def batched(embedder: Any) -> Callable[[list[str]], Vectors]:
-        return lambda batch: list(embedder.get_embeddings_batch_and_usage(batch)[0])
-
-    def concurrent(embedder: Any) -> Callable[[list[str]], Awaitable[Vectors]]:
-        async def run(batch: list[str]) -> Vectors:
-            return list((await embedder.async_get_embeddings_batch_and_usage(batch))[0])
-
-        return run
-
     def raw_batched(batch: list[str]) -> Vectors:
         vectors: Vectors = []
         for start in range(0, len(batch), batch_size):
@@ -152,34 +108,26 @@ def _embedding_contenders(endpoints: Endpoints, sizes: Sizes) -> tuple[list[Embe
             vectors.extend(list(item.embedding) for item in response.data)
         return vectors
 
-    contenders = [
-        Embedding(
+    ours_runs = (
+        (
             "ours_batched",
-            OURS,
-            f"DeepInfraEmbedder, batched (sync, {batch_size}/request, default {encoding})",
-            batched(ours),
+            f"batched (sync, {batch_size}/request, default {encoding})",
+            ours.get_embeddings_batch_and_usage,
         ),
-        Embedding(
+        (
             "ours_concurrent",
-            OURS,
-            f"DeepInfraEmbedder, batched + {ours.max_concurrency} in flight (async, default {encoding})",
-            concurrent(ours),
+            f"batched + {ours.max_concurrency} in flight (async, default {encoding})",
+            ours.async_get_embeddings_batch_and_usage,
         ),
-        Embedding(
-            "ours_batched_float", OURS, "DeepInfraEmbedder, batched (sync), encoding_format=float", batched(ours_float)
-        ),
-        Embedding(
-            "ours_concurrent_float", OURS, "DeepInfraEmbedder, async, encoding_format=float", concurrent(ours_float)
-        ),
-        Embedding(
-            "agno_per_text",
-            AGNO,
-            "agno OpenAIEmbedder, one text per request (enable_batch=False, sync)",
-            per_text,
-            sample=sizes.per_text_sample,
-        ),
-        Embedding("raw_batched", RAW, f"raw openai SDK, batched (sync, {batch_size}/request)", raw_batched),
-    ]
+        ("ours_batched_float", "batched (sync), encoding_format=float", ours_float.get_embeddings_batch_and_usage),
+        ("ours_concurrent_float", "async, encoding_format=float", ours_float.async_get_embeddings_batch_and_usage),
+    )
+    contenders = [Embedding(key, OURS, f"DeepInfraEmbedder, {label}", run) for key, label, run in ours_runs]
+    per_text_label = "agno OpenAIEmbedder, one text per request (enable_batch=False, sync)"
+    contenders.append(Embedding("agno_per_text", AGNO, per_text_label, per_text, sample=sizes.per_text_sample))
+    contenders.append(
+        Embedding("raw_batched", RAW, f"raw openai SDK, batched (sync, {batch_size}/request)", raw_batched)
+    )
     return contenders, closers
 
 
@@ -188,10 +136,10 @@ def embedding_section(endpoints: Endpoints, sizes: Sizes) -> Section:
     contenders, closers = _embedding_contenders(endpoints, sizes)
     corpus = texts(sizes.embed_texts)
 
-    jobs = {item.key: embedding_job(item, corpus[: item.sample or len(corpus)]) for item in contenders}
-    warmups = {item.key: embedding_job(item, corpus[:8]) for item in contenders}
-    samples = run_then_close(lambda: timed_rounds(jobs, sizes.embed_rounds, warmups), closers)
-    keep("embedding", samples)
+    with event_loop(closers) as run:
+        jobs = {item.key: embedding_job(item, corpus[: item.sample or len(corpus)], run) for item in contenders}
+        warmups = {item.key: embedding_job(item, corpus[:8], run) for item in contenders}
+        samples = keep("embedding", interleaved(jobs, sizes.embed_rounds, warmups=warmups))
     rows = []
     for item in contenders:
         record, measured = samples[item.key], min(item.sample or len(corpus), len(corpus))
@@ -257,30 +205,28 @@ def rerank_section(endpoints: Endpoints, sizes: Sizes) -> Section:
         if count != len(documents):
             raise RuntimeError(f"{count} scored documents for {len(documents)} candidates")
 
-    async def sync_rerank() -> None:
-        scored(len(reranker.rerank(query, documents)))
-
-    async def async_rerank() -> None:
-        scored(len(await reranker.arerank(query, documents)))
-
-    async def raw_rerank() -> None:  # sync, like `rerank`: jobs run one at a time, the loop has nothing else
+    def raw_rerank() -> None:
         scores: list[float] = []
         for start in range(0, len(documents), batch_size):
             batch = [document.content for document in documents[start : start + batch_size]]
             body = {"queries": [query] * len(batch), "documents": batch}
-            response = client.post(url, json=body, headers=headers)  # noqa: ASYNC212
+            response = client.post(url, json=body, headers=headers)
             response.raise_for_status()
             scores.extend(response.json()["scores"])
         scored(len(sorted(range(len(scores)), key=scores.__getitem__, reverse=True)))
 
-    contenders = {"ours_rerank": sync_rerank, "ours_arerank": async_rerank, "raw_httpx": raw_rerank}
     labels = {
         "ours_rerank": f"DeepInfraReranker.rerank ({batch_size}/request, sequential)",
         "ours_arerank": f"DeepInfraReranker.arerank ({batch_size}/request, {reranker.max_concurrency} in flight)",
         "raw_httpx": f"raw httpx POSTs ({batch_size}/request, sequential, no Document copies)",
     }
-    samples = run_then_close(lambda: timed_rounds(contenders, sizes.rerank_calls), [client.close, reranker.aclose])
-    keep("rerank", samples)
+    with event_loop([client.close, reranker.aclose]) as run:
+        contenders = {
+            "ours_rerank": lambda: scored(len(reranker.rerank(query, documents))),
+            "ours_arerank": lambda: scored(len(run(reranker.arerank(query, documents)))),
+            "raw_httpx": raw_rerank,
+        }
+        samples = keep("rerank", interleaved(contenders, sizes.rerank_calls))
     rows = [
         Row(key, OURS if key.startswith("ours") else RAW, labels[key], _rerank_values(samples[key]))
         for key in contenders

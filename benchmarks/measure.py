@@ -16,50 +16,99 @@ examine any row, and test whether a difference is significant.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import inspect
+import operator
 import statistics
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyperf
 
 # pyperf accepts only positive values: a reading below the clock's resolution counts as 1 ns.
 _TINY = 1e-9
 _KEPT: list[pyperf.Benchmark] = []
+# A timed job: one call, request, stream or round; it may return further metrics of the same run.
+Job = Callable[[], Any]
+# What `event_loop` yields: resolve a value, awaiting it on the stage's loop when it is awaitable.
+Resolve = Callable[[Any], Any]
 
 
 def rotated(names: Sequence[str], shift: int) -> list[str]:
     """`names` rotated left by `shift`: round r starts with a different contender each time."""
-    if not names:
-        return []
-    shift %= len(names)
+    shift = shift % len(names) if names else 0
     return [*names[shift:], *names[:shift]]
 
 
-def schedule(samples: dict[str, Samples], rounds: int) -> Iterator[tuple[str, Samples]]:
-    """Each contender and its samples once per round, in an order that rotates each round.
+def interleaved(
+    jobs: Mapping[str, Job],
+    rounds: int,
+    *,
+    batch: int = 1,
+    warmups: Mapping[str, Job] | None = None,
+    warmup_runs: int = 1,
+    frozen: bool = False,
+) -> dict[str, Samples]:
+    """The shared driver: `rounds` rounds of `batch` runs of every job, in an order that rotates each round.
 
-    `gc.collect()` runs before each, and the samples record into that round.
+    Each run records its client CPU (`cpu`: every thread of this process; the emulator runs in
+    another) and `wall` seconds, plus the metrics a job returns as a dict (seconds, or lists of
+    them; under "errors", the failures of a run that went on). First `warmup_runs` of each warm-up
+    (or job): their failure ends the stage. In the rounds, an exception counts as the contender's
+    failure, and `gc.collect()` runs before each job's batch. `frozen` moves what survived the
+    warm-ups out of the collector's view for the rounds (`gc.freeze()`, every contender alike).
     """
-    for round_index in range(rounds):
-        for name in rotated(list(samples), round_index):
-            samples[name].next_round(round_index)
-            gc.collect()
-            yield name, samples[name]
+    for warmup in (warmups or jobs).values():
+        for _ in range(warmup_runs):
+            warmup()
+    samples = {name: Samples() for name in jobs}
+    process_time, perf_counter = time.process_time, time.perf_counter
+    gc.collect()
+    if frozen:
+        gc.freeze()
+    try:
+        for round_index in range(rounds):
+            for name in rotated(list(jobs), round_index):
+                record, job = samples[name], jobs[name]
+                record.current = round_index  # rounds stay aligned across contenders for pairing
+                gc.collect()
+                for _ in range(batch):
+                    with record.attempt():
+                        cpu0, wall0 = process_time(), perf_counter()
+                        result = job()
+                        wall1, cpu1 = perf_counter(), process_time()
+                        extra = dict(result) if isinstance(result, dict) else {}
+                        for error in extra.pop("errors", ()):
+                            record.fail(error)
+                        record.add(cpu=cpu1 - cpu0, wall=wall1 - wall0, **extra)
+    finally:
+        gc.unfreeze()
+    return samples
 
 
 @contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Collect, then move every surviving object out of the collector's view for the block (all contenders alike)."""
-    gc.collect()
-    gc.freeze()
+def event_loop(closers: list[Callable[[], Any]]) -> Iterator[Resolve]:
+    """One event loop for a whole stage (async clients bind to theirs), driven from synchronous code.
+
+    Yields a function that resolves a value, awaiting it on that loop when it is awaitable; at the
+    end every closer in `closers` (a list the stage may still add to) runs there.
+    """
+    loop = asyncio.new_event_loop()
+
+    def run(value: Any) -> Any:
+        return loop.run_until_complete(value) if inspect.isawaitable(value) else value
+
     try:
-        yield
+        yield run
     finally:
-        gc.unfreeze()
-        gc.collect()
+        for close in closers:
+            run(close())
+        loop.close()
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -76,16 +125,13 @@ class Samples:
     last_error: str = ""
     current: int = 0  # the round `add` records into
 
-    def next_round(self, index: int) -> None:
-        """Record later `add`s into round `index` (rounds stay aligned across contenders for pairing)."""
-        self.current = index
-
-    def add(self, **seconds: float) -> None:
-        """Record one measurement of each named metric in the current round."""
+    def add(self, **seconds: float | Sequence[float]) -> None:
+        """Record one measurement (or a list of them) of each named metric in the current round."""
         for metric, value in seconds.items():
             per_round = self.rounds.setdefault(metric, [])
             per_round.extend([] for _ in range(self.current + 1 - len(per_round)))
-            per_round[self.current].append(max(value, _TINY))
+            values = value if isinstance(value, Sequence) else [value]
+            per_round[self.current].extend(max(item, _TINY) for item in values)
 
     @contextmanager
     def attempt(self) -> Iterator[None]:
@@ -93,8 +139,12 @@ class Samples:
         try:
             yield
         except Exception as error:
-            self.errors += 1
-            self.last_error = f"{type(error).__name__}: {error}"[:300]
+            self.fail(error)
+
+    def fail(self, error: BaseException | str) -> None:
+        """Count a failure, keeping its text."""
+        self.errors += 1
+        self.last_error = (error if isinstance(error, str) else f"{type(error).__name__}: {error}")[:300]
 
     def values(self, metric: str) -> list[float]:
         """Every value of `metric`, rounds pooled."""
@@ -151,16 +201,27 @@ def check_reply(name: str, reply: str, expected: str) -> None:
         raise RuntimeError(f"{name}: unexpected reply {reply[:200]!r} (expected {expected!r})")
 
 
-def paired_ratio(ours: Samples, reference: Samples, metric: str = "cpu") -> tuple[float, float, float] | None:
-    """Median ratio of two contenders' `metric` within each round (adjacent in time), summarised over rounds.
+async def timed(call: Callable[[], Awaitable[str]], expected: str) -> tuple[float, str | None]:
+    """Seconds one async call took, and the text of its failure (None when its reply held `expected`)."""
+    start = time.perf_counter()
+    try:
+        check_reply("async call", await call(), expected)
+    except Exception as error:
+        return time.perf_counter() - start, f"{type(error).__name__}: {error}"[:300]
+    return time.perf_counter() - start, None
 
-    Returns (median, 25th, 75th percentile) of the per-round ratios: drift that hits a whole round
-    cancels out, and the spread shows how much of a difference is noise.
+
+def paired(
+    ours: Samples, reference: Samples, metric: str = "cpu", compare: Callable[[float, float], float] = operator.truediv
+) -> tuple[float, float, float, int] | None:
+    """`compare` (ratio by default) of two contenders' medians of `metric` within each round (adjacent in time).
+
+    Returns the median, 25th and 75th percentile of the per-round figures, and how many rounds:
+    drift that hits a whole round cancels out, and the spread shows how much of a difference is noise.
     """
     pairs = zip(ours.round_medians(metric), reference.round_medians(metric), strict=False)
-    ratios = [mine / theirs for mine, theirs in pairs if mine and theirs]
-    if not ratios:
+    figures = [compare(mine, theirs) for mine, theirs in pairs if mine and theirs]
+    middle, low, high = median(figures), percentile(figures, 25), percentile(figures, 75)
+    if middle is None or low is None or high is None:
         return None
-    middle, low, high = median(ratios), percentile(ratios, 25), percentile(ratios, 75)
-    assert middle is not None and low is not None and high is not None
-    return middle, low, high
+    return middle, low, high, len(figures)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from benchmarks.contenders import LABELS
+from benchmarks.contenders import CONTENDERS, HAS_LITELLM, LABELS, LITELLM, SKIPPED_ROW, VARIANT_OF
+from benchmarks.measure import Samples
 
+Values = dict[str, float | None]
 CheckKind = Literal["ratio_max", "ratio_min", "diff_max", "value_max"]
 
 
@@ -77,19 +80,12 @@ class Section:
 
     def evaluate(self, check: Check) -> tuple[float | None, bool | None]:
         """(the measured ratio, difference or value, whether it meets the bound); None when unmeasured."""
-        value = self.value(check.row, check.metric)
-        base = self.value(check.ref, check.metric) if check.ref else None
-        if value is None or (check.ref is not None and base is None):
+        ratio = check.kind.startswith("ratio")
+        value, base = self.value(check.row, check.metric), self.value(check.ref, check.metric) if check.ref else 0.0
+        if value is None or base is None or (ratio and not base):
             return None, None
-        if check.kind == "value_max":
-            return value, value <= check.bound
-        assert base is not None
-        if check.kind == "diff_max":
-            return value - base, value - base <= check.bound
-        measured = value / base if base else None
-        if measured is None:
-            return None, None
-        return measured, measured <= check.bound if check.kind == "ratio_max" else measured >= check.bound
+        measured = value / base if ratio else value - base  # a plain value has no reference: base 0
+        return measured, measured >= check.bound if check.kind == "ratio_min" else measured <= check.bound
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Section:
@@ -121,6 +117,23 @@ class Section:
             measured, passed = self.evaluate(check)
             checks.append({**asdict(check), "measured": measured, "passed": passed})
         return {**asdict(self), "rows": rows, "checks": checks}
+
+
+def contender_rows(samples: dict[str, Samples], values: Callable[[Samples], Values], absent: str = "") -> list[Row]:
+    """A row per contender, in their order, then the variants measured (aiohttp).
+
+    A contender without samples gets `absent` as its note, LiteLLM's that it is not installed.
+    """
+    rows = []
+    for name in (*CONTENDERS, *VARIANT_OF):
+        record = samples.get(name)
+        if record is not None:
+            note = f"last error: {record.last_error}" if record.errors else ""
+            rows.append(Row(name, VARIANT_OF.get(name, name), LABELS[name], values(record), note))
+        elif name in CONTENDERS:
+            note = SKIPPED_ROW if name == LITELLM and not HAS_LITELLM else absent
+            rows.append(Row(name, name, LABELS[name], {}, note))
+    return rows
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:

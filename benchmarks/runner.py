@@ -6,11 +6,12 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, TypeVar
 
+from benchmarks import readme
 from benchmarks.config import Sizes
 from benchmarks.contenders import HAS_LITELLM, SKIPPED_LITELLM
 from benchmarks.environment import machine, silence_logging
@@ -29,11 +30,8 @@ SAMPLES_PATH = Path(".cache") / "samples.pyperf.json.gz"
 
 @dataclass
 class Run:
-    """A run in progress: its sizes, where it writes, and how long each stage took."""
+    """A run in progress: how long each stage took."""
 
-    sizes: Sizes
-    output_dir: Path
-    command: str
     started: float = field(default_factory=time.perf_counter)
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -58,12 +56,13 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     from benchmarks.fresh_loop import fresh_loop_section
     from benchmarks.imports import import_section
     from benchmarks.ingest import embedding_section, rerank_section
-    from benchmarks.plot import fanout_plot
-    from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_plot, scale_sections
+    from benchmarks.open_models import open_model_sections
+    from benchmarks.plot import fanout_plot, scale_plot
+    from benchmarks.scale import FULL_SCALE, QUICK_MODES, QUICK_SCALE, scale_sections
     from benchmarks.server import CHAT_MODEL, EmulatorProcess
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    current = Run(sizes, output_dir, command)
+    current = Run()
     meta = machine()
     sections: list[Section] = [current.stage("import cost (fresh interpreters)", lambda: import_section(sizes))]
     emulator = EmulatorProcess(sizes.stream_chunks)
@@ -79,6 +78,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
         sections += current.stage(
             "per-call CPU and wall (model and agent layers)", lambda: per_call_sections(fast, sizes)
         )
+        sections += current.stage("open-model handling (CPU per call)", lambda: open_model_sections(fast, sizes))
         sections.append(current.stage("streaming", lambda: streaming_section(slow, sizes)))
         sections.append(current.stage("first token in a fresh loop", lambda: fresh_loop_section(fast, sizes)))
         load = current.stage(
@@ -104,7 +104,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
     meta.update(
         {
             "command": command,
-            "sizes": sizes.to_json(),
+            "sizes": asdict(sizes),
             "stage_seconds": current.stages,
             "total_seconds": round(current.elapsed(), 1),
             "load_average_end": [round(value, 2) for value in os.getloadavg()],
@@ -112,12 +112,7 @@ def run(sizes: Sizes, output_dir: Path, command: str) -> dict[str, Any]:
             "skipped": skipped(),
         }
     )
-    capacity = {
-        **vars(load.capacity),
-        "bottleneck": load.capacity.bottleneck,
-        "emulator_ceiling_rps": load.capacity.emulator_ceiling_rps,
-        "probes": [{**vars(probe), "emulator_ceiling_rps": probe.emulator_ceiling_rps} for probe in load.probes],
-    }
+    capacity = {**vars(load.capacity), "probes": [vars(probe) for probe in load.probes]}
     extra = {"capacity": capacity, "scale": {"sizes": vars(scale_sizes)}}
     write_json(output_dir / "results.json", meta, sections, extra)
     dump(output_dir / SAMPLES_PATH)
@@ -145,12 +140,8 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
     """The whole RESULTS.md."""
     packages = ", ".join(f"{name} {version}" for name, version in meta["packages"].items())
     load_start, load_end = meta["load_average_start"], meta["load_average_end"]
-    ceiling_rps = capacity.get("emulator_ceiling_rps")
     probes = ", ".join(
         f"{probe['requests_per_second']:,.0f} req/s at {probe['concurrency']} in flight" for probe in capacity["probes"]
-    )
-    ceiling = (
-        f" (the emulator alone would manage about {ceiling_rps:,.0f} requests/s on a full core)" if ceiling_rps else ""
     )
     lines = [
         "# Benchmarks",
@@ -161,12 +152,9 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         f"- Packages: {packages}.",
         f"- Load average (1/5/15 min) at start {load_start}, at end {load_end}: other processes on these "
         f"{meta['nproc']} cores add noise, which the interleaved rounds spread evenly over the contenders.",
-        f"- **Emulator capacity: {capacity['requests_per_second']:,.0f} requests/s** (trivial chat requests, raw "
-        f"`AsyncOpenAI`, {capacity['concurrency']} in flight for {capacity['seconds']:.1f} s, {capacity['errors']} "
-        f"errors; probes: {probes}). CPU share during the probe: emulator {capacity['emulator_cpu_share']:.0%}, client "
-        f"{capacity['client_cpu_share']:.0%} of one core, so the limit is the {capacity['bottleneck']}"
-        f"{ceiling}. No contender can exceed this rate; throughput ratios near 1.00 mean the setup, not the "
-        "library, is the limit.",
+        f"- **Emulator capacity** (trivial chat requests for {capacity['seconds']:.1f} s; probes: {probes}): "
+        f"{readme.capacity(capacity)} No contender can exceed this rate; throughput ratios near 1.00 mean the "
+        "setup, not the library, is the limit.",
         *[f"- Left out of this run: {note}." for note in meta.get("skipped", [])],
         "",
         '## Targets (the issue\'s "done when")',
@@ -195,11 +183,12 @@ def results_markdown(meta: dict[str, Any], capacity: dict[str, Any], sections: l
         "(`python -m benchmarks.server`), so its CPU never counts as client CPU; client CPU is "
         "`time.process_time()` of the benchmark process (all its threads).",
         "- Two emulators in that process: one answers every chat request with a short fixed reply (per-call, agent, "
-        "fan-out), the other streams a fixed reply in exactly `stream_chunks` chunks (streaming). Embeddings and "
-        "rerank scores are the emulator's deterministic unscripted answers.",
+        "open-model, fan-out), the other streams a fixed reply in exactly `stream_chunks` chunks (streaming). "
+        "Embeddings and rerank scores are the emulator's deterministic unscripted answers.",
         "- Contenders run in interleaved rounds whose order rotates every round; `gc.collect()` before every batch, "
-        "and `gc.freeze()` after warm-up for the per-call and streaming stages (applied to all contenders alike). "
-        "Medians and percentiles of timings are pyperf's (`pyperf.Benchmark`, one run per round); a run keeps "
+        "and `gc.freeze()` after warm-up for the per-call, open-model and streaming stages (applied to all "
+        "contenders alike). Medians and percentiles of timings are pyperf's (`pyperf.Benchmark`, one run per round); "
+        "a run keeps "
         f"every timing in `{SAMPLES_PATH}` beside results.json (not committed) for `python -m pyperf stats`, "
         "`hist` or `compare_to` (significance tests).",
         "- Where the client spends its CPU was profiled once (cProfile, pyinstrument, per-step `timeit`, run of "

@@ -21,14 +21,15 @@ import logging
 import multiprocessing
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 
-from benchmarks.contenders import AGNO, OURS, RAW
-from benchmarks.measure import percentile
+from benchmarks.contenders import AGNO, OURS, RAW, Target, agno_model, ours_model, reply, run_content, sdk_client
+from benchmarks.measure import percentile, timed
 from benchmarks.report import Check, Metric, Row, Section
 from benchmarks.server import API_KEY, CHAT_MODEL, SHORT_REPLY, EmulatorProcess
 
-Contender = Literal["agno_deepinfra", "agno_builtin", "raw_sdk"]
+Timeline = list[tuple[float, int]]
 
 
 @dataclass(frozen=True)
@@ -52,32 +53,40 @@ class ScaleSizes:
 
 @dataclass(frozen=True)
 class Mode:
-    """One batch: who sends it, from how many processes, with what limit and jitter."""
+    """One batch: who sends it, from how many processes, with what limit and jitter, and its targets.
+
+    `target` names the mode in the Targets table (the references have none); `bounds` (makespan
+    over the ideal, 429s in % of the runs) add two limits to "every run completes".
+    """
 
     key: str
     label: str
-    contender: Contender
+    contender: str
     processes: int = 1
     max_concurrency: int | str | None = None
     jitter: bool = False
+    target: str = ""
+    bounds: tuple[float, float] | None = None
 
 
 def modes(sizes: ScaleSizes) -> tuple[list[Mode], list[Mode]]:
     """The (a) and (b) batches."""
+    cap, n = sizes.cap, sizes.workers
     one = [
-        Mode("a_none", "ours, max_concurrency=None", OURS),
-        Mode("a_fixed", f"ours, max_concurrency={sizes.cap}", OURS, max_concurrency=sizes.cap),
-        Mode("a_auto", 'ours, max_concurrency="auto"', OURS, max_concurrency="auto"),
+        Mode("a_none", "ours, max_concurrency=None", OURS, target="(a) max_concurrency=None"),
+        Mode("a_fixed", f"ours, max_concurrency={cap}", OURS, 1, cap, False, f"(a) max_concurrency={cap}", (1.10, 0)),
+        Mode("a_auto", 'ours, max_concurrency="auto"', OURS, 1, "auto", False, '(a) max_concurrency="auto"', (1.25, 5)),
         Mode("a_agno", f"agno built-in, retries={sizes.retries}", AGNO),
         Mode("a_raw", f"raw openai SDK, max_retries={sizes.retries}", RAW),
     ]
-    n = sizes.workers
-    many = [
-        Mode("b_none", f"{n} x ours, None, no jitter", OURS, n),
-        Mode("b_none_jitter", f"{n} x ours, None, jitter", OURS, n, jitter=True),
-        Mode("b_auto", f'{n} x ours, "auto", no jitter', OURS, n, "auto"),
-        Mode("b_auto_jitter", f'{n} x ours, "auto", jitter', OURS, n, "auto", jitter=True),
-    ]
+    many = []
+    for limit, name, bounds in ((None, "None", None), ("auto", '"auto"', (1.25, 5.0))):
+        for jitter in (False, True):
+            setting = f"{name}, {'jitter' if jitter else 'no jitter'}"
+            key = f"b_{str(limit).lower()}{'_jitter' if jitter else ''}"
+            many.append(
+                Mode(key, f"{n} x ours, {setting}", OURS, n, limit, jitter, f"(b) {n} processes, {setting}", bounds)
+            )
     return one, many
 
 
@@ -86,85 +95,46 @@ def modes(sizes: ScaleSizes) -> tuple[list[Mode], list[Mode]]:
 
 @dataclass
 class BatchResult:
-    """What one worker process saw: per-run latencies, completions, its batch's start and end."""
+    """What one worker process saw: per-run latencies, failures, its batch's start and end."""
 
-    completed: int = 0
-    failed: int = 0
     latencies: list[float] = field(default_factory=list)
+    failed: int = 0
+    last_error: str = ""
     started: float = 0.0
     ended: float = 0.0
-    last_error: str = ""
 
 
 def _client(mode: Mode, sizes: ScaleSizes, base_url: str) -> Any:
-    """The async callable one run makes, and the objects to close."""
-    jitter = sizes.jitter if mode.jitter else 0.0
+    """What one run calls: the raw SDK's client, or an agno `Agent` on the mode's model."""
+    target = Target(base_url, API_KEY, CHAT_MODEL)
     if mode.contender == RAW:
-        import openai
-
-        return openai.AsyncOpenAI(base_url=base_url, api_key=API_KEY, max_retries=sizes.retries)
+        return sdk_client(target, asynchronous=True, max_retries=sizes.retries)
     from agno.agent import Agent
 
+    retry = {"retries": sizes.retries, "exponential_backoff": True}
     if mode.contender == AGNO:
-        from agno.models.deepinfra import DeepInfra as AgnoDeepInfra
-
-        model: Any = AgnoDeepInfra(
-            id=CHAT_MODEL,
-            base_url=base_url,
-            api_key=API_KEY,
-            retries=sizes.retries,
-            delay_between_retries=int(sizes.delay),
-            exponential_backoff=True,
-        )
-    else:
-        from agno_deepinfra import DeepInfra
-
-        model = DeepInfra(
-            id=CHAT_MODEL,
-            base_url=base_url,
-            api_key=API_KEY,
-            retries=sizes.retries,
-            delay_between_retries=sizes.delay,
-            exponential_backoff=True,
-            retry_jitter=jitter,
-            max_concurrency=mode.max_concurrency,  # type: ignore[arg-type]
-        )
-    return Agent(model=model, telemetry=False)
-
-
-async def _one(client: Any, number: int) -> tuple[float, str | None]:
-    start = time.monotonic()
-    try:
-        if hasattr(client, "arun"):
-            output = await client.arun(f"run {number}")
-            status = getattr(output.status, "value", output.status)
-            content = str(output.content)
-            if status != "COMPLETED":
-                raise RuntimeError(f"status {status}: {content[:200]}")
-        else:
-            completion = await client.chat.completions.create(
-                model=CHAT_MODEL, messages=[{"role": "user", "content": f"run {number}"}]
-            )
-            content = str(completion.choices[0].message.content)
-        if content != SHORT_REPLY:
-            raise RuntimeError(f"unexpected reply {content[:80]!r}")
-    except Exception as error:
-        return time.monotonic() - start, f"{type(error).__name__}: {error}"[:300]
-    return time.monotonic() - start, None
+        return Agent(model=agno_model(target, delay_between_retries=int(sizes.delay), **retry), telemetry=False)
+    jitter = sizes.jitter if mode.jitter else 0.0
+    limit = {"max_concurrency": mode.max_concurrency, "retry_jitter": jitter}
+    return Agent(model=ours_model(target, delay_between_retries=sizes.delay, **limit, **retry), telemetry=False)
 
 
 async def _batch(mode: Mode, sizes: ScaleSizes, base_url: str, runs: int) -> BatchResult:
     client = _client(mode, sizes, base_url)
+
+    async def one(number: int) -> str:
+        if hasattr(client, "arun"):
+            return run_content(await client.arun(f"run {number}"))
+        messages = [{"role": "user", "content": f"run {number}"}]
+        return reply(await client.chat.completions.create(model=CHAT_MODEL, messages=messages))
+
     result = BatchResult(started=time.monotonic())
-    outcomes = await asyncio.gather(*(_one(client, number) for number in range(runs)))
+    outcomes = await asyncio.gather(*(timed(partial(one, number), SHORT_REPLY) for number in range(runs)))
     result.ended = time.monotonic()
     for latency, error in outcomes:
         result.latencies.append(latency)
-        if error is None:
-            result.completed += 1
-        else:
-            result.failed += 1
-            result.last_error = error
+        if error is not None:
+            result.failed, result.last_error = result.failed + 1, error
     return result
 
 
@@ -186,8 +156,8 @@ def worker(mode: Mode, sizes: ScaleSizes, base_url: str, runs: int, ready: Any, 
     results.put(asdict(asyncio.run(_batch(mode, sizes, base_url, runs))))
 
 
-def run_mode(mode: Mode, sizes: ScaleSizes, emulator: EmulatorProcess, base_url: str) -> dict[str, Any]:
-    """One batch in `mode.processes` fresh processes started together; merged results and the emulator's view."""
+def run_mode(mode: Mode, sizes: ScaleSizes, emulator: EmulatorProcess, base_url: str) -> tuple[Row, Timeline]:
+    """One batch in `mode.processes` fresh processes started together: its row and in-flight timeline."""
     context = multiprocessing.get_context("spawn")
     ready, results, go = context.Queue(), context.Queue(), context.Event()
     share = sizes.runs // mode.processes
@@ -208,24 +178,21 @@ def run_mode(mode: Mode, sizes: ScaleSizes, emulator: EmulatorProcess, base_url:
     served = emulator.stats()
     latencies = [latency for batch in batches for latency in batch.latencies]
     makespan = max(batch.ended for batch in batches) - started
-    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    completed = sum(batch.completed for batch in batches)
-    return {
-        "values": {
-            "completed": float(completed),
-            "failed": float(sum(batch.failed for batch in batches)),
-            "rejected": float(served["rejected"]),
-            "rejected_pct": 100.0 * served["rejected"] / sizes.runs,
-            "makespan_s": makespan,
-            "vs_ideal": makespan / sizes.ideal,
-            "p50_s": p50,
-            "p99_s": p99,
-            "peak": float(served["peak"]),
-        },
-        "last_error": next((batch.last_error for batch in batches if batch.last_error), ""),
-        "timeline": [(round(t - started, 4), n) for t, n in served["timeline"]],
-        "rejections": [round(t - started, 4) for t in served["rejections"]],
+    failed = sum(batch.failed for batch in batches)
+    values = {
+        "completed": float(len(latencies) - failed),
+        "failed": float(failed),
+        "rejected": float(served["rejected"]),
+        "rejected_pct": 100.0 * served["rejected"] / sizes.runs,
+        "makespan_s": makespan,
+        "vs_ideal": makespan / sizes.ideal,
+        "p50_s": percentile(latencies, 50),
+        "p99_s": percentile(latencies, 99),
+        "peak": float(served["peak"]),
     }
+    last_error = next((batch.last_error for batch in batches if batch.last_error), "")
+    row = Row(mode.key, mode.contender, mode.label, values, f"last error: {last_error}" if last_error else "")
+    return row, [(round(t - started, 4), n) for t, n in served["timeline"]]
 
 
 # ------------------------------------------------------------------------------- sections
@@ -236,7 +203,7 @@ class ScaleResults:
     """Both sections and every mode's in-flight timeline (seconds since the start, requests) for the plot."""
 
     sections: list[Section]
-    timelines: dict[str, list[tuple[float, int]]]
+    timelines: dict[str, Timeline]
     labels: dict[str, str]
     sizes: ScaleSizes
 
@@ -256,24 +223,27 @@ METRICS = [
 def scale_sections(sizes: ScaleSizes, only: set[str] | None = None) -> ScaleResults:
     """Run every mode (or the `only` ones) against a capped emulator process; the (a) and (b) sections."""
     one, many = modes(sizes)
-    if only:
-        one, many = [m for m in one if m.key in only], [m for m in many if m.key in only]
     rows: dict[str, Row] = {}
-    timelines: dict[str, list[tuple[float, int]]] = {}
+    timelines: dict[str, Timeline] = {}
     emulator = EmulatorProcess(capped=(sizes.cap, sizes.service, sizes.retry_after))
     with emulator as endpoints:
         for mode in [*one, *many]:
-            measured = run_mode(mode, sizes, emulator, endpoints.base_url)
-            note = f"last error: {measured['last_error']}" if measured["last_error"] else ""
-            rows[mode.key] = Row(mode.key, mode.contender, mode.label, measured["values"], note)
-            timelines[mode.key] = measured["timeline"]
-    labels = {key: row.label for key, row in rows.items()}
-    return ScaleResults(
-        [_section_a(sizes, [rows[m.key] for m in one]), _section_b(sizes, [rows[m.key] for m in many])],
-        timelines,
-        labels,
-        sizes,
-    )
+            if not only or mode.key in only:
+                rows[mode.key], timelines[mode.key] = run_mode(mode, sizes, emulator, endpoints.base_url)
+    n, cap = sizes.workers, sizes.cap
+
+    def section(key: str, title: str, description: str, part: list[Mode]) -> Section:
+        measured = [rows[mode.key] for mode in part if mode.key in rows]
+        return Section(key, title, description, METRICS, measured, notes=_notes(measured), checks=_checks(part))
+
+    one_title = f"Scale-out (a): one process, {sizes.runs:,} concurrent `arun` under a cap of {cap}"
+    many_title = f"Scale-out (b): {n} processes x {sizes.runs // n:,} concurrent `arun` sharing one cap of {cap}"
+    jitter = f" The {n} processes know nothing of each other; jitter adds up to {sizes.jitter:.0%} to each retry wait."
+    sections = [
+        section("scale_one_process", one_title, _setup(sizes), one),
+        section("scale_processes", many_title, _setup(sizes) + jitter, many),
+    ]
+    return ScaleResults(sections, timelines, {key: row.label for key, row in rows.items()}, sizes)
 
 
 def _setup(sizes: ScaleSizes) -> str:
@@ -287,51 +257,23 @@ def _setup(sizes: ScaleSizes) -> str:
     )
 
 
-def _targets(key: str, label: str, makespan_bound: float, max_429_pct: float) -> list[Check]:
-    checks = [Check(f"{label}: every run completes", key, "failed", "value_max", 0)]
-    if max_429_pct == 0:
-        checks.append(Check(f"{label}: 0 429s", key, "rejected", "value_max", 0))
-    else:
-        checks.append(Check(f"{label}: 429s <= {max_429_pct:g}% of requests", key, "rejected_pct", "value_max", 5))
-    checks.append(
-        Check(f"{label}: makespan <= {makespan_bound:.2f}x ideal", key, "vs_ideal", "value_max", makespan_bound)
-    )
-    return checks
-
-
-def _section_a(sizes: ScaleSizes, rows: list[Row]) -> Section:
-    return Section(
-        key="scale_one_process",
-        title=f"Scale-out (a): one process, {sizes.runs:,} concurrent `arun` under a cap of {sizes.cap}",
-        description=_setup(sizes),
-        metrics=METRICS,
-        rows=rows,
-        notes=_notes(rows),
-        checks=[
-            *_targets("a_fixed", f"(a) max_concurrency={sizes.cap}", 1.10, 0),
-            *_targets("a_auto", '(a) max_concurrency="auto"', 1.25, 5),
-            Check("(a) max_concurrency=None: every run completes", "a_none", "failed", "value_max", 0),
-        ],
-    )
-
-
-def _section_b(sizes: ScaleSizes, rows: list[Row]) -> Section:
-    n = sizes.workers
-    return Section(
-        key="scale_processes",
-        title=f"Scale-out (b): {n} processes x {sizes.runs // n:,} concurrent `arun` sharing one cap of {sizes.cap}",
-        description=_setup(sizes)
-        + f" The {n} processes know nothing of each other; jitter adds up to {sizes.jitter:.0%} to each retry wait.",
-        metrics=METRICS,
-        rows=rows,
-        notes=_notes(rows),
-        checks=[
-            *_targets("b_auto", f'(b) {n} processes, "auto", no jitter', 1.25, 5),
-            *_targets("b_auto_jitter", f'(b) {n} processes, "auto", jitter', 1.25, 5),
-            Check(f"(b) {n} processes, None, no jitter: every run completes", "b_none", "failed", "value_max", 0),
-            Check(f"(b) {n} processes, None, jitter: every run completes", "b_none_jitter", "failed", "value_max", 0),
-        ],
-    )
+def _checks(part: list[Mode]) -> list[Check]:
+    """The modes with bounds (every run completes, 429s, makespan), then every run completes for the rest."""
+    checks = []
+    for mode in part:
+        if mode.bounds is not None:
+            makespan, rejected_pct = mode.bounds
+            limit = Check(f"{mode.target}: 0 429s", mode.key, "rejected", "value_max", 0)
+            if rejected_pct:
+                text = f"{mode.target}: 429s <= {rejected_pct:g}% of requests"
+                limit = Check(text, mode.key, "rejected_pct", "value_max", rejected_pct)
+            checks += [
+                Check(f"{mode.target}: every run completes", mode.key, "failed", "value_max", 0),
+                limit,
+                Check(f"{mode.target}: makespan <= {makespan:.2f}x ideal", mode.key, "vs_ideal", "value_max", makespan),
+            ]
+    completes = [mode for mode in part if mode.target and mode.bounds is None]
+    return checks + [Check(f"{m.target}: every run completes", m.key, "failed", "value_max", 0) for m in completes]
 
 
 def _notes(rows: list[Row]) -> list[str]:
@@ -341,45 +283,13 @@ def _notes(rows: list[Row]) -> list[str]:
     return [f"Runs failed (out of retries) in: {', '.join(failed)}."]
 
 
-def scale_plot(results: ScaleResults, path: Any) -> None:
-    """Requests in flight at the emulator over time, one panel per part, one line per mode."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sizes = results.sizes
-    figure, axes = plt.subplots(1, 2, figsize=(13, 4.6), squeeze=False)
-    for axis, prefix, title in zip(
-        axes[0], ("a_", "b_"), ("(a) one process", f"(b) {sizes.workers} processes sharing the cap"), strict=True
-    ):
-        for key, timeline in results.timelines.items():
-            if key.startswith(prefix) and timeline:
-                times, counts = zip(*timeline, strict=True)
-                axis.step(times, counts, where="post", label=results.labels[key], linewidth=1.2)
-        axis.axhline(sizes.cap, color="black", linestyle="--", linewidth=0.8, label=f"cap C = {sizes.cap}")
-        axis.axvline(
-            sizes.ideal, color="grey", linestyle=":", linewidth=0.8, label=f"ideal makespan {sizes.ideal:.1f} s"
-        )
-        axis.set_title(title)
-        axis.set_xlabel("seconds since the batch started")
-        axis.set_ylabel("requests in flight at the server")
-        axis.grid(alpha=0.3)
-        axis.legend(loc="upper right", fontsize=7)
-    figure.suptitle(
-        f"{sizes.runs:,} agent runs against a per-model cap of {sizes.cap}, {sizes.service:g} s per request"
-    )
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
 def main() -> None:
     """`python -m benchmarks.scale [--quick]`: the scale-out sections alone, printed as Markdown."""
     import argparse
     from pathlib import Path
 
     from benchmarks.environment import apply_quiet_env, forbid_remote_hosts
+    from benchmarks.plot import scale_plot
     from benchmarks.report import checks_markdown, section_markdown
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale")

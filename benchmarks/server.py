@@ -9,7 +9,7 @@ The child hosts one `DeepInfraEmulator` per *profile*, each on its own loopback 
 Two ports instead of one script keep the public emulator API untouched: a scripted `always`
 rule applies to every request of a route, so the long reply needs an emulator of its own.
 
-`python -m benchmarks.server capped C S R` serves one emulator with DeepInfra's concurrency cap
+`python -m benchmarks.server N C S R` serves one emulator with DeepInfra's concurrency cap
 instead (C requests per model at once, S seconds each, `Retry-After: R`) for the scale-out
 simulation; each line "stats" on stdin answers with the cap's counts and in-flight timeline.
 """
@@ -30,6 +30,7 @@ EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 EMBED_DIMENSIONS = 384
 RERANK_MODEL = "Qwen/Qwen3-Reranker-0.6B"
 SHORT_REPLY = "Hello from the DeepInfra emulator."
+NO_FAMILY_MODEL = "acme/custom-model"
 STREAM_CHUNKS = 2000
 
 
@@ -41,64 +42,47 @@ def long_reply(chunks: int) -> str:
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def serve(stream_chunks: int = STREAM_CHUNKS) -> None:
-    """Child process body: start both emulators, print their ports, serve until stdin closes."""
+def serve(stream_chunks: int, capped: tuple[int, float, float] | None = None) -> None:
+    """Child process body: start the emulators, print their ports, serve until stdin closes.
+
+    `capped` (cap, service time, Retry-After): one capped emulator instead, and each "stats" line on
+    stdin is answered with its counters.
+    """
     from agno_deepinfra.testing import DeepInfraEmulator, Reply
 
-    fast = DeepInfraEmulator(api_key=API_KEY, record=False).start()
+    names = ("concurrency_limit", "service_time", "retry_after")
+    limits: dict[str, Any] = dict(zip(names, capped, strict=True)) if capped else {}
+    fast = DeepInfraEmulator(api_key=API_KEY, record=False, **limits).start()
     fast.always(Reply(content=SHORT_REPLY))
-    stream = DeepInfraEmulator(api_key=API_KEY, record=False).start()
-    stream.always(Reply(content=long_reply(stream_chunks), chunks=stream_chunks))
-    print(json.dumps({"fast": fast.port, "stream": stream.port}), flush=True)
-    try:
-        sys.stdin.read()  # EOF (the parent closed the pipe or died) means stop
-    finally:
-        fast.stop()
-        stream.stop()
-
-
-def serve_capped(cap: int, service_time: float, retry_after: float) -> None:
-    """Child process body for the scale-out runs: one capped emulator; "stats" lines read its counters."""
-    from agno_deepinfra.testing import DeepInfraEmulator, Reply
-
-    emulator = DeepInfraEmulator(
-        api_key=API_KEY, record=False, concurrency_limit=cap, service_time=service_time, retry_after=retry_after
-    ).start()
-    emulator.always(Reply(content=SHORT_REPLY))
-    print(json.dumps({"fast": emulator.port, "stream": emulator.port}), flush=True)
+    fast.add_model(NO_FAMILY_MODEL)  # the open-model section's control: a model in no family
+    emulators = [fast]
+    if capped is None:
+        emulators.append(DeepInfraEmulator(api_key=API_KEY, record=False).start())
+        emulators[1].always(Reply(content=long_reply(stream_chunks), chunks=stream_chunks))
+    print(json.dumps({"fast": fast.port, "stream": emulators[-1].port}), flush=True)
     try:
         for line in sys.stdin:  # EOF (the parent closed the pipe or died) means stop
             if line.strip() == "stats":
-                stats = {"rejected": emulator.rejected(), "peak": max(emulator.cap.peak.values(), default=0)}
-                timelines = {"timeline": emulator.cap.timeline, "rejections": emulator.cap.rejections}
-                print(json.dumps({**stats, **timelines}), flush=True)
-                emulator.cap.reset()
+                stats = {"rejected": fast.rejected(), "peak": max(fast.cap.peak.values(), default=0)}
+                print(json.dumps({**stats, "timeline": fast.cap.timeline}), flush=True)
+                fast.cap.reset()
     finally:
-        emulator.stop()
+        for emulator in emulators:
+            emulator.stop()
 
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where the emulators listen."""
+    """Where the emulators listen.
 
-    fast_port: int
-    stream_port: int
+    `root_url` stands for DeepInfra's `https://api.deepinfra.com` (for `/v1/inference/...`);
+    `base_url` and `stream_base_url` are the OpenAI-compatible URLs of the two emulators.
+    """
+
+    root_url: str
+    base_url: str
+    stream_base_url: str
     api_key: str = API_KEY
-
-    @property
-    def root_url(self) -> str:
-        """DeepInfra's `https://api.deepinfra.com` equivalent (for `/v1/inference/...`)."""
-        return f"http://127.0.0.1:{self.fast_port}"
-
-    @property
-    def base_url(self) -> str:
-        """The OpenAI-compatible URL of the short-reply emulator."""
-        return f"{self.root_url}/v1/openai"
-
-    @property
-    def stream_base_url(self) -> str:
-        """The OpenAI-compatible URL of the long-stream emulator."""
-        return f"http://127.0.0.1:{self.stream_port}/v1/openai"
 
 
 class EmulatorProcess:
@@ -108,12 +92,9 @@ class EmulatorProcess:
         self.stream_chunks = stream_chunks
         self.capped = capped  # (cap, service time, Retry-After): the scale-out emulator instead
         self._process: subprocess.Popen[str] | None = None
-        self.endpoints: Endpoints | None = None
 
     def __enter__(self) -> Endpoints:
-        command = [sys.executable, "-m", "benchmarks.server", str(self.stream_chunks)]
-        if self.capped is not None:
-            command = [sys.executable, "-m", "benchmarks.server", "capped", *map(str, self.capped)]
+        command = [sys.executable, "-m", "benchmarks.server", str(self.stream_chunks), *map(str, self.capped or ())]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -121,8 +102,8 @@ class EmulatorProcess:
             self._process.wait(10)
             raise RuntimeError(f"the emulator process exited with status {self._process.returncode}")
         ports = json.loads(line)
-        self.endpoints = Endpoints(ports["fast"], ports["stream"])
-        return self.endpoints
+        root, stream_root = (f"http://127.0.0.1:{ports[name]}" for name in ("fast", "stream"))
+        return Endpoints(root, f"{root}/v1/openai", f"{stream_root}/v1/openai")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
@@ -130,15 +111,11 @@ class EmulatorProcess:
         process = self._process
         if process is None:
             return
-        if process.stdin is not None:
-            process.stdin.close()
         try:
-            process.wait(15)
+            process.communicate(timeout=15)  # closes stdin: the child stops at its EOF
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+            process.communicate()
         self._process = None
 
     def stats(self) -> dict[str, Any]:
@@ -151,23 +128,17 @@ class EmulatorProcess:
         result: dict[str, Any] = json.loads(process.stdout.readline())
         return result
 
-    @property
-    def pid(self) -> int:
-        """The child's process id."""
-        if self._process is None:
-            raise RuntimeError("the emulator process is not running")
-        return self._process.pid
-
     def cpu_seconds(self) -> float:
         """CPU time (user + system, all threads) the emulator process has used so far."""
-        with open(f"/proc/{self.pid}/stat") as stat:
+        if self._process is None:
+            raise RuntimeError("the emulator process is not running")
+        with open(f"/proc/{self._process.pid}/stat") as stat:
             fields = stat.read().rpartition(")")[2].split()
         # After the command name: the state is field 0, utime field 11 and stime field 12.
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["capped"]:
-        serve_capped(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
-    else:
-        serve(int(sys.argv[1]) if len(sys.argv) > 1 else STREAM_CHUNKS)
+if __name__ == "__main__":  # `python -m benchmarks.server CHUNKS [CAP SERVICE RETRY_AFTER]`
+    cap_args = sys.argv[2:5]
+    capped = (int(cap_args[0]), float(cap_args[1]), float(cap_args[2])) if cap_args else None
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else STREAM_CHUNKS, capped)

@@ -38,8 +38,10 @@ COMPLETION = {"id": "c", "object": "chat.completion", "created": 1, "model": "m"
 EMBEDDING = {"object": "list", "model": "m", "data": [{"object": "embedding", "index": 0, "embedding": [0.25] * 8}]}
 
 
-def per_call_ns(*statements: Callable[[], object], number: int = 200_000, wall: bool = False) -> list[float]:
-    """Best of REPEATS timings of each statement in ns per call, their repeats alternated (load hits all alike).
+def per_call_ns(
+    *statements: Callable[[], object], number: int = 200_000, wall: bool = False, repeats: int = REPEATS
+) -> list[float]:
+    """Best of `repeats` timings of each statement in ns per call, their repeats alternated (load hits all alike).
 
     Timed in CPU time of this process (`time.process_time`), which other processes on a shared
     machine disturb far less than wall time; `wall=True` for the round trip, whose server shares the process.
@@ -49,7 +51,7 @@ def per_call_ns(*statements: Callable[[], object], number: int = 200_000, wall: 
         timeit.Timer(statement, timer=time.perf_counter if wall else time.process_time) for statement in statements
     ]
     best = [float("inf")] * len(statements)
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         for index, timer in enumerate(timers):
             best[index] = min(best[index], timer.timeit(number) / number * 1e9)
     return best
@@ -142,20 +144,16 @@ def span_us() -> list[float]:
 
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
-    timers = [timeit.Timer(request, timer=time.process_time) for request in _in_process()]
-    number = max(1, 2_000 // SCALE)
+    requests = _in_process()
     best = [float("inf")] * 4
     for _ in range(REPEATS):
-        for traced in (False, True):
-            if traced:
-                AgnoInstrumentor().instrument(tracer_provider=provider)
-            try:
-                for index, timer in enumerate(timers):
-                    best[2 * traced + index] = min(best[2 * traced + index], timer.timeit(number) / number * 1e6)
-            finally:
-                if traced:
-                    AgnoInstrumentor().uninstrument()
-    return best
+        best[:2] = map(min, best[:2], per_call_ns(*requests, number=2_000, repeats=1))
+        AgnoInstrumentor().instrument(tracer_provider=provider)
+        try:
+            best[2:] = map(min, best[2:], per_call_ns(*requests, number=2_000, repeats=1))
+        finally:
+            AgnoInstrumentor().uninstrument()
+    return [ns / 1000 for ns in best]
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ SECTIONS = {
     "imports",
     "per_call_model",
     "per_call_agent",
+    *(f"open_models_{family}" for family in ("default", "qwen", "kimi", "mistral")),
     "streaming",
     "fresh_loop",
     "fanout_10",
@@ -41,7 +42,7 @@ SCALE_CONTENDERS = {
     "fresh_loop": {"agno_deepinfra", "agno_builtin"},  # agno's class is the reference; the SDK has no agno loop
 }
 # Sections of the plugin's own rows (variants of one contender), not a comparison of contenders.
-OWN_ROWS = {"cost_levers"}
+OWN_ROWS = {"cost_levers", *(key for key in SECTIONS if key.startswith("open_models_"))}
 # The headline number of each section: present for every contender that has one.
 HEADLINE = {
     "per_call_model": "cpu_us",
@@ -51,6 +52,7 @@ HEADLINE = {
     "fanout_10": "throughput_rps",
     "fanout_30": "throughput_rps",
     "imports": "import_ms",
+    **{key: "x_default" for key in SECTIONS if key.startswith("open_models_")},
 }
 
 HAS_LITELLM = importlib.util.find_spec("litellm") is not None
@@ -190,8 +192,18 @@ def test_the_readme_block_renders_from_a_fresh_run(results: tuple[Path, dict[str
     from benchmarks.readme import generated_block
 
     _, data = results
-    block = generated_block(data, None)  # a run with scale-out sections needs no SCALE.md
+    block = generated_block(data)
     for key in ("scale_one_process", "scale_processes"):
         section = next(section for section in data["sections"] if section["key"] == key)
         assert all(f"| {row['label']} | {row['values']['completed']:,.0f} |" in block for row in section["rows"])
     assert f"{data['capacity']['requests_per_second']:,.0f} requests/s" in block
+
+
+def test_the_open_model_target_is_measured(results: tuple[Path, dict[str, Any]]) -> None:
+    _, data = results
+    open_models = [section for section in data["sections"] if section["key"].startswith("open_models_")]
+    checks = [check for section in open_models for check in section["checks"]]
+    assert len(checks) == 1 and checks[0]["bound"] == 1.03 and checks[0]["measured"] is not None
+    for section in open_models:
+        assert [row["key"] for row in section["rows"]] == ["call", "stream"]
+        assert all(row["values"]["own_us"] > 0 and row["values"]["default_us"] > 0 for row in section["rows"])

@@ -1,7 +1,7 @@
 """The benchmark numbers in docs/benchmarks.md and RESULTS.md come from the committed run, not from a hand.
 
 docs/benchmarks.md's block between the `benchmarks:begin`/`benchmarks:end` comments is generated from
-`benchmarks/results.json` and `benchmarks/SCALE.md` (`python -m benchmarks.readme`), and
+`benchmarks/results.json` (`python -m benchmarks.readme`), and
 RESULTS.md is rendered from `results.json` (`python -m benchmarks --render-only`). A hand edit of
 either, or a results.json that no longer matches them, fails here.
 """
