@@ -713,8 +713,11 @@ def test_a_logger_configured_for_agno_names_the_error_once(
     """A logger the user hands agno (`configure_agno_logging`) gets the short line too; other lines pass untouched."""
     from agno.utils import log as agno_log
 
+    from agno_deepinfra._shared.errors import DeepInfraError
     from agno_deepinfra.testing import Fault
 
+    # An earlier error whose message is part of this one's (`DeepInfra HTTP 503`) cuts no copy short.
+    DeepInfraError(message="DeepInfra HTTP 503 for model 'meta-llama", status_code=503, model_name="m")
     mine = logging.getLogger("my_app.agno")
     before = (agno_log.logger, agno_log.agent_logger)
     agno_log.configure_agno_logging(custom_default_logger=mine, custom_agent_logger=mine)

@@ -18,11 +18,16 @@ import threading
 # Messages of the last errors the package raised: the ones agno may be about to log.
 _RECENT: dict[str, None] = {}
 _RECENT_MAX = 32
+# Shorter texts could be ordinary words in other lines; the package's messages name the model and
+# are longer than this.
+_MIN_LENGTH = 40
 _LOCK = threading.Lock()
 
 
 def remember(message: str) -> None:
     """Note an error message the package is raising, and make sure agno's loggers carry the filter."""
+    if len(message) < _MIN_LENGTH:
+        return
     with _LOCK:
         _RECENT.pop(message, None)
         _RECENT[message] = None
@@ -32,10 +37,15 @@ def remember(message: str) -> None:
 
 
 def once(line: str) -> str:
-    """`line` with every copy of a remembered message after the first removed, with its separator."""
+    """`line` with every copy of a remembered message after the first removed, with its separator.
+
+    Longest first: a remembered message inside a longer one must not cut the longer one's copies.
+    """
     with _LOCK:
-        repeated = [message for message in _RECENT if line.count(message) > 1]
-    for message in repeated:
+        found = sorted((message for message in _RECENT if message in line), key=len, reverse=True)
+    for message in found:
+        if line.count(message) < 2:
+            continue
         first = line.index(message) + len(message)
         line = line[:first] + re.sub(r"(?:[.:] )?" + re.escape(message), "", line[first:])
     return line
