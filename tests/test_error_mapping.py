@@ -228,3 +228,44 @@ def test_a_status_error_carries_the_model_and_deepinfras_whole_text(status: int)
 def test_text_of_a_parsed_error_body_is_deepinfras_text(shape: ErrorShape) -> None:
     """A batch line's error arrives as parsed JSON, not a response: the same text as from an HTTP error."""
     assert text_of(shape.body).startswith(shape.message)
+
+
+SECRET = "sk-live-0123456789abcdef"
+
+
+def test_a_key_in_a_transport_failure_never_reaches_the_error_or_its_cause() -> None:
+    """The SDK's exception repeats what failed; its text, args and `message` lose the key, and so does ours."""
+    sdk_error = openai.APIConnectionError(
+        message=f"Connection error: proxy said Bearer {SECRET}",
+        request=httpx.Request("POST", "http://127.0.0.1/v1/openai/chat/completions"),
+    )
+    error = map_error(sdk_error, model_id="m/x", model_name="DeepInfra", secret=SECRET)
+    surfaces = [str(error), error.message, str(sdk_error), sdk_error.message, *map(str, sdk_error.args)]
+    assert all(SECRET not in text for text in surfaces), surfaces
+    assert "<redacted>" in str(error) and "<redacted>" in sdk_error.message
+    wrapped = caused_by(openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1/")), OSError(SECRET))
+    assert SECRET not in str(map_error(wrapped, model_id="m/x", model_name="DeepInfra", secret=SECRET))  # its cause
+    plain = httpx.ConnectError(f"connect failed for key {SECRET}")
+    assert SECRET not in str(map_error(plain, model_id="m/x", model_name="DeepInfra", secret=SECRET))
+    assert SECRET not in str(plain) and "<redacted>" in str(plain)
+
+
+def test_a_key_of_the_shortest_redacted_length_is_redacted() -> None:
+    from agno_deepinfra._shared.error_text import MIN_SECRET, redact
+
+    key = "k" * MIN_SECRET
+    assert redact(f"bad key {key}", key) == "bad key <redacted>"
+    assert redact("bad key kkk", "kkk") == "bad key kkk"  # shorter: ordinary words would go blank
+
+
+def test_an_error_body_that_is_no_json_is_named_by_its_type() -> None:
+    assert text_of({1, 2}) == "an error body of type set"  # json.dumps refuses it
+    nested: list[Any] = []
+    for _ in range(100_000):  # past what `str` or `json.dumps` can walk
+        nested = [nested]
+    assert text_of(nested) == "an error body of type list"
+
+
+def test_the_error_keeps_agnos_positional_arguments() -> None:
+    error = DeepInfraError("DeepInfra HTTP 503 for model 'm/x': busy", 503, "DeepInfra", "m/x")
+    assert (error.status_code, error.model_name, error.model_id) == (503, "DeepInfra", "m/x")

@@ -353,13 +353,15 @@ def test_tool_call_ids_in_the_familys_form(
 
 @pytest.mark.parametrize("path", ["stream", "astream"])
 @pytest.mark.parametrize("style", ["omit", "zero"])
+@pytest.mark.parametrize("family", ["meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-Small-3.2-24B-Instruct"])
 def test_streamed_calls_without_index_stay_apart(
-    emu: DeepInfraEmulator, make_model: MakeModel, style: str, path: str
+    emu: DeepInfraEmulator, make_model: MakeModel, style: str, path: str, family: str
 ) -> None:
+    """Also for a family with no markup to hold (Mistral), where plain chunks skip the repairs."""
     weather = Weather()
     calls = [ToolCall("get_weather", {"city": "Paris"}), ToolCall("get_time", {"tz": "CET"})]
     emu.queue(Reply(tool_calls=calls, tool_index=style))  # type: ignore[arg-type]
-    output, _ = drive(Agent(model=make_model(), tools=weather.tools()), path)
+    output, _ = drive(Agent(model=make_model(id=quirky(emu, family)), tools=weather.tools()), path)
     assert output.status == RunStatus.completed, output.content
     assert weather.calls == [{"city": "Paris"}, {"tz": "CET"}]
 
@@ -615,6 +617,18 @@ def test_truncation_is_never_silent(
     assert weather.calls == []  # cut arguments never run
     warnings = [r.getMessage() for r in caplog.records if "finish_reason 'length'" in r.getMessage()]
     assert len(warnings) == 2 and all("max_tokens" in w and "Llama-3.1-8B" in w for w in warnings)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_cut_short_answer_without_tools_is_warned_about(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No tools offered, so a stream holds nothing back: the finish alone must reach the check."""
+    emu.queue(Reply(content="It is", finish_reason="length"))
+    with caplog.at_level(logging.WARNING, logger="agno_deepinfra"):
+        output, _ = drive(Agent(model=make_model()), path)
+    assert output.content == "It is"
+    assert [r.getMessage() for r in caplog.records if "finish_reason 'length'" in r.getMessage()] != []
 
 
 # ------------------------------------------------------------------------------------ 11. flex

@@ -102,6 +102,11 @@ def test_the_policy_reads_every_retry_field_of_its_owner() -> None:
 
     assert RetryPolicy.of(Owner()) == RetryPolicy(retries=4, delay=0.25, exponential=True, cap=7.0, jitter=0.5)
     assert RetryPolicy.of(Owner(retries=-3)).retries == 0
+    events: list[tuple[Any, ...]] = []
+    RetryPolicy.of(Owner(retry_jitter=0.0), on_retry=lambda *event: events.append(event)).wait_before_retry(
+        failure(), 0
+    )
+    assert len(events) == 1 and events[0][1:] == (1, 0.25)  # the span hook is passed on
 
 
 OWNERS = {"model": DeepInfra, "embedder": DeepInfraEmbedder, "reranker": DeepInfraReranker}

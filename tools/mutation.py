@@ -69,6 +69,14 @@ EQUIVALENT = {
         "auth_error = ModelAuthenticationError(message=message, status_code=401, model_name=model_name)",
         "auth_error = ModelAuthenticationError(message=message, model_name=model_name)",
     ): "401 is the default status of agno's ModelAuthenticationError",
+    (
+        'if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):',
+        'if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("INF"):',
+    ): 'float() reads "INF" as infinity too',
+    (
+        'offered = families.offered_names(body) if "tools" in body else frozenset()',
+        'offered = families.offered_names(body) if ("tools" in body) or True else frozenset()',
+    ): "a body without tools offers no names either way",
 }
 KILLED = {"killed", "timeout", "caught by type check"}  # a mutant that hangs the tests is detected
 
