@@ -451,31 +451,42 @@ def _stored_tool_turns(agent: Agent) -> list[Any]:
     return [m for m in agent.get_session_messages() if m.tool_calls]
 
 
-@pytest.mark.parametrize("quirk", ["require_reasoning", "require_reasoning:moonshot"])
-@pytest.mark.parametrize("path", PATHS)
-def test_reasoning_required_by_the_server_is_learned(
-    emu: DeepInfraEmulator, make_model: MakeModel, path: str, quirk: str
-) -> None:
-    """A model in no family sends no reasoning back; DeepSeek's or Moonshot's 400 teaches it: one resend."""
-    model_id = quirky(emu, "acme/thinker", quirk)
+def _learns_the_reasoning_verdict(emu: DeepInfraEmulator, model: Any, path: str, *, sent_first: bool) -> None:
+    """One refused request, one resend with the reasoning flipped, and the next run flipped from the start."""
+
+    def sends(body: dict[str, Any]) -> bool:
+        return "reasoning_content" in _tool_turns(body)[0]
+
     weather = Weather()
-    model = make_model(id=model_id, retries=2, delay_between_retries=0)
     agent = Agent(model=model, tools=weather.tools(), db=InMemoryDb(), session_id="s")
     emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content=OSLO))
     output, _ = drive(agent, path)
     assert output.status == RunStatus.completed, output.content
     bodies = chat_bodies(emu)
     assert len(bodies) == 3  # the tool call, the refused request, the one resend
-    assert "reasoning_content" not in _tool_turns(bodies[1])[0]
-    assert _tool_turns(bodies[2])[0]["reasoning_content"] == OSLO
+    assert sends(bodies[1]) is sent_first and sends(bodies[2]) is not sent_first
+    if not sent_first:
+        assert _tool_turns(bodies[2])[0]["reasoning_content"] == OSLO
     assert weather.calls == [{"city": "Oslo"}]
     emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Bergen"})], reasoning_content="Now Bergen."))
     again, _ = drive(agent, path, "And in Bergen?")
     assert again.status == RunStatus.completed, again.content
     bodies = chat_bodies(emu)
-    assert len(bodies) == 5 and _tool_turns(bodies[4])[0]["reasoning_content"] == "Now Bergen."  # from the start
+    assert len(bodies) == 5 and sends(bodies[4]) is not sent_first  # the lesson applies from the start
+    if not sent_first:
+        assert _tool_turns(bodies[4])[0]["reasoning_content"] == "Now Bergen."
     stored = _stored_tool_turns(agent)  # agno's session: one tool turn per run, as the server sent it
     assert [m.reasoning_content for m in stored] == [OSLO, "Now Bergen."]
+
+
+@pytest.mark.parametrize("quirk", ["require_reasoning", "require_reasoning:moonshot"])
+@pytest.mark.parametrize("path", PATHS)
+def test_reasoning_required_by_the_server_is_learned(
+    emu: DeepInfraEmulator, make_model: MakeModel, path: str, quirk: str
+) -> None:
+    """A model in no family sends no reasoning back; DeepSeek's or Moonshot's 400 teaches it: one resend."""
+    model = make_model(id=quirky(emu, "acme/thinker", quirk), retries=2, delay_between_retries=0)
+    _learns_the_reasoning_verdict(emu, model, path, sent_first=False)
 
 
 @pytest.mark.parametrize("quirk", ["reject_reasoning", "reject_reasoning:unsupported", "reject_reasoning:extra"])
@@ -484,23 +495,8 @@ def test_reasoning_refused_by_the_server_is_learned(
     emu: DeepInfraEmulator, make_model: MakeModel, path: str, quirk: str
 ) -> None:
     """DeepSeek's family sends reasoning back; a server refusing the field (400 or 422) teaches it: one resend."""
-    model_id = quirky(emu, "deepseek-ai/DeepSeek-V3.2", quirk)
-    weather = Weather()
-    model = make_model(id=model_id, retries=2, delay_between_retries=0)
-    agent = Agent(model=model, tools=weather.tools(), db=InMemoryDb(), session_id="s")
-    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], reasoning_content=OSLO))
-    output, _ = drive(agent, path)
-    assert output.status == RunStatus.completed, output.content
-    bodies = chat_bodies(emu)
-    assert len(bodies) == 3
-    assert _tool_turns(bodies[1])[0]["reasoning_content"] == OSLO
-    assert "reasoning_content" not in _tool_turns(bodies[2])[0]
-    emu.queue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Bergen"})], reasoning_content="Now Bergen."))
-    again, _ = drive(agent, path, "And in Bergen?")
-    assert again.status == RunStatus.completed, again.content
-    bodies = chat_bodies(emu)
-    assert len(bodies) == 5 and "reasoning_content" not in _tool_turns(bodies[4])[0]  # withheld from the start
-    assert [m.reasoning_content for m in _stored_tool_turns(agent)] == [OSLO, "Now Bergen."]  # kept in the session
+    model = make_model(id=quirky(emu, "deepseek-ai/DeepSeek-V3.2", quirk), retries=2, delay_between_retries=0)
+    _learns_the_reasoning_verdict(emu, model, path, sent_first=True)
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -22,15 +22,7 @@ from agno_deepinfra.chat.families._markup import recover, start_markers
 from agno_deepinfra.chat.families._outgoing import format_messages
 from agno_deepinfra.chat.families._passback import after_reasoning_refusal
 from agno_deepinfra.chat.families._stream import MarkupHold, ToolIndexer
-from agno_deepinfra.chat.families.profiles import (
-    ModelProfile,
-    _learned,
-    learn,
-    learned,
-    profile_for,
-    resolve,
-    taught,
-)
+from agno_deepinfra.chat.families.profiles import ModelProfile, learn, learned, profile_for, resolve, with_lessons
 
 __all__ = [
     "ModelProfile",
@@ -59,10 +51,7 @@ def profile_of(
     """The model's profile: the user's override, else its id's family refined by cached catalog tags;
     then the server's reasoning verdict for `base_url`, when a 400 taught one (see `_passback`)."""
     profile = _cached_profile(model_id, tags) if override is None else resolve(model_id, override)
-    lessons = _learned.get((base_url, model_id)) if _learned else None  # runs several times per request
-    if lessons and ("reasoning_required" in lessons or "reasoning_refused" in lessons):
-        return taught(profile, lessons)
-    return profile
+    return with_lessons(profile, base_url, model_id)
 
 
 def offered_names(body: dict[str, Any]) -> frozenset[str]:

@@ -199,10 +199,20 @@ def forget_learned() -> None:
         _learned.clear()
 
 
-@lru_cache(maxsize=256)
-def taught(profile: ModelProfile, lessons: frozenset[Lesson]) -> ModelProfile:
-    """`profile` with the server's reasoning verdict over its `reasoning_passback` (the server's answer wins)."""
-    passback: ReasoningPassback = "tool_turns" if "reasoning_required" in lessons else "never"
-    if "reasoning_required" not in lessons and "reasoning_refused" not in lessons:
+def with_lessons(profile: ModelProfile, base_url: str, model_id: str) -> ModelProfile:
+    """`profile` under the server's reasoning verdict for `model_id`, when a 400 taught one (it wins).
+
+    Runs several times per request: a bare dict lookup while nothing was learned.
+    """
+    lessons = _learned.get((base_url, model_id)) if _learned else None
+    if not lessons or not lessons & _REASONING:
         return profile
+    return _taught(profile, "tool_turns" if "reasoning_required" in lessons else "never")
+
+
+_REASONING: frozenset[Lesson] = frozenset({"reasoning_required", "reasoning_refused"})
+
+
+@lru_cache(maxsize=256)
+def _taught(profile: ModelProfile, passback: ReasoningPassback) -> ModelProfile:
     return profile if profile.reasoning_passback == passback else profile.replace(reasoning_passback=passback)
